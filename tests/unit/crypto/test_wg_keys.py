@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Keys as `wg` prints them, and errors that never repeat the key they were handed."""
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_keys import (
+    KeyFormatError, decode_key, generate_private_key, is_valid_key, preshared_key_digest, public_key_from_private,
+)
+
+# RFC 7748 section 6.1: Alice's private key and the public key it yields.
+ALICE_PRIVATE = base64.b64encode(bytes.fromhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")).decode()
+ALICE_PUBLIC = base64.b64encode(bytes.fromhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")).decode()
+
+
+@pytest.fixture(params=wg_crypto.available_backends())
+def backend(request):
+    wg_crypto.force_backend(request.param)
+    yield request.param
+    wg_crypto.force_backend(None)
+
+
+def test_public_key_matches_rfc7748_on_every_backend(backend):
+    assert public_key_from_private(ALICE_PRIVATE) == ALICE_PUBLIC
+
+
+@pytest.mark.skipif(shutil.which("wg") is None, reason="wireguard-tools not installed")
+def test_public_key_agrees_with_wg_pubkey(backend):
+    private = generate_private_key()
+    wg = subprocess.run(["wg", "pubkey"], input=private, capture_output=True, text=True, check=True)
+    assert public_key_from_private(private) == wg.stdout.strip()
+
+
+def test_generated_key_is_clamped_like_wg_genkey():
+    raw = decode_key(generate_private_key())
+    assert raw[0] & 7 == 0
+    assert raw[31] & 0x80 == 0 and raw[31] & 0x40
+
+
+def test_key_read_from_a_file_with_trailing_newline_is_accepted():
+    assert decode_key(ALICE_PUBLIC + "\n") == base64.b64decode(ALICE_PUBLIC)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("not a key at all!", "not base64"),
+    ("", "decodes to 0 bytes, expected 32"),
+    (base64.b64encode(b"\x01" * 31).decode(), "decodes to 31 bytes, expected 32"),
+    (base64.b64encode(b"\x01" * 33).decode(), "decodes to 33 bytes, expected 32"),
+    (ALICE_PRIVATE[:-2], "not base64"),
+])
+def test_malformed_key_is_named_by_its_shape(text, reason):
+    with pytest.raises(KeyFormatError) as info:
+        decode_key(text)
+    assert str(info.value) == reason
+    assert not is_valid_key(text)
+
+
+def test_error_for_a_mangled_private_key_does_not_contain_it():
+    mangled = ALICE_PRIVATE[:20] + "*" + ALICE_PRIVATE[21:]
+    with pytest.raises(KeyFormatError) as info:
+        public_key_from_private(mangled)
+    rendered = repr(info.value) + str(info.value) + repr(info.value.__cause__) + repr(info.value.__context__)
+    assert ALICE_PRIVATE[:20] not in rendered
+    assert info.value.__cause__ is None
+
+
+def test_preshared_key_digest_is_stable_and_hides_the_key():
+    psk = base64.b64encode(bytes(range(32))).decode()
+    digest = preshared_key_digest(psk)
+    assert digest == preshared_key_digest(psk + "\n")
+    assert len(digest) == 16 and int(digest, 16) >= 0
+    assert digest not in psk and psk not in digest
+    other = base64.b64encode(bytes(range(1, 33))).decode()
+    assert preshared_key_digest(other) != digest
+
+
+def test_preshared_key_digest_is_hmac_sha256_with_the_contract_label():
+    import hashlib
+    import hmac
+    psk_raw = b"\x42" * 32
+    expected = hmac.new(b"wgdoctor-psk-digest-v1", psk_raw, hashlib.sha256).hexdigest()[:16]
+    assert preshared_key_digest(base64.b64encode(psk_raw).decode()) == expected
