@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Build and run the wgdoctor lab: systemd test hosts on internal podman networks.
+
+    lab.py image              build the test-host image unless one with the same inputs exists
+    lab.py up [--client2]     start router, server and client (docs/lab.md has the topology)
+    lab.py down               remove every container and network of the lab
+    lab.py inventory          print an Ansible inventory for the running lab
+    lab.py dns NAME ADDRESS   point NAME at ADDRESS in the router's DNS
+
+Every name carries the prefix from WGD_LAB_PREFIX (default "wgd") so two checkouts can
+run side by side. All networks are --internal: no test traffic leaves the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PREFIX = os.environ.get("WGD_LAB_PREFIX", "wgd")
+BASE_IMAGE = "localhost/wgdoctor-lab-base:bookworm"
+IMAGE_REPO = "localhost/wgdoctor-lab"
+SERVER_NAME = "vpn.wgdoctor.test"
+
+# Documentation ranges stand in for "the internet"; the site network is RFC 1918 so the
+# client looks NATed, as a laptop behind a home router does.
+NETWORKS = {
+    "public": {"subnet": "198.51.100.0/24", "gateway": "198.51.100.1"},
+    "site": {"subnet": "10.77.0.0/24", "gateway": "10.77.0.1"},
+}
+HOSTS = {
+    "router": {"networks": {"public": "198.51.100.2", "site": "10.77.0.2"}, "forward": True},
+    "server": {"networks": {"public": "198.51.100.10"}, "forward": False},
+    "client": {"networks": {"site": "10.77.0.10"}, "forward": False, "behind": "router"},
+    "client2": {"networks": {"site": "10.77.0.11"}, "forward": False, "behind": "router", "optional": True},
+}
+
+
+def log(msg: str) -> None:
+    print(f"[lab] {msg}", file=sys.stderr, flush=True)
+
+
+def podman(*args: str, check: bool = True, capture: bool = True, input_text: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, CONTAINERS_CONF=os.path.join(HERE, "containers.conf"))
+    proc = subprocess.run(["podman", *args], env=env, text=True, input=input_text,
+                          stdout=subprocess.PIPE if capture else None,
+                          stderr=subprocess.PIPE if capture else None)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"podman {' '.join(args)} failed ({proc.returncode}): {proc.stderr or ''}")
+    return proc
+
+
+def name(role: str) -> str:
+    return f"{PREFIX}-{role}"
+
+
+def exec_in(host: str, script: str, check: bool = True) -> subprocess.CompletedProcess:
+    return podman("exec", name(host), "sh", "-ec", script, check=check)
+
+
+# ---------------------------------------------------------------- image
+def image_tag() -> str:
+    """The image is named after its inputs, so a changed Containerfile rebuilds it."""
+    digest = hashlib.sha256()
+    for part in ("Containerfile", "containers.conf"):
+        with open(os.path.join(HERE, part), "rb") as handle:
+            digest.update(handle.read())
+    return f"{IMAGE_REPO}:{digest.hexdigest()[:12]}"
+
+
+def image_exists(ref: str) -> bool:
+    return podman("image", "exists", ref, check=False).returncode == 0
+
+
+def debian_mirror() -> str:
+    """Use the mirror this machine's apt already uses: no other host is reachable."""
+    for path in ("/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                for line in handle:
+                    words = line.split()
+                    if words[:1] == ["URIs:"] and "security" not in words[1]:
+                        return words[1]
+                    if words[:1] == ["deb"] and "security" not in line:
+                        return words[1] if not words[1].startswith("[") else words[2]
+        except OSError:
+            continue
+    return "http://deb.debian.org/debian"
+
+
+def build_base() -> None:
+    root = tempfile.mkdtemp(prefix="wgd-debootstrap-")
+    try:
+        mirror = debian_mirror()
+        log(f"debootstrap bookworm from {mirror}")
+        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", root, mirror], check=True,
+                       stdout=subprocess.DEVNULL)
+        tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
+        env = dict(os.environ, CONTAINERS_CONF=os.path.join(HERE, "containers.conf"))
+        subprocess.run(["podman", "import", "-", BASE_IMAGE], stdin=tar.stdout, check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        tar.wait()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def build_image() -> str:
+    tag = image_tag()
+    if image_exists(tag):
+        log(f"image {tag} is up to date")
+        return tag
+    if not image_exists(BASE_IMAGE):
+        build_base()
+    log(f"building {tag}")
+    podman("build", "--network", "host", "-t", tag, "-f", os.path.join(HERE, "Containerfile"), HERE, capture=False)
+    podman("tag", tag, f"{IMAGE_REPO}:latest")
+    return tag
+
+
+# ---------------------------------------------------------------- up / down
+def create_networks() -> None:
+    for net, spec in NETWORKS.items():
+        if podman("network", "exists", name(net), check=False).returncode == 0:
+            continue
+        podman("network", "create", "--internal", "--disable-dns", "--subnet", spec["subnet"],
+               "--gateway", spec["gateway"], name(net))
+
+
+def start_host(role: str, tag: str) -> None:
+    spec = HOSTS[role]
+    args = ["run", "-d", "--name", name(role), "--hostname", role, "--systemd=always",
+            "--cap-add", "NET_ADMIN,NET_RAW", "--device", "/dev/net/tun",
+            "--stop-timeout", "5", "--label", f"wgdoctor-lab={PREFIX}",
+            "--sysctl", f"net.ipv4.ip_forward={1 if spec['forward'] else 0}"]
+    for net, address in spec["networks"].items():
+        args += ["--network", f"{name(net)}:ip={address}"]
+    if spec.get("behind"):
+        args += ["--dns", HOSTS[spec["behind"]]["networks"]["site"], "--dns-search", "wgdoctor.test"]
+    else:
+        args += ["--dns", "none"]
+    podman(*args, tag, "/sbin/init")
+
+
+def writable_net_sysctls(role: str) -> None:
+    """Make only this host's network-namespace sysctls writable (never --privileged: that exposes host-wide ones)."""
+    pid = podman("inspect", "-f", "{{.State.Pid}}", name(role)).stdout.strip()
+    subprocess.run(["nsenter", "-t", pid, "-m", "sh", "-c",
+                    "mount --bind /proc/sys/net /proc/sys/net && mount -o remount,bind,rw /proc/sys/net"],
+                   check=True)
+
+
+def wait_for_systemd(role: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        proc = podman("exec", name(role), "systemctl", "is-system-running", check=False)
+        state = proc.stdout.strip()
+        if state in ("running", "degraded"):
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"{name(role)}: systemd did not finish booting within {timeout:.0f} s")
+
+
+def configure_router() -> None:
+    site = NETWORKS["site"]["subnet"]
+    exec_in("router", f"""
+cat > /etc/nftables.conf <<'EOF'
+#!/usr/sbin/nft -f
+flush ruleset
+table ip lab_nat {{
+  chain postrouting {{
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr {site} ip daddr != {site} masquerade
+  }}
+}}
+# The upstream filter stands in for a cloud security group; lab.py faults fill it.
+table inet lab_upstream {{
+  chain forward {{
+    type filter hook forward priority filter; policy accept;
+  }}
+}}
+EOF
+nft -f /etc/nftables.conf
+systemctl enable --quiet nftables.service
+""")
+    set_dns(SERVER_NAME, HOSTS["server"]["networks"]["public"])
+
+
+def set_dns(hostname: str, address: str) -> None:
+    site_ip = HOSTS["router"]["networks"]["site"]
+    exec_in("router", f"""
+cat > /etc/systemd/system/lab-dns.service <<'EOF'
+[Unit]
+Description=Lab DNS for the test hosts
+After=network.target
+[Service]
+ExecStart=/usr/sbin/dnsmasq --keep-in-foreground --no-resolv --no-hosts --listen-address={site_ip} --bind-interfaces --address=/{hostname}/{address} --local-ttl=1 --log-queries
+[Install]
+WantedBy=multi-user.target
+EOF
+systemctl daemon-reload
+systemctl enable --quiet lab-dns.service
+systemctl restart lab-dns.service
+""")
+
+
+def route_via_router(role: str) -> None:
+    router_site = HOSTS["router"]["networks"]["site"]
+    exec_in(role, f"ip route replace default via {router_site}")
+    # Persist the route across a restart of the host (systemd brings it back).
+    exec_in(role, f"""
+cat > /etc/systemd/system/lab-route.service <<'EOF'
+[Unit]
+Description=Default route through the lab router
+After=network.target
+[Service]
+Type=oneshot
+ExecStart=/sbin/ip route replace default via {router_site}
+RemainAfterExit=yes
+[Install]
+WantedBy=multi-user.target
+EOF
+systemctl enable --quiet lab-route.service
+""")
+
+
+def up(with_client2: bool) -> None:
+    tag = build_image()
+    down(quiet=True)
+    create_networks()
+    roles = [r for r, s in HOSTS.items() if not s.get("optional") or with_client2]
+    for role in roles:
+        start_host(role, tag)
+    for role in roles:
+        writable_net_sysctls(role)
+    for role in roles:
+        wait_for_systemd(role)
+    configure_router()
+    for role in roles:
+        if HOSTS[role].get("behind"):
+            route_via_router(role)
+    log(f"lab up: {', '.join(name(r) for r in roles)}")
+
+
+def down(quiet: bool = False) -> None:
+    listed = podman("ps", "-a", "--filter", f"label=wgdoctor-lab={PREFIX}", "--format", "{{.Names}}").stdout.split()
+    if listed:
+        podman("rm", "-f", "-t", "3", *listed)
+    for net in NETWORKS:
+        podman("network", "rm", "-f", name(net), check=False)
+    if not quiet:
+        log("lab down")
+
+
+def running_hosts() -> list[str]:
+    listed = podman("ps", "--filter", f"label=wgdoctor-lab={PREFIX}", "--format", "{{.Names}}").stdout.split()
+    return [role for role in HOSTS if name(role) in listed]
+
+
+def inventory() -> str:
+    hosts = running_hosts()
+    ends = [h for h in hosts if h != "router"]
+    data = {
+        "all": {
+            "vars": {"ansible_connection": "containers.podman.podman",
+                     "ansible_python_interpreter": "/usr/bin/python3"},
+            "children": {
+                "wireguard": {"hosts": {h: {"ansible_host": name(h)} for h in ends}},
+                "lab_routers": {"hosts": {h: {"ansible_host": name(h)} for h in hosts if h == "router"}},
+            },
+        }
+    }
+    return json.dumps(data, indent=2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("image")
+    up_parser = sub.add_parser("up")
+    up_parser.add_argument("--client2", action="store_true", help="also start a second client behind the router")
+    sub.add_parser("down")
+    sub.add_parser("inventory")
+    dns_parser = sub.add_parser("dns")
+    dns_parser.add_argument("hostname")
+    dns_parser.add_argument("address")
+    args = parser.parse_args()
+    if args.command == "image":
+        print(build_image())
+    elif args.command == "up":
+        up(args.client2)
+    elif args.command == "down":
+        down()
+    elif args.command == "inventory":
+        print(inventory())
+    elif args.command == "dns":
+        set_dns(args.hostname, args.address)
+
+
+if __name__ == "__main__":
+    main()
