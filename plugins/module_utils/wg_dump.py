@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`wg show all dump`, turned into the `runtime` objects of docs/facts.md.
+
+The dump prints the interface's private key and every preshared key in clear text.
+They are reduced to has_private_key / has_preshared_key / preshared_key_digest here,
+at the first place they are seen, and no error message ever quotes a dump line.
+"""
+from __future__ import annotations
+
+import time
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_config import preshared_key_digest
+
+NONE = "(none)"
+INTERFACE_FIELDS = 5   # ifname, private-key, public-key, listen-port, fwmark
+PEER_FIELDS = 9        # ifname, public-key, preshared-key, endpoint, allowed-ips, latest-handshake, rx, tx, keepalive
+
+
+class DumpParseError(ValueError):
+    """Garbage in the dump; the message names the line number and the shape, never the content."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__("wg show all dump, line %d: %s" % (line, reason))
+        self.line = line
+        self.reason = reason
+
+
+def _number(text: str, what: str, line: int) -> int:
+    if not text.isdigit():
+        raise DumpParseError(line, "%s is not a number" % what)
+    return int(text)
+
+
+def _off_or_number(text: str, what: str, line: int, base: int = 10):
+    if text == "off":
+        return None
+    try:
+        return int(text, base)
+    except ValueError:
+        raise DumpParseError(line, "%s is neither off nor a number" % what) from None
+
+
+def split_runtime_endpoint(text: str):
+    """wg prints 1.2.3.4:51820 or [v6%zone]:51820; (none) before the peer was ever seen."""
+    if text == NONE:
+        return None
+    host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host or not port.isdigit():
+        raise ValueError("endpoint is not host:port")
+    return {"raw": text, "host": host, "port": int(port)}
+
+
+def _interface(fields: list, line: int) -> dict:
+    _, private_key, public_key, listen_port, fwmark = fields
+    return {
+        "up": True,
+        "public_key": None if public_key == NONE else public_key,
+        "has_private_key": private_key != NONE,
+        "listen_port": _number(listen_port, "listen-port", line),
+        "fwmark": _off_or_number(fwmark, "fwmark", line, 16) or None,
+        "peers": [],
+    }
+
+
+def _peer(fields: list, line: int, now: float) -> dict:
+    _, public_key, preshared_key, endpoint, allowed_ips, handshake, rx, tx, keepalive = fields
+    try:
+        endpoint_object = split_runtime_endpoint(endpoint)
+    except ValueError:
+        raise DumpParseError(line, "endpoint is not host:port") from None
+    has_psk = preshared_key != NONE
+    try:
+        digest = preshared_key_digest(preshared_key) if has_psk else None
+    except ValueError:
+        raise DumpParseError(line, "preshared-key is not base64 of 32 bytes") from None
+    latest = _number(handshake, "latest-handshake", line) or None
+    return {
+        "public_key": public_key,
+        "endpoint": endpoint_object,
+        "allowed_ips": [] if allowed_ips == NONE else allowed_ips.split(","),
+        "latest_handshake": latest,
+        # Negative when the clock was stepped back after the handshake: left visible on purpose.
+        "latest_handshake_age": None if latest is None else int(now - latest),
+        "transfer_rx": _number(rx, "transfer-rx", line),
+        "transfer_tx": _number(tx, "transfer-tx", line),
+        "persistent_keepalive": _off_or_number(keepalive, "persistent-keepalive", line) or None,
+        "has_preshared_key": has_psk,
+        "preshared_key_digest": digest,
+    }
+
+
+def parse_dump(text: str, now=None) -> dict:
+    """ifname -> runtime object. `now` (Unix seconds) is the clock the handshake ages are taken against."""
+    if now is None:
+        now = time.time()
+    interfaces = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        fields = raw.split("\t")
+        if len(fields) == INTERFACE_FIELDS:
+            interfaces[fields[0]] = _interface(fields, number)
+        elif len(fields) == PEER_FIELDS:
+            if fields[0] not in interfaces:
+                raise DumpParseError(number, "peer line before its interface line")
+            interfaces[fields[0]]["peers"].append(_peer(fields, number, now))
+        else:
+            raise DumpParseError(number, "expected %d or %d tab-separated fields, got %d" % (
+                INTERFACE_FIELDS, PEER_FIELDS, len(fields)))
+    return interfaces
