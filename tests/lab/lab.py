@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build and run the wgdoctor lab: systemd test hosts on internal podman networks.
 
     lab.py image              build the test-host image unless one with the same inputs exists
@@ -48,7 +47,7 @@ def log(msg: str) -> None:
 
 def podman(*args: str, check: bool = True, capture: bool = True, input_text: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, CONTAINERS_CONF=os.path.join(HERE, "containers.conf"))
-    proc = subprocess.run(["podman", *args], env=env, text=True, input=input_text,
+    proc = subprocess.run(["podman", *args], env=env, text=True, input=input_text, check=False,
                           stdout=subprocess.PIPE if capture else None,
                           stderr=subprocess.PIPE if capture else None)
     if check and proc.returncode != 0:
@@ -199,7 +198,8 @@ cat > /etc/systemd/system/lab-dns.service <<'EOF'
 Description=Lab DNS for the test hosts
 After=network.target
 [Service]
-ExecStart=/usr/sbin/dnsmasq --keep-in-foreground --no-resolv --no-hosts --listen-address={site_ip} --bind-interfaces --address=/{hostname}/{address} --local-ttl=1 --log-queries
+ExecStart=/usr/sbin/dnsmasq --keep-in-foreground --no-resolv --no-hosts --listen-address={site_ip} \\
+  --bind-interfaces --address=/{hostname}/{address} --local-ttl=1 --log-queries
 [Install]
 WantedBy=multi-user.target
 EOF
