@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Facts in, findings out: the report of FINDINGS.md from every end's wg_facts, the probes and the pings."""
+from __future__ import annotations
+
+import datetime
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis import (
+    after_handshake, endpoint, handshake_path, keys, symptoms,
+)
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis._common import (
+    CATALOG, CATALOG_RANK, SEVERITY, SEVERITY_RANK, SYMPTOMS, Context,
+)
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_topology import build_topology
+
+SCHEMA = 1
+
+# Execution order, not report order: a rule may stay silent when an earlier one already
+# explains the same end (port_not_listening after interface_down, upstream after stale_endpoint).
+RULES = (
+    (handshake_path.host_unreachable, symptoms.wireguard_missing, handshake_path.config_invalid,
+     handshake_path.interface_down)
+    + keys.RULES
+    + (handshake_path.missing_endpoint, handshake_path.endpoint_unresolvable)
+    + endpoint.RULES
+    + handshake_path.PATH_RULES
+    + endpoint.ADVICE_RULES
+    + after_handshake.RULES
+    + symptoms.SYMPTOM_RULES
+)
+
+CODES = tuple(code for code, _severity in CATALOG)
+
+
+def _sort_key(finding):
+    return (SEVERITY_RANK[finding["severity"]], finding["code"] in SYMPTOMS, CATALOG_RANK[finding["code"]],
+            finding["host"] or "", finding["interface"] or "", finding["peer"] or "")
+
+
+def _public(finding):
+    finding = dict((k, v) for k, v in finding.items() if not k.startswith("_"))
+    if finding["code"] in SYMPTOMS:
+        finding.setdefault("follows_from", [])
+    return finding
+
+
+def _tunnels(ctx):
+    tunnels = []
+    for tunnel in ctx.topology.as_report()["tunnels"]:
+        tunnels.append(tunnel)
+    for tunnel, (_index, raw, first, second) in zip(tunnels, ctx.tunnels()):
+        ages = []
+        for end, side in ((first, raw["a"]), (second, raw["b"])):
+            runtime = (ctx.topology.entry(end, side["peer"]) or {}).get("runtime") or {}
+            if runtime.get("latest_handshake") is not None and runtime.get("latest_handshake_age") is not None:
+                ages.append(runtime["latest_handshake_age"])
+        tunnel["latest_handshake_age"] = min(ages) if ages else None
+    return tunnels
+
+
+def _unchecked(facts_by_host, unreachable):
+    unchecked = []
+    for host in sorted(unreachable):
+        unchecked.append({"host": host, "what": "everything on this host: %s" % (unreachable[host] or "unreachable")})
+    for host in sorted(facts_by_host):
+        for error in (facts_by_host[host] or {}).get("errors") or []:
+            unchecked.append({"host": host, "what": str(error)})
+    return unchecked
+
+
+def _normalise_unreachable(unreachable):
+    if not unreachable:
+        return {}
+    if isinstance(unreachable, dict):
+        return dict((str(host), None if reason is None else str(reason)) for host, reason in unreachable.items())
+    return dict((str(host), None) for host in unreachable)
+
+
+def diagnose(facts_by_host: dict, probes: list, pings: list, unreachable: dict, now: float) -> dict:
+    """The report: {"schema": 1, "generated", "tunnels", "outside_peers", "unchecked", "findings", "healthy"}.
+
+    facts_by_host maps an inventory hostname to its ansible_facts.wireguard (docs/facts.md);
+    unreachable maps a hostname to why it could not be reached (a list of names also works).
+    """
+    unreachable = _normalise_unreachable(unreachable)
+    facts_by_host = dict((h, f) for h, f in (facts_by_host or {}).items() if h not in unreachable)
+    topology = build_topology(facts_by_host)
+    ctx = Context(topology, facts_by_host, probes, pings, unreachable, now)
+    for rule in RULES:
+        ctx.add(rule(ctx))
+    findings = [_public(f) for f in sorted(ctx.findings, key=_sort_key)]
+    generated = datetime.datetime.fromtimestamp(now, tz=datetime.timezone.utc).replace(microsecond=0)
+    return {
+        "schema": SCHEMA,
+        "generated": generated.isoformat().replace("+00:00", "Z"),
+        "tunnels": _tunnels(ctx),
+        "outside_peers": topology.outside,
+        "unchecked": _unchecked(facts_by_host, unreachable),
+        "findings": findings,
+        "healthy": not any(SEVERITY[f["code"]] in ("critical", "error") for f in findings),
+    }

@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The handshake completes, but does traffic flow? (FINDINGS.md: after the handshake)."""
+from __future__ import annotations
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis._common import (
+    address_ip, covered, end_scope, firewall_line, make_finding, network, peer_value, remedy, short_key, tunnel_scope,
+)
+
+BLOCKING = ("drop", "reject")
+
+
+def _allowed_ips(entry):
+    return list(peer_value(entry, "allowed_ips") or [])
+
+
+def allowed_ips_missing_peer_address(ctx):
+    findings = []
+    for index, tunnel, end, other, entry in ctx.directions():
+        if entry is None or not other.tunnel_addresses:
+            continue
+        allowed = _allowed_ips(entry)
+        families = set(n.version for n in (network(p) for p in allowed) if n is not None)
+        ips = [ip for ip in (address_ip(a) for a in other.tunnel_addresses) if ip is not None]
+        missing = [ip for ip in ips if not covered(ip, allowed)]
+        if not missing:
+            continue
+        if len(missing) < len(ips):
+            # A family the entry does not route at all is a choice (IPv4-only tunnel), not a mistake.
+            missing = [ip for ip in missing if ip.version in families]
+            if not missing:
+                continue
+        wanted = ["%s/%d" % (ip, 32 if ip.version == 4 else 128) for ip in missing]
+        findings.append(make_finding(
+            "allowed_ips_missing_peer_address", end.host,
+            "%s's AllowedIPs for %s (%s) do not cover %s's tunnel address %s, so its packets are dropped; add %s." % (
+                end.label(), other.host, ", ".join(allowed) or "none", other.host,
+                ", ".join(str(ip) for ip in missing), ", ".join(wanted)),
+            ["%s: %s peer %s AllowedIPs = %s" % (end.host, end.interface, short_key(entry["public_key"]), ", ".join(allowed) or "(none)"),
+             "%s: %s Address = %s" % (other.host, other.interface, ", ".join(other.tunnel_addresses))],
+            interface=end.interface, peer=other.public_key,
+            remedy=remedy("peer", end.host, {"peer_interface": end.interface, "peer_public_key": entry["public_key"],
+                                             "peer_allowed_ips": allowed + wanted}),
+            scope=tunnel_scope(index, tunnel)))
+    return findings
+
+
+def _overlaps(claims):
+    """Overlapping (prefix, key) claims of different peers, in one sweep over sorted ranges."""
+    found = []
+    for version in (4, 6):
+        ranges = []
+        for prefix, key in claims:
+            net = network(prefix)
+            if net is not None and net.version == version:
+                ranges.append((int(net.network_address), -net.prefixlen, int(net.broadcast_address), prefix, key))
+        ranges.sort()
+        cover = None
+        for start, _neg_len, last, prefix, key in ranges:
+            if cover is not None and start <= cover[2] and key != cover[4]:
+                found.append((cover[3], cover[4], prefix, key))
+            if cover is None or last > cover[2] or key == cover[4] and last >= cover[2]:
+                cover = (start, _neg_len, last, prefix, key)
+    return found
+
+
+def allowed_ips_overlap(ctx):
+    findings = []
+    for end in ctx.topology.ends:
+        claims = []
+        for key, entry in end.peers.items():
+            for prefix in _allowed_ips(entry):
+                claims.append((prefix, key))
+        overlaps = _overlaps(claims)
+        if not overlaps:
+            continue
+        first = overlaps[0]
+        findings.append(make_finding(
+            "allowed_ips_overlap", end.host,
+            "On %s, peers %s and %s both claim %s/%s; WireGuard routes it to the last one set. Give each prefix to one peer." % (
+                end.label(), short_key(first[1]), short_key(first[3]), first[0], first[2]),
+            ["%s: %s peer %s AllowedIPs %s overlaps peer %s AllowedIPs %s" % (
+                end.host, end.interface, short_key(k1), p1, short_key(k2), p2) for p1, k1, p2, k2 in overlaps],
+            interface=end.interface, peer=first[3], scope=end_scope(end)))
+    return findings
+
+
+def no_route_for_allowed_ips(ctx):
+    findings = []
+    for end in ctx.topology.ends:
+        routes = end.iface.get("routes") or {}
+        if not routes or end.runtime is None:
+            continue
+        bad = []
+        for key, entry in end.peers.items():
+            for prefix in _allowed_ips(entry):
+                if prefix not in routes:
+                    continue  # not collected: unknown, not wrong
+                route = routes[prefix]
+                if route is None or route.get("dev") != end.interface:
+                    bad.append((prefix, route))
+        if not bad:
+            continue
+        table = (end.config or {}).get("table")
+        evidence = ["%s: %s goes %s" % (end.host, prefix, "nowhere (no route)" if route is None else "via dev %s%s (table %s)" % (
+            route.get("dev"), " gateway %s" % route["via"] if route.get("via") else "", route.get("table")))
+            for prefix, route in bad]
+        if table == "off":
+            evidence.insert(0, "%s: Table = off in %s: wg-quick adds no routes" % (end.host, (end.config or {}).get("path")))
+        findings.append(make_finding(
+            "no_route_for_allowed_ips", end.host,
+            "On %s, %d AllowedIPs prefix(es) are not routed into %s (first: %s); add the routes or remove the more specific ones." % (
+                end.host, len(bad), end.interface, bad[0][0]),
+            evidence, interface=end.interface, scope=end_scope(end)))
+    return findings
+
+
+def _routed_for_others(end, other_entry):
+    """Prefixes the partner sends into this end that are neither its address nor its tunnel subnet:
+    a full tunnel or a site behind it, which this end must forward."""
+    own = [network(a) for a in end.tunnel_addresses]
+    own = [n for n in own if n is not None]
+    routed = []
+    for prefix in _allowed_ips(other_entry):
+        net = network(prefix)
+        if net is None:
+            continue
+        if any(n.version == net.version and net.subnet_of(n) for n in own):
+            continue
+        routed.append(net)
+    return routed
+
+
+def _routers(ctx):
+    """{end id: (end, routed networks, scope)} for every end that forwards for its partners."""
+    routers = {}
+    for index, tunnel, end, other, entry in ctx.directions():
+        side = tunnel["b"] if end is tunnel["_ends"][0] else tunnel["a"]
+        other_entry = ctx.topology.entry(other, side["peer"])
+        if other_entry is None:
+            continue
+        routed = _routed_for_others(end, other_entry)
+        if not routed:
+            continue
+        item = routers.setdefault(end.id, (end, [], set(end_scope(end))))
+        item[1].extend(n for n in routed if n not in item[1])
+        item[2].update(tunnel_scope(index, tunnel))
+    return [routers[k] for k in sorted(routers)]
+
+
+def ip_forward_disabled(ctx):
+    findings = []
+    for end, routed, scope in _routers(ctx):
+        forwarding = end.facts.get("forwarding") or {}
+        off = [v for v in (4, 6) if any(n.version == v for n in routed) and forwarding.get("ipv%d" % v) is False]
+        if not off:
+            continue
+        findings.append(make_finding(
+            "ip_forward_disabled", end.host,
+            "%s routes %s for its peers but IP forwarding is off; enable it." % (
+                end.host, ", ".join(str(n) for n in routed[:3])),
+            ["%s: net.ipv%s forwarding = 0" % (end.host, "4.ip_forward" if v == 4 else "6.conf.all.forwarding") for v in off]
+            + ["peers send %s into %s" % (", ".join(str(n) for n in routed[:5]), end.label())],
+            interface=end.interface,
+            remedy=remedy("ip_forwarding", end.host, {"ip_forwarding_ipv4": 4 in off or forwarding.get("ipv4") is not False,
+                                                      "ip_forwarding_ipv6": 6 in off}),
+            scope=scope))
+    return findings
+
+
+def forward_chain_blocks(ctx):
+    findings = []
+    for end, routed, scope in _routers(ctx):
+        verdict = (end.iface.get("firewall") or {}).get("forward") or (end.facts.get("firewall") or {}).get("forward") or {}
+        if verdict.get("verdict", verdict.get("policy")) not in BLOCKING:
+            continue
+        line = firewall_line(dict(verdict, chain=verdict.get("chain") or "forward",
+                                  verdict=verdict.get("verdict", verdict.get("policy"))))
+        findings.append(make_finding(
+            "forward_chain_blocks", end.host,
+            "%s's firewall drops forwarded traffic in or out of %s; allow forwarding for the tunnel." % (end.host, end.interface),
+            [line, "peers send %s into %s" % (", ".join(str(n) for n in routed[:5]), end.label())],
+            interface=end.interface,
+            remedy=remedy("firewall", end.host, {"firewall_interface": end.interface, "firewall_forward": True}),
+            scope=scope))
+    return findings
+
+
+def _uplink(end):
+    wg = set(end.facts.get("interfaces") or {})
+    candidates = [a for a in end.facts.get("addresses") or []
+                  if a.get("interface") not in wg and a.get("interface") != "lo" and a.get("family", 4) == 4]
+    return candidates[0].get("interface") if candidates else None
+
+
+def nat_masquerade_missing(ctx):
+    findings = []
+    for end, routed, scope in _routers(ctx):
+        if not any(n.prefixlen <= 1 and n.version == 4 for n in routed):
+            continue  # only a full-tunnel gateway must hide its peers behind its own address
+        subnets = [n for n in (network(a) for a in end.tunnel_addresses) if n is not None and n.version == 4]
+        masquerade = (end.facts.get("firewall") or {}).get("masquerade") or []
+        if any(m.get("source") in (None, "", "0.0.0.0/0") or
+               any(network(m["source"]) is not None and network(m["source"]).overlaps(s) for s in subnets)
+               for m in masquerade):
+            continue
+        source = str(subnets[0]) if subnets else None
+        uplink = _uplink(end)
+        findings.append(make_finding(
+            "nat_masquerade_missing", end.host,
+            "%s forwards its peers' Internet traffic but does not masquerade %s out of %s; add a masquerade rule." % (
+                end.host, source or "the tunnel subnet", uplink or "its uplink"),
+            ["peers send %s into %s" % (", ".join(str(n) for n in routed[:5]), end.label()),
+             "%s: no masquerade/SNAT rule for %s (%d rule(s) seen: %s)" % (
+                end.host, source, len(masquerade), "; ".join(str(m.get("rule")) for m in masquerade[:3]) or "none")],
+            interface=end.interface,
+            remedy=remedy("firewall", end.host, {"firewall_masquerade_source": source,
+                                                 "firewall_masquerade_interface": uplink}) if source and uplink else None,
+            scope=scope))
+    return findings
+
+
+RULES = (allowed_ips_missing_peer_address, allowed_ips_overlap, no_route_for_allowed_ips,
+         ip_forward_disabled, forward_chain_blocks, nat_masquerade_missing)

@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Can an initiation reach a listening responder? (FINDINGS.md: handshake path)."""
+from __future__ import annotations
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis._common import (
+    end_scope, firewall_line, make_finding, probe_line, remedy, short_key, tunnel_scope,
+)
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_topology import peer_endpoint
+
+BLOCKING = ("drop", "reject")
+# Outcomes that prove an initiation reached the socket and was answered.
+ANSWERED = ("ok", "auth_failed", "cookie")
+
+
+def host_unreachable(ctx):
+    findings = []
+    for host in sorted(ctx.unreachable):
+        reason = ctx.unreachable[host] or "no reason given"
+        findings.append(make_finding(
+            "host_unreachable", host,
+            "%s could not be reached, so its side of every tunnel is unchecked; fix access and run again." % host,
+            ["ansible: %s" % reason,
+             "not checked on %s: WireGuard facts, firewall, listening socket, probes to and from it" % host,
+             "peers of other hosts that may be %s are listed as outside the inventory" % host],
+            scope=[("host", host)]))
+    return findings
+
+
+def config_invalid(ctx):
+    findings = []
+    for end in ctx.topology.ends:
+        errors = (end.config or {}).get("parse_errors") or []
+        if not errors:
+            continue
+        first = errors[0]
+        findings.append(make_finding(
+            "config_invalid", end.host,
+            "%s does not parse the way wg-quick reads it (%s:%s: %s); fix the file by hand." % (
+                end.label(), first.get("file"), first.get("line"), first.get("reason")),
+            ["%s:%s: %s" % (e.get("file"), e.get("line"), e.get("reason")) for e in errors],
+            interface=end.interface, scope=end_scope(end)))
+    return findings
+
+
+def interface_down(ctx):
+    findings = []
+    for end in ctx.topology.ends:
+        if ctx.has("wireguard_missing", ("host", end.host)):
+            continue
+        runtime = end.runtime
+        if runtime is not None and runtime.get("up", True):
+            continue
+        config = end.config or {}
+        unit = end.iface.get("unit") or {}
+        evidence = []
+        if config.get("exists"):
+            evidence.append("%s: %s exists" % (end.host, config.get("path")))
+        evidence.append("%s: %s" % (end.host, "no %s interface runs" % end.interface if runtime is None
+                                    else "%s is down" % end.interface))
+        if unit:
+            evidence.append("unit %s: %s (enabled: %s)" % (unit.get("name"), unit.get("active"), unit.get("enabled")))
+        findings.append(make_finding(
+            "interface_down", end.host,
+            "%s is not running; start and enable wg-quick@%s." % (end.label(), end.interface),
+            evidence, interface=end.interface,
+            remedy=remedy("service", end.host, {"service_interface": end.interface}), scope=end_scope(end)))
+    return findings
+
+
+def _responders(ctx):
+    """Ends that others must be able to reach: responders of a tunnel, ends with probes
+    aimed at them, or ends holding a peer without an Endpoint (that peer has to initiate)."""
+    scopes = {}
+    for index, tunnel, first, second in ctx.tunnels():
+        if tunnel["responder"] is not None:
+            scopes.setdefault(second.id, set()).update(tunnel_scope(index, tunnel))
+    for end in ctx.topology.ends:
+        if end.id in scopes:
+            continue
+        if ctx.probes_to(end) or any(not (peer_endpoint(e) or {}).get("raw") and not (peer_endpoint(e) or {}).get("host")
+                                     for e in end.peers.values()):
+            scopes[end.id] = set(end_scope(end))
+    for end_id in sorted(scopes):
+        end = ctx.topology.ends[end_id]
+        scopes[end_id].update(end_scope(end))
+        yield end, scopes[end_id]
+
+
+def _input_verdict(end):
+    return (end.iface.get("firewall") or {}).get("input") or None
+
+
+def _down(ctx, end):
+    return ctx.has("interface_down", ("end", end.id)) or ctx.has("wireguard_missing", ("host", end.host))
+
+
+def port_not_listening(ctx):
+    findings = []
+    for end, scope in _responders(ctx):
+        if _down(ctx, end):
+            continue
+        listening = end.iface.get("listening") or {}
+        verdict = _input_verdict(end) or {}
+        refused = [p for p in ctx.probes_to(end) if p.get("outcome") == "refused"]
+        if verdict.get("verdict") == "reject":
+            refused = []  # the firewall's REJECT sends the ICMP error, not an empty port
+        if listening.get("bound") is not False and not refused:
+            continue
+        port = listening.get("port") or end.listen_port
+        evidence = []
+        if listening.get("bound") is False:
+            evidence.append("%s: nothing bound to UDP %s (socket table)" % (end.host, port))
+        evidence += [probe_line(p) + " - ICMP port unreachable" for p in refused]
+        findings.append(make_finding(
+            "port_not_listening", end.host,
+            "Nothing listens on UDP %s on %s; restart wg-quick@%s." % (port, end.host, end.interface),
+            evidence, interface=end.interface,
+            remedy=remedy("service", end.host, {"service_interface": end.interface}), scope=scope))
+    return findings
+
+
+def udp_blocked_host_firewall(ctx):
+    findings = []
+    for end, scope in _responders(ctx):
+        verdict = _input_verdict(end)
+        if not verdict or verdict.get("verdict") not in BLOCKING:
+            continue
+        probes = ctx.probes_to(end)
+        if any(p.get("outcome") in ANSWERED for p in probes):
+            continue  # a probe got through: the rule does not apply to the path in use
+        port = (end.iface.get("listening") or {}).get("port") or end.listen_port
+        evidence = [firewall_line(verdict)] + [probe_line(p) for p in probes]
+        if any(p.get("arrived") for p in probes):
+            evidence.append("the initiations reached %s's network interface, so %s's own firewall discarded them" % (
+                end.host, end.host))
+        findings.append(make_finding(
+            "udp_blocked_host_firewall", end.host,
+            "%s's firewall (%s) %ss incoming UDP %s, so initiations never reach WireGuard; open the port." % (
+                end.host, verdict.get("backend") or "host firewall", verdict.get("verdict"), port),
+            evidence, interface=end.interface,
+            remedy=remedy("firewall", end.host, {"firewall_port": port, "firewall_interface": end.interface}),
+            scope=scope))
+    return findings
+
+
+def udp_blocked_upstream(ctx):
+    findings = []
+    for end, scope in _responders(ctx):
+        verdict = _input_verdict(end) or {}
+        if verdict.get("verdict") in BLOCKING or _down(ctx, end):
+            continue
+        if any(ctx.has("stale_endpoint", item) for item in scope):
+            continue  # the probe went to an old address: stale_endpoint already says so
+        probes = ctx.probes_to(end)
+        lost = [p for p in probes if p.get("outcome") == "timeout" and p.get("arrived") == 0]
+        if not lost or any(p.get("outcome") in ANSWERED for p in probes if p.get("vantage") != "controller"):
+            continue
+        port = end.listen_port
+        evidence = [firewall_line(verdict) if verdict else "%s: no host firewall verdict blocks UDP %s" % (end.host, port)]
+        evidence += [probe_line(p) for p in probes]
+        evidence.append("capture on %s saw none of the probe's initiations: they were lost before its interface" % end.host)
+        if any(p.get("vantage") == "controller" and p.get("outcome") in ANSWERED for p in probes):
+            evidence.append("the controller's probe got through: the filter sits on the initiator's side of the path")
+        targets = set((p.get("target") or {}).get("host") for p in lost)
+        foreign = sorted(t for t in targets if t and t not in end.addresses)
+        if foreign and end.addresses:
+            evidence.append("%s is not an address of %s (%s): NAT/port forward in front of it, or a wrong address" % (
+                ", ".join(foreign), end.host, ", ".join(end.addresses)))
+        findings.append(make_finding(
+            "udp_blocked_upstream", end.host,
+            "UDP %s to %s is dropped before it reaches the host (cloud security group, router or provider filter); "
+            "allow it there." % (port, end.host),
+            evidence, interface=end.interface, scope=scope))
+    return findings
+
+
+def listen_port_mismatch(ctx):
+    findings = []
+    for index, tunnel, end, other, entry in ctx.directions():
+        endpoint = peer_endpoint(entry) if entry else None
+        if not endpoint or endpoint.get("port") is None or other.listen_port is None:
+            continue
+        if endpoint["port"] == other.listen_port:
+            continue
+        fixed = (other.config or {}).get("listen_port")
+        evidence = ["%s: %s peer %s Endpoint = %s" % (end.host, end.interface, short_key(entry["public_key"]), endpoint.get("raw")),
+                    "%s: %s listens on UDP %s" % (other.host, other.interface, other.listen_port)]
+        action = remedy("peer", end.host, {
+            "peer_interface": end.interface, "peer_public_key": entry["public_key"],
+            "peer_endpoint": "%s:%s" % (endpoint.get("host"), other.listen_port)})
+        summary = "%s sends to port %s but %s listens on %s; set the Endpoint port to %s." % (
+            end.label(), endpoint["port"], other.label(), other.listen_port, other.listen_port)
+        if fixed is None and other.config is not None:
+            evidence.append("%s has no ListenPort in %s: the port is random and changes on restart" % (
+                other.host, other.config.get("path")))
+            summary = "%s has no fixed ListenPort (now %s) while %s expects %s; set ListenPort = %s on %s." % (
+                other.label(), other.listen_port, end.label(), endpoint["port"], endpoint["port"], other.host)
+            action = None
+        findings.append(make_finding(
+            "listen_port_mismatch", end.host, summary, evidence, interface=end.interface,
+            peer=other.public_key, remedy=action, scope=tunnel_scope(index, tunnel)))
+    return findings
+
+
+def endpoint_unresolvable(ctx):
+    findings = []
+    for end in ctx.topology.ends:
+        for key, entry in end.peers.items():
+            endpoint = (entry.get("config") or {}).get("endpoint") or {}
+            if not endpoint.get("is_hostname"):
+                continue
+            if endpoint.get("resolved") and not endpoint.get("resolve_error"):
+                continue
+            index = ctx.tunnel_of.get((end.id, key))
+            scope = end_scope(end) if index is None else tunnel_scope(index, ctx.topology.tunnels[index])
+            findings.append(make_finding(
+                "endpoint_unresolvable", end.host,
+                "%s cannot resolve its peer's Endpoint %s; fix the DNS name or use an address." % (
+                    end.label(), endpoint.get("raw")),
+                ["%s: resolving %s: %s" % (end.host, endpoint.get("host"), endpoint.get("resolve_error") or "no address")],
+                interface=end.interface, peer=key, scope=scope))
+    return findings
+
+
+def missing_endpoint(ctx):
+    findings = []
+    for index, tunnel, first, second in ctx.tunnels():
+        if tunnel["initiators"]:
+            continue
+        evidence = []
+        for end, other, side in ((first, second, tunnel["a"]), (second, first, tunnel["b"])):
+            if side["peer"]:
+                evidence.append("%s: %s peer %s has no Endpoint" % (end.host, end.interface, short_key(side["peer"])))
+        findings.append(make_finding(
+            "missing_endpoint", first.host,
+            "Neither %s nor %s has an Endpoint for the other, so nobody can start the handshake; "
+            "give the client an Endpoint for the server." % (first.label(), second.label()),
+            evidence, interface=first.interface, peer=second.public_key, scope=tunnel_scope(index, tunnel)))
+    return findings
+
+
+RULES = (host_unreachable, config_invalid, interface_down, missing_endpoint, endpoint_unresolvable)
+PATH_RULES = (listen_port_mismatch, port_not_listening, udp_blocked_host_firewall, udp_blocked_upstream)
