@@ -4,6 +4,7 @@
     lab.py up [--client2]     start router, server and client (docs/lab.md has the topology)
     lab.py down               remove every container and network of the lab
     lab.py inventory          print an Ansible inventory for the running lab
+    lab.py restart HOST       reboot one host (systemd starts again, sysctls stay writable)
     lab.py dns NAME ADDRESS   point NAME at ADDRESS in the router's DNS
 
 Every name carries the prefix from WGD_LAB_PREFIX (default "wgd") so two checkouts can
@@ -23,6 +24,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PREFIX = os.environ.get("WGD_LAB_PREFIX", "wgd")
+# Several labs may run side by side (one per developer or suite): each index takes
+# its own subnets. Public ranges are the RFC 5737 documentation networks.
+INDEX = int(os.environ.get("WGD_LAB_INDEX", "0"))
+PUBLIC_NETS = ["198.51.100", "203.0.113", "192.0.2"]
+if not 0 <= INDEX < len(PUBLIC_NETS):
+    raise SystemExit(f"WGD_LAB_INDEX must be 0..{len(PUBLIC_NETS) - 1}")
+PUB = PUBLIC_NETS[INDEX]
+SITE = f"10.77.{INDEX}"
 BASE_IMAGE = "localhost/wgdoctor-lab-base:bookworm"
 IMAGE_REPO = "localhost/wgdoctor-lab"
 SERVER_NAME = "vpn.wgdoctor.test"
@@ -30,14 +39,14 @@ SERVER_NAME = "vpn.wgdoctor.test"
 # Documentation ranges stand in for "the internet"; the site network is RFC 1918 so the
 # client looks NATed, as a laptop behind a home router does.
 NETWORKS = {
-    "public": {"subnet": "198.51.100.0/24", "gateway": "198.51.100.1"},
-    "site": {"subnet": "10.77.0.0/24", "gateway": "10.77.0.1"},
+    "public": {"subnet": f"{PUB}.0/24", "gateway": f"{PUB}.1"},
+    "site": {"subnet": f"{SITE}.0/24", "gateway": f"{SITE}.1"},
 }
 HOSTS = {
-    "router": {"networks": {"public": "198.51.100.2", "site": "10.77.0.2"}, "forward": True},
-    "server": {"networks": {"public": "198.51.100.10"}, "forward": False},
-    "client": {"networks": {"site": "10.77.0.10"}, "forward": False, "behind": "router"},
-    "client2": {"networks": {"site": "10.77.0.11"}, "forward": False, "behind": "router", "optional": True},
+    "router": {"networks": {"public": f"{PUB}.2", "site": f"{SITE}.2"}, "forward": True},
+    "server": {"networks": {"public": f"{PUB}.10"}, "forward": False},
+    "client": {"networks": {"site": f"{SITE}.10"}, "forward": False, "behind": "router"},
+    "client2": {"networks": {"site": f"{SITE}.11"}, "forward": False, "behind": "router", "optional": True},
 }
 
 
@@ -247,6 +256,14 @@ def up(with_client2: bool) -> None:
     log(f"lab up: {', '.join(name(r) for r in roles)}")
 
 
+def restart(role: str) -> None:
+    """Reboot one test host, as a reboot-persistence test needs, and redo what podman forgets."""
+    podman("restart", "-t", "3", name(role))
+    writable_net_sysctls(role)
+    wait_for_systemd(role)
+    log(f"{name(role)} restarted")
+
+
 def down(quiet: bool = False) -> None:
     listed = podman("ps", "-a", "--filter", f"label=wgdoctor-lab={PREFIX}", "--format", "{{.Names}}").stdout.split()
     if listed:
@@ -265,13 +282,20 @@ def running_hosts() -> list[str]:
 def inventory() -> str:
     hosts = running_hosts()
     ends = [h for h in hosts if h != "router"]
+
+    def host_vars(role: str) -> dict:
+        return {"ansible_host": name(role), "lab_addresses": HOSTS[role]["networks"]}
+
     data = {
         "all": {
             "vars": {"ansible_connection": "containers.podman.podman",
-                     "ansible_python_interpreter": "/usr/bin/python3"},
+                     "ansible_python_interpreter": "/usr/bin/python3",
+                     "lab_server_name": SERVER_NAME,
+                     "lab_server_address": HOSTS["server"]["networks"]["public"],
+                     "lab_router_public_address": HOSTS["router"]["networks"]["public"]},
             "children": {
-                "wireguard": {"hosts": {h: {"ansible_host": name(h)} for h in ends}},
-                "lab_routers": {"hosts": {h: {"ansible_host": name(h)} for h in hosts if h == "router"}},
+                "wireguard": {"hosts": {h: host_vars(h) for h in ends}},
+                "lab_routers": {"hosts": {h: host_vars(h) for h in hosts if h == "router"}},
             },
         }
     }
@@ -286,6 +310,8 @@ def main() -> None:
     up_parser.add_argument("--client2", action="store_true", help="also start a second client behind the router")
     sub.add_parser("down")
     sub.add_parser("inventory")
+    restart_parser = sub.add_parser("restart")
+    restart_parser.add_argument("host", choices=sorted(HOSTS))
     dns_parser = sub.add_parser("dns")
     dns_parser.add_argument("hostname")
     dns_parser.add_argument("address")
@@ -298,6 +324,8 @@ def main() -> None:
         down()
     elif args.command == "inventory":
         print(inventory())
+    elif args.command == "restart":
+        restart(args.host)
     elif args.command == "dns":
         set_dns(args.hostname, args.address)
 
