@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The responder-side listener: did the probe's initiation arrive at all?"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto, wg_noise, wg_probe
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="AF_PACKET needs root")
+
+
+def _ipv4_udp(source, sport, dport, payload):
+    header = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + 8 + len(payload), 0, 0, 64, 17, 0,
+                         socket.inet_aton(source), socket.inet_aton("10.0.0.2"))
+    return header + struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+def _ipv6_udp(source, sport, dport, payload):
+    header = struct.pack(">IHBB16s16s", 0x60000000, 8 + len(payload), 17, 64,
+                         socket.inet_pton(socket.AF_INET6, source), socket.inet_pton(socket.AF_INET6, "fd00::2"))
+    return header + struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+def test_an_initiation_to_the_port_is_recognised_in_ipv4_and_ipv6():
+    initiation = b"\x01\x00\x00\x00" + bytes(144)
+    assert wg_probe.parse_initiation_packet(_ipv4_udp("192.0.2.7", 40000, 51820, initiation), 51820) == ("192.0.2.7", 40000)
+    assert wg_probe.parse_initiation_packet(_ipv6_udp("2001:db8::7", 40001, 51820, initiation), 51820) == ("2001:db8::7", 40001)
+
+
+def test_responses_other_ports_and_garbage_are_not_initiations():
+    response = b"\x02\x00\x00\x00" + bytes(88)
+    assert wg_probe.parse_initiation_packet(_ipv4_udp("192.0.2.7", 40000, 51820, response), 51820) is None
+    assert wg_probe.parse_initiation_packet(_ipv4_udp("192.0.2.7", 40000, 51821, b"\x01" + bytes(147)), 51820) is None
+    assert wg_probe.parse_initiation_packet(b"", 51820) is None
+    assert wg_probe.parse_initiation_packet(b"\x45" + bytes(10), 51820) is None
+
+
+def test_tcpdump_lines_give_time_source_and_port():
+    line = "1764085000.123456 IP 10.200.47.1.45722 > 10.200.47.2.51820: UDP, length 148"
+    assert wg_probe.parse_tcpdump_line(line) == (1764085000.123456, "10.200.47.1", 45722)
+    line6 = "1764085000.5 lo   In  IP6 fd00::1.40000 > fd00::2.51820: UDP, length 148"
+    assert wg_probe.parse_tcpdump_line(line6) == (1764085000.5, "fd00::1", 40000)
+    assert wg_probe.parse_tcpdump_line("tcpdump: listening on lo, link-type EN10MB") is None
+
+
+def test_filter_matches_what_tcpdump_compiles_for_ipv4():
+    # tcpdump -d -y RAW 'udp dst port 51820 and udp[8] = 1' checks the same fields in the same way.
+    program = wg_probe.initiation_filter(51820)
+    assert (0x45, 13, 0, 0x1FFF) in program  # skip non-first fragments
+    assert (0xb1, 0, 0, 0) in program  # X = IPv4 header length
+    assert sum(1 for code, _jt, _jf, k in program if code == 0x15 and k == 51820) == 2  # IPv4 and IPv6
+    assert program[-2:] == [(0x06, 0, 0, 0x40000), (0x06, 0, 0, 0)]
+
+
+def _send_initiation_and_noise(port, delay):
+    time.sleep(delay)
+    initiator = wg_noise.Initiator(wg_crypto.clamp_private_key(b"\x01" * 32), wg_crypto.x25519_base(b"\x02" * 32))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.sendto(b"\x02\x00\x00\x00" + bytes(88), ("127.0.0.1", port))  # a response: not counted
+        sock.sendto(b"\x01hello", ("127.0.0.1", port + 1))  # another port: not counted
+        sock.sendto(initiator.create_initiation(), ("127.0.0.1", port))
+        sock.sendto(initiator.create_initiation(), ("127.0.0.1", port))
+        return sock.getsockname()[1]
+
+
+@needs_root
+def test_af_packet_filter_drops_other_traffic_in_the_kernel():
+    port = 47111
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(wg_probe.ETH_P_ALL))
+    with sock:
+        wg_probe._attach_filter(sock, wg_probe.initiation_filter(port))
+        sock.bind(("lo", wg_probe.ETH_P_ALL))
+        while True:  # drain what was queued before the filter was attached
+            try:
+                sock.recv(65535, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(b"\x02" + bytes(91), ("127.0.0.1", port))
+            sender.sendto(b"\x01" + bytes(147), ("127.0.0.1", port + 1))
+            sender.sendto(b"\x01" + bytes(147), ("127.0.0.1", port))
+        sock.settimeout(1)
+        packet = sock.recv(65535)
+    # The first packet the kernel let through is the initiation, not the two sent before it.
+    assert wg_probe.parse_initiation_packet(packet, port) is not None
+
+
+@needs_root
+def test_listener_counts_initiations_per_source_and_stops_by_itself():
+    port = 47112
+    box = {}
+    sender = threading.Thread(target=lambda: box.update(sport=_send_initiation_and_noise(port, 0.2)))
+    sender.start()
+    started = time.monotonic()
+    result = wg_probe.listen_initiations(port, 0.8, interface="lo", method="af_packet")
+    elapsed = time.monotonic() - started
+    sender.join()
+    assert 0.75 <= elapsed < 1.5
+    assert result["method"] == "af_packet"
+    assert result["count"] == 2
+    [seen] = result["initiations"]
+    assert (seen["source_address"], seen["source_port"], seen["count"]) == ("127.0.0.1", box["sport"], 2)
+    assert seen["first_seen"] <= seen["last_seen"]
+
+
+@needs_root
+def test_listener_reports_nothing_when_nothing_arrived():
+    result = wg_probe.listen_initiations(47113, 0.2, interface="lo", method="af_packet")
+    assert result["count"] == 0 and result["initiations"] == []
+
+
+@needs_root
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+def test_tcpdump_fallback_sees_the_same_initiations():
+    port = 47114
+    box = {}
+    # tcpdump needs a moment before it captures
+    sender = threading.Thread(target=lambda: box.update(sport=_send_initiation_and_noise(port, 1.0)))
+    sender.start()
+    result = wg_probe.listen_initiations(port, 2.0, interface="lo", method="tcpdump", tcpdump=shutil.which("tcpdump"))
+    sender.join()
+    assert result["method"] == "tcpdump"
+    assert [(s["source_address"], s["source_port"], s["count"]) for s in result["initiations"]] == [("127.0.0.1", box["sport"], 2)]
+
+
+def test_unknown_interface_is_a_clear_error():
+    if os.geteuid() != 0:
+        pytest.skip("AF_PACKET needs root")
+    with pytest.raises(wg_probe.ProbeError) as info:
+        wg_probe.listen_initiations(51820, 0.1, interface="nosuchif0", method="af_packet")
+    assert "nosuchif0" in str(info.value)
