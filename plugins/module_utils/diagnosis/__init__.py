@@ -45,6 +45,29 @@ def _public(finding):
     return finding
 
 
+def _follow_key_fixes(findings):
+    """Remedies run in report order, so after a key correction the entry answers to its new key:
+    later remedies for the same entry must name it by that key."""
+    renamed = {}
+    for finding in findings:
+        remedy = finding.get("remedy") or {}
+        variables = remedy.get("vars") or {}
+        if variables.get("peer_new_public_key"):
+            renamed[(remedy["host"], variables.get("peer_interface"), variables["peer_public_key"])] = \
+                variables["peer_new_public_key"]
+    if not renamed:
+        return
+    for finding in findings:
+        remedy = finding.get("remedy") or {}
+        variables = remedy.get("vars") or {}
+        if variables.get("peer_new_public_key"):
+            continue
+        for key_var, if_var in (("peer_public_key", "peer_interface"), ("keepalive_peer", "keepalive_interface")):
+            new = renamed.get((remedy.get("host"), variables.get(if_var), variables.get(key_var)))
+            if new:
+                variables[key_var] = new
+
+
 def _tunnels(ctx):
     tunnels = []
     for tunnel in ctx.topology.as_report()["tunnels"]:
@@ -90,6 +113,7 @@ def diagnose(facts_by_host: dict, probes: list, pings: list, unreachable: dict, 
     for rule in RULES:
         ctx.add(rule(ctx))
     findings = [_public(f) for f in sorted(ctx.findings, key=_sort_key)]
+    _follow_key_fixes(findings)
     generated = datetime.datetime.fromtimestamp(now, tz=datetime.timezone.utc).replace(microsecond=0)
     return {
         "schema": SCHEMA,

@@ -237,9 +237,8 @@ def firewall_line(verdict):
 
 def probe_line(probe):
     target = probe.get("target") or {}
-    text = "probe from %s (%s) to %s:%s: %s" % (
-        probe.get("initiator"), probe.get("vantage") or "initiator", target.get("host"), target.get("port"),
-        probe.get("outcome"))
+    source = "the controller" if probe.get("vantage") == "controller" else probe.get("initiator")
+    text = "probe from %s to %s:%s: %s" % (source, target.get("host"), target.get("port"), probe.get("outcome"))
     if probe.get("attempts"):
         text += " after %s attempt(s)" % probe["attempts"]
     if probe.get("rtt_ms") is not None and probe.get("outcome") == "ok":

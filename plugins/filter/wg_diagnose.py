@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side shells around the diagnosis core; documentation lives in the .yml sidecars."""
+from __future__ import annotations
+
+import time
+import typing as t
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis import diagnose
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_report import (
+    count_at_or_above, render_console, render_markdown,
+)
+
+NO_FACTS = "no ansible_facts.wireguard (wgdoctor.wireguard.wg_facts did not run or failed)"
+
+
+def _wireguard_facts(value: t.Any) -> t.Optional[dict]:
+    """Accept the facts themselves or a host's hostvars holding them."""
+    if not isinstance(value, Mapping):
+        return None
+    if "interfaces" in value and "schema" in value:
+        return dict(value)
+    facts = value.get("ansible_facts")
+    if isinstance(facts, Mapping) and isinstance(facts.get("wireguard"), Mapping):
+        return dict(facts["wireguard"])
+    if isinstance(value.get("ansible_wireguard"), Mapping):
+        return dict(value["ansible_wireguard"])
+    return None
+
+
+def _as_list(value: t.Any, name: str) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise AnsibleFilterError("wg_diagnose: %s must be a list, got %s" % (name, type(value).__name__))
+
+
+def wg_diagnose(hostvars_subset: t.Any, probes: t.Any = None, pings: t.Any = None, unreachable: t.Any = None,
+                now: t.Any = None) -> dict:
+    if not isinstance(hostvars_subset, Mapping):
+        raise AnsibleFilterError("wg_diagnose: input must map inventory hostnames to their hostvars or "
+                                 "wireguard facts, got %s" % type(hostvars_subset).__name__)
+    if isinstance(unreachable, Mapping):
+        unreachable = dict((str(h), r) for h, r in unreachable.items())
+    else:
+        unreachable = dict((str(h), None) for h in _as_list(unreachable, "unreachable"))
+    facts_by_host = {}
+    for host, value in hostvars_subset.items():
+        facts = _wireguard_facts(value)
+        if facts is None:
+            unreachable.setdefault(str(host), NO_FACTS)
+        else:
+            facts_by_host[str(host)] = facts
+    try:
+        moment = time.time() if now is None else float(now)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("wg_diagnose: now must be Unix seconds")
+    return diagnose(facts_by_host, _as_list(probes, "probes"), _as_list(pings, "pings"), unreachable, moment)
+
+
+def _report(value: t.Any, name: str) -> dict:
+    if not isinstance(value, Mapping) or "findings" not in value:
+        raise AnsibleFilterError("%s: input must be a report from wgdoctor.wireguard.wg_diagnose" % name)
+    return dict(value)
+
+
+def wg_report_markdown(report: t.Any) -> str:
+    return render_markdown(_report(report, "wg_report_markdown"))
+
+
+def wg_report_console(report: t.Any, width: t.Any = 100) -> str:
+    return render_console(_report(report, "wg_report_console"), width=int(width))
+
+
+def wg_report_count(report: t.Any, severity: t.Any = "error") -> int:
+    try:
+        return count_at_or_above(_report(report, "wg_report_count"), str(severity))
+    except ValueError as exc:
+        raise AnsibleFilterError("wg_report_count: %s" % exc)
+
+
+class FilterModule:
+    def filters(self) -> dict:
+        return {
+            "wg_diagnose": wg_diagnose,
+            "wg_report_markdown": wg_report_markdown,
+            "wg_report_console": wg_report_console,
+            "wg_report_count": wg_report_count,
+        }
