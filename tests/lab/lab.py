@@ -284,13 +284,13 @@ def inventory() -> str:
     ends = [h for h in hosts if h != "router"]
 
     def host_vars(role: str) -> dict:
-        return {"ansible_host": name(role), "lab_addresses": HOSTS[role]["networks"]}
+        # Connection settings per host, not in all:vars, so the implicit localhost stays local.
+        return {"ansible_host": name(role), "ansible_connection": "containers.podman.podman",
+                "ansible_python_interpreter": "/usr/bin/python3", "lab_addresses": HOSTS[role]["networks"]}
 
     data = {
         "all": {
-            "vars": {"ansible_connection": "containers.podman.podman",
-                     "ansible_python_interpreter": "/usr/bin/python3",
-                     "lab_server_name": SERVER_NAME,
+            "vars": {"lab_server_name": SERVER_NAME,
                      "lab_server_address": HOSTS["server"]["networks"]["public"],
                      "lab_router_public_address": HOSTS["router"]["networks"]["public"]},
             "children": {

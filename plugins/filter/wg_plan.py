@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that turn the ends' facts into the diagnose playbook's probe and ping plans."""
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_probe_plan import ping_plan, probe_plan
+
+
+def _facts(value, name):
+    if not isinstance(value, dict):
+        raise AnsibleFilterError("%s expects a dict of inventory host -> ansible_facts.wireguard, got %s"
+                                 % (name, type(value).__name__))
+    return value
+
+
+def wg_probe_plan(facts_by_host):
+    return probe_plan(_facts(facts_by_host, "wg_probe_plan"))
+
+
+def wg_ping_plan(facts_by_host):
+    return ping_plan(_facts(facts_by_host, "wg_ping_plan"))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"wg_probe_plan": wg_probe_plan, "wg_ping_plan": wg_ping_plan}
