@@ -112,3 +112,67 @@ def parse_dump(text: str, now=None) -> dict:
             raise DumpParseError(number, "expected %d or %d tab-separated fields, got %d" % (
                 INTERFACE_FIELDS, PEER_FIELDS, len(fields)))
     return interfaces
+
+
+# ---------------------------------------------------------------- file vs running interface
+
+_PEER_FIELDS_COMPARED = ("allowed_ips", "persistent_keepalive", "preshared_key_digest")
+
+
+def _drift(field: str, peer, config_value, runtime_value) -> dict:
+    return {"field": field, "peer": peer, "config": config_value, "runtime": runtime_value}
+
+
+def _endpoint_drifted(config_endpoint, runtime_endpoint) -> bool:
+    """A roamed or re-resolved endpoint is normal; one the file cannot explain is drift."""
+    if config_endpoint is None or runtime_endpoint is None:
+        return False
+    if config_endpoint["is_hostname"]:
+        resolved = config_endpoint.get("resolved")
+        if not resolved:
+            return False
+        return runtime_endpoint["host"] not in resolved or runtime_endpoint["port"] != config_endpoint["port"]
+    return (runtime_endpoint["host"], runtime_endpoint["port"]) != (config_endpoint["host"], config_endpoint["port"])
+
+
+def compute_drift(config: dict, runtime: dict) -> list:
+    """What `wg syncconf` would change: interface keys and ports, peers missing on one side, peer values.
+
+    Endpoints count only when the file names an IP (or a resolved hostname) the runtime does not hold;
+    a responder learns its peers' endpoints by roaming, so an endpoint the file does not set never drifts.
+    """
+    if not config or not config.get("exists") or runtime is None:
+        return []
+    drift = []
+    for field in ("public_key", "listen_port", "fwmark"):
+        config_value, runtime_value = config.get(field), runtime.get(field)
+        # ListenPort unset in the file means "random": any runtime port matches it.
+        if field == "listen_port" and config_value is None:
+            continue
+        # A PrivateKey we could not derive (no X25519 backend) says nothing about drift.
+        if field == "public_key" and config_value is None and config.get("has_private_key"):
+            continue
+        if config_value != runtime_value:
+            drift.append(_drift(field, None, config_value, runtime_value))
+    runtime_peers = {peer["public_key"]: peer for peer in runtime.get("peers", [])}
+    config_peers = {}
+    for peer in config.get("peers", []):
+        if peer["public_key"] is not None:
+            config_peers.setdefault(peer["public_key"], peer)
+    for key, peer in config_peers.items():
+        live = runtime_peers.get(key)
+        if live is None:
+            drift.append(_drift("peer", key, "present", "absent"))
+            continue
+        for field in _PEER_FIELDS_COMPARED:
+            config_value, runtime_value = peer[field], live[field]
+            if field == "allowed_ips":
+                config_value, runtime_value = sorted(config_value), sorted(runtime_value)
+            if config_value != runtime_value:
+                drift.append(_drift(field, key, config_value, runtime_value))
+        if _endpoint_drifted(peer["endpoint"], live["endpoint"]):
+            drift.append(_drift("endpoint", key, peer["endpoint"]["raw"], live["endpoint"]["raw"]))
+    for key in runtime_peers:
+        if key not in config_peers:
+            drift.append(_drift("peer", key, "absent", "present"))
+    return drift
