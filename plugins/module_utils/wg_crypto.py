@@ -108,7 +108,7 @@ def _quarter_round(s: list, a: int, b: int, c: int, d: int) -> None:
 
 def _chacha_rounds(state: list) -> list:
     s = list(state)
-    for _ in range(10):
+    for _double_round in range(10):
         _quarter_round(s, 0, 4, 8, 12)
         _quarter_round(s, 1, 5, 9, 13)
         _quarter_round(s, 2, 6, 10, 14)

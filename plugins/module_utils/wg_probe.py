@@ -423,7 +423,9 @@ def _listen_tcpdump(port: int, duration: float, interface: str | None, sightings
     import subprocess  # only the fallback needs it
     argv = [tcpdump, "-n", "-l", "-tt", "-Q", "in", "-i", interface or "any",
             "udp dst port %d and udp[8] = 1" % port]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    # run_command cannot stop a capture after `duration`, and module_utils here take no AnsibleModule.
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # pylint: disable=ansible-bad-function
+                               universal_newlines=True)
     try:
         out, err = process.communicate(timeout=duration)
     except subprocess.TimeoutExpired:

@@ -23,7 +23,7 @@ description:
   - The crypto backend is PyNaCl, else C(cryptography), else pure Python. The pure-Python backend is not constant-time;
     use it only with ephemeral probe keys.
 author:
-  - wgdoctor contributors
+  - wgdoctor contributors (@wgdoctor)
 options:
   mode:
     description:
@@ -120,13 +120,17 @@ options:
     version_added: 0.1.0
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - The probe runs in check mode too. It changes nothing on this host; on the responder an ephemeral probe key changes
         nothing either, while the real client key would move that peer's endpoint (see O(private_key)).
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
     platforms: linux
     details:
       - ICMP classification relies on Linux IP_RECVERR; O(mode=listen) needs root or CAP_NET_RAW.

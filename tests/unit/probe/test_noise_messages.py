@@ -67,7 +67,7 @@ def test_mac1_covers_bytes_0_to_115_keyed_with_the_responder_key():
 
 def test_responder_decrypts_our_static_key_and_timestamp(backend):
     responder = Responder(RESPONDER_PRIVATE, {wg_crypto.x25519_base(INITIATOR_PRIVATE): PSK})
-    verdict, _ = responder.answer(_initiator().create_initiation(ephemeral_private=EPHEMERAL, timestamp=TIMESTAMP))
+    verdict, _response = responder.answer(_initiator().create_initiation(ephemeral_private=EPHEMERAL, timestamp=TIMESTAMP))
     assert verdict == "response"
     assert responder.seen[0]["static"] == wg_crypto.x25519_base(INITIATOR_PRIVATE)
     assert responder.seen[0]["timestamp"] == TIMESTAMP
@@ -85,21 +85,21 @@ def test_response_from_a_responder_with_the_same_psk_is_ok(backend):
 def test_response_with_a_different_psk_is_auth_failed(backend):
     initiator = _initiator(psk=b"\x99" * 32)
     responder = Responder(RESPONDER_PRIVATE, {initiator.static_public: PSK})
-    _, response = responder.answer(initiator.create_initiation())
+    _verdict, response = responder.answer(initiator.create_initiation())
     assert initiator.consume_response(response) == "auth_failed"
 
 
 def test_no_psk_on_either_side_is_ok():
     initiator = _initiator(psk=None)
     responder = Responder(RESPONDER_PRIVATE, {initiator.static_public: None})
-    _, response = responder.answer(initiator.create_initiation())
+    _verdict, response = responder.answer(initiator.create_initiation())
     assert initiator.consume_response(response) == "ok"
 
 
 def test_psk_only_on_the_responder_is_auth_failed():
     initiator = _initiator(psk=None)
     responder = Responder(RESPONDER_PRIVATE, {initiator.static_public: PSK})
-    _, response = responder.answer(initiator.create_initiation())
+    _verdict, response = responder.answer(initiator.create_initiation())
     assert initiator.consume_response(response) == "auth_failed"
 
 
@@ -121,7 +121,7 @@ def test_unknown_initiator_and_replayed_timestamp_are_dropped():
 def test_response_for_another_sender_index_or_with_bad_mac1_is_not_ours():
     initiator = _initiator()
     responder = Responder(RESPONDER_PRIVATE, {initiator.static_public: PSK})
-    _, response = responder.answer(initiator.create_initiation())
+    _verdict, response = responder.answer(initiator.create_initiation())
     other_index = response[:8] + struct.pack("<I", 7) + response[12:]
     with pytest.raises(wg_noise.NoiseError):
         initiator.consume_response(other_index)
@@ -149,7 +149,7 @@ def test_cookie_reply_is_decrypted_and_the_next_initiation_carries_mac2(backend)
 def test_cookie_reply_is_bound_to_the_mac1_we_sent():
     initiator = _initiator()
     responder = Responder(RESPONDER_PRIVATE, {initiator.static_public: PSK}, always_cookie=True)
-    _, reply = responder.answer(initiator.create_initiation())
+    _verdict, reply = responder.answer(initiator.create_initiation())
     initiator.create_initiation()  # a newer initiation: the reply no longer matches our mac1
     with pytest.raises(wg_noise.NoiseError):
         initiator.consume_cookie_reply(reply)
