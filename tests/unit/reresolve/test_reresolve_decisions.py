@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The DDNS re-resolution job: when a server's name moves, the stale peer follows it.
+
+The script ships as a plain file in roles/keepalive/files and runs on the host, so it
+is loaded here by path, as the host's python3 would run it.
+"""
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import subprocess
+
+import pytest
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "keepalive", "files", "wgdoctor-reresolve")
+SERVER_KEY = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+OTHER_KEY = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0="
+NOW = 1_764_085_000
+
+
+def load_script():
+    loader = importlib.machinery.SourceFileLoader("wgdoctor_reresolve", SCRIPT)
+    spec = importlib.util.spec_from_loader("wgdoctor_reresolve", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+reresolve = load_script()
+
+CLIENT_CONFIG = """\
+[Interface]
+Address = 10.99.0.2/24
+PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=
+
+[Peer]
+# server, reached by its dynamic DNS name
+PublicKey = {server}
+Endpoint = vpn.wgdoctor.test:51820
+PersistentKeepalive = 25
+
+[Peer]
+# a fixed site: nothing to re-resolve
+PublicKey = {other}
+Endpoint = 192.0.2.44:51820
+""".format(server=SERVER_KEY, other=OTHER_KEY)
+
+
+def test_only_peers_with_a_hostname_endpoint_are_followed():
+    assert reresolve.read_config_endpoints(CLIENT_CONFIG) == [(SERVER_KEY, "vpn.wgdoctor.test", 51820)]
+
+
+def test_config_is_read_the_way_wg_reads_it_spaces_case_and_comments():
+    text = "[peer]\n  publickey=%s  # the hub\n end point = hub.example.test : 443\n" % SERVER_KEY
+    assert reresolve.read_config_endpoints(text) == [(SERVER_KEY, "hub.example.test", 443)]
+
+
+def test_ipv6_literal_endpoint_is_not_a_hostname():
+    text = "[Peer]\nPublicKey = %s\nEndpoint = [2001:db8::1]:51820\n" % SERVER_KEY
+    assert reresolve.read_config_endpoints(text) == []
+
+
+def test_peer_with_fresh_handshake_is_left_alone_even_if_dns_moved():
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 30, "198.51.100.10:51820", ["198.51.100.20"], NOW, 135)
+    assert decision["action"] == "none"
+    assert "30s" in decision["reason"]
+
+
+def test_stale_peer_follows_the_moved_dns_record():
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.10:51820", ["198.51.100.20"], NOW, 135)
+    assert decision["action"] == "set"
+    assert decision["endpoint"] == "198.51.100.20:51820"
+    assert "198.51.100.10" in decision["reason"] and "198.51.100.20" in decision["reason"]
+
+
+def test_threshold_is_an_option_so_a_test_need_not_wait_135_seconds():
+    args = ("vpn.wgdoctor.test", 51820, NOW - 10, "198.51.100.10:51820", ["198.51.100.20"], NOW)
+    assert reresolve.decide(*args, stale_after=135)["action"] == "none"
+    assert reresolve.decide(*args, stale_after=5)["action"] == "set"
+
+
+def test_peer_that_never_shook_hands_is_re_resolved():
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, 0, None, ["198.51.100.20"], NOW, 135)
+    assert decision["action"] == "set" and "never" in decision["reason"]
+
+
+def test_stale_peer_already_at_one_of_several_addresses_is_not_moved():
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.20:51820",
+                                ["198.51.100.10", "198.51.100.20"], NOW, 135)
+    assert decision["action"] == "none"
+
+
+def test_name_that_does_not_resolve_changes_nothing():
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.10:51820", [], NOW, 135)
+    assert decision["action"] == "none" and "does not resolve" in decision["reason"]
+
+
+def test_ipv6_address_is_bracketed_for_wg_set():
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.10:51820", ["2001:db8::20"], NOW, 135)
+    assert decision["endpoint"] == "[2001:db8::20]:51820"
+
+
+def test_wg_show_columns_are_read_per_peer():
+    text = "%s\t1764084990\n%s\t0\n" % (SERVER_KEY, OTHER_KEY)
+    assert reresolve.parse_wg_show(text) == {SERVER_KEY: "1764084990", OTHER_KEY: "0"}
+    assert reresolve.endpoint_address("(none)") is None
+    assert reresolve.endpoint_address("[2001:db8::1]:51820") == "2001:db8::1"
+
+
+@pytest.fixture
+def fake_host(tmp_path, monkeypatch):
+    """A host whose server peer is stale and whose DNS name moved: wg calls are recorded."""
+    (tmp_path / "wg0.conf").write_text(CLIENT_CONFIG)
+    calls = []
+
+    def wg(*args):
+        calls.append(args)
+        if args[2:] == ("latest-handshakes",):
+            return "%s\t%d\n%s\t0\n" % (SERVER_KEY, NOW - 400, OTHER_KEY)
+        if args[2:] == ("endpoints",):
+            return "%s\t198.51.100.10:51820\n%s\t192.0.2.44:51820\n" % (SERVER_KEY, OTHER_KEY)
+        return ""
+
+    monkeypatch.setattr(reresolve, "wg", wg)
+    monkeypatch.setattr(reresolve, "resolve", lambda host, port: ["198.51.100.20"])
+    monkeypatch.setattr(reresolve.time, "time", lambda: NOW)
+    monkeypatch.setattr(reresolve, "syslog", None)
+    return tmp_path, calls
+
+
+def test_run_sets_the_new_endpoint_and_logs_without_the_private_key(fake_host, capsys):
+    config_dir, calls = fake_host
+    assert reresolve.main(["--interface", "wg0", "--config-dir", str(config_dir)]) == 0
+    assert ("set", "wg0", "peer", SERVER_KEY, "endpoint", "198.51.100.20:51820") in calls
+    out = capsys.readouterr().out
+    assert "setting endpoint 198.51.100.20:51820" in out
+    assert "yAnz5TF+" not in out and SERVER_KEY not in out
+
+
+def test_dry_run_only_logs(fake_host, capsys):
+    config_dir, calls = fake_host
+    reresolve.main(["-i", "wg0", "--config-dir", str(config_dir), "--dry-run"])
+    assert not [call for call in calls if call[0] == "set"]
+    assert "(dry run)" in capsys.readouterr().out
+
+
+def test_stale_after_comes_from_the_environment_file(fake_host, monkeypatch):
+    config_dir, calls = fake_host
+    monkeypatch.setenv("WGDOCTOR_RERESOLVE_STALE_AFTER", "1000")
+    reresolve.main(["-i", "wg0", "--config-dir", str(config_dir)])
+    assert not [call for call in calls if call[0] == "set"]
+
+
+def test_script_runs_standalone_with_python3(tmp_path):
+    result = subprocess.run(["python3", SCRIPT, "--help"], stdout=subprocess.PIPE, universal_newlines=True, check=True)
+    assert "--stale-after" in result.stdout
