@@ -92,12 +92,21 @@ def endpoint_targets(entry):
     return targets
 
 
+_NORMAL = {}
+
+
 def _normal_ip(text):
-    text = str(text).strip("[]")
-    try:
-        return str(ipaddress.ip_address(text.split("%")[0]))
-    except ValueError:
-        return text
+    """One spelling per address (IPv6 compressed), so index lookups match."""
+    normal = _NORMAL.get(text)
+    if normal is None:
+        stripped = str(text).strip("[]")
+        try:
+            normal = str(ipaddress.ip_address(stripped.split("%")[0]))
+        except ValueError:
+            normal = stripped
+        if len(_NORMAL) < 200000:
+            _NORMAL[text] = normal
+    return normal
 
 
 def collect_ends(facts_by_host):

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime
+import gc
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis import (
     after_handshake, endpoint, handshake_path, keys, symptoms,
@@ -106,6 +107,18 @@ def diagnose(facts_by_host: dict, probes: list, pings: list, unreachable: dict, 
     facts_by_host maps an inventory hostname to its ansible_facts.wireguard (docs/facts.md);
     unreachable maps a hostname to why it could not be reached (a list of names also works).
     """
+    # A hub's facts are hundreds of thousands of small dicts; the cyclic collector would walk
+    # all of them again and again while rules allocate, for no garbage (rules build no cycles).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _diagnose(facts_by_host, probes, pings, unreachable, now)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _diagnose(facts_by_host, probes, pings, unreachable, now):
     unreachable = _normalise_unreachable(unreachable)
     facts_by_host = dict((h, f) for h, f in (facts_by_host or {}).items() if h not in unreachable)
     topology = build_topology(facts_by_host)

@@ -112,12 +112,20 @@ def network(prefix):
     return cached
 
 
+_IPS = {}
+
+
 def address_ip(address):
     """10.99.0.1 from '10.99.0.1/24'."""
+    if address in _IPS:
+        return _IPS[address]
     try:
-        return ipaddress.ip_interface(str(address)).ip
+        ip = ipaddress.ip_address(str(address).split("/")[0])
     except ValueError:
-        return None
+        ip = None
+    if len(_IPS) < 200000:
+        _IPS[address] = ip
+    return ip
 
 
 def covered(ip, prefixes):
@@ -157,6 +165,7 @@ class Context(object):
         self.unreachable = dict(unreachable or {})
         self.now = now
         self.findings = []
+        self.memo = {}  # results several rules share (e.g. which ends forward for others)
         self._found = {}
         self._codes_at = {}
         self._probes_by_responder = {}

@@ -133,7 +133,13 @@ def _routed_for_others(end, other_entry):
 
 
 def _routers(ctx):
-    """{end id: (end, routed networks, scope)} for every end that forwards for its partners."""
+    """[(end, routed networks, scope)] for every end that forwards for its partners."""
+    if "routers" not in ctx.memo:
+        ctx.memo["routers"] = _find_routers(ctx)
+    return ctx.memo["routers"]
+
+
+def _find_routers(ctx):
     routers = {}
     for index, tunnel, end, other, entry in ctx.directions():
         side = tunnel["b"] if end is tunnel["_ends"][0] else tunnel["a"]
