@@ -47,3 +47,7 @@ else
   echo "$want" > "$stamp"
 fi
 "$repo/scripts/setup-ansible-test.sh" "$venv/bin/python" >/dev/null
+
+# Playbooks run from the checkout find the collection through ansible.cfg's collections_path.
+mkdir -p "$repo/.cache/collections/ansible_collections/wgdoctor"
+ln -sfn "$repo" "$repo/.cache/collections/ansible_collections/wgdoctor/wireguard"

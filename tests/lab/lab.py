@@ -25,9 +25,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PREFIX = os.environ.get("WGD_LAB_PREFIX", "wgd")
 # Several labs may run side by side (one per developer or suite): each index takes
-# its own subnets. Public ranges are the RFC 5737 documentation networks.
+# its own subnets. Public ranges are the RFC 5737 documentation networks, then the
+# RFC 2544 benchmarking range: addresses nobody routes.
 INDEX = int(os.environ.get("WGD_LAB_INDEX", "0"))
-PUBLIC_NETS = ["198.51.100", "203.0.113", "192.0.2"]
+PUBLIC_NETS = ["198.51.100", "203.0.113", "192.0.2"] + [f"198.18.{n}" for n in range(7)]
 if not 0 <= INDEX < len(PUBLIC_NETS):
     raise SystemExit(f"WGD_LAB_INDEX must be 0..{len(PUBLIC_NETS) - 1}")
 PUB = PUBLIC_NETS[INDEX]

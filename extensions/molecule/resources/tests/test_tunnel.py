@@ -12,7 +12,7 @@ import pytest
 import testinfra
 
 PREFIX = os.environ.get("WGD_LAB_PREFIX", "wgd")
-PUBLIC_NET = ["198.51.100", "203.0.113", "192.0.2"][int(os.environ.get("WGD_LAB_INDEX", "0"))]
+PUBLIC_NET = (["198.51.100", "203.0.113", "192.0.2"] + [f"198.18.{n}" for n in range(7)])[int(os.environ.get("WGD_LAB_INDEX", "0"))]
 TUNNEL_ADDRESS = {"server": "10.99.0.1", "client": "10.99.0.2"}
 OTHER_END = {"server": "client", "client": "server"}
 
