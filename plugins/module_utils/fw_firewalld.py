@@ -102,7 +102,8 @@ def parse_rich_rule(text):
                 rule["source"] = value
             elif element == "port" and name == "port":
                 low, _, high = value.partition("-")
-                rule["port"] = (int(low), int(high or low))
+                if low.isdigit() and (high.isdigit() or not high):
+                    rule["port"] = (int(low), int(high or low))
             elif element == "port" and name == "protocol":
                 rule["protocol"] = value
             elif element == "service" and name == "name":
@@ -118,7 +119,9 @@ def _opens(zone, port):
     for spec in zone.get("ports", []):
         number, _, proto = spec.partition("/")
         low, _, high = number.partition("-")
-        if proto == "udp" and port_in(port, (int(low), int(high or low))):
+        if not (low.isdigit() and (high.isdigit() or not high)):
+            doubts.append("unreadable port %s" % spec)
+        elif proto == "udp" and port_in(port, (int(low), int(high or low))):
             return "port %s" % spec, doubts
     for service in zone.get("services", []):
         ports = SERVICE_PORTS.get(service)

@@ -46,8 +46,8 @@ def parse_ruleset(text):
             continue
         try:
             _add(parsed, kind, body)
-        except (KeyError, TypeError) as exc:
-            parsed["errors"].append("%s without %s: %s" % (kind, exc, json.dumps(body)[:80]))
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            parsed["errors"].append("unreadable %s (%s): %s" % (kind, exc, json.dumps(body)[:80]))
     return parsed
 
 
@@ -67,8 +67,11 @@ def _add(parsed, kind, body):
                                            "policy": body.get("policy", "accept")}
     elif kind == "rule":
         table = _table(parsed, body["family"], body["table"])
+        exprs = body.get("expr") or []
+        if not isinstance(exprs, list) or not all(isinstance(e, dict) and len(e) == 1 for e in exprs):
+            raise ValueError("expressions are not a list of single-key objects")
+        rule = _rule(exprs)
         rules = table["chains"].setdefault(body["chain"], [])
-        rule = _rule(body.get("expr") or [])
         rule["position"] = len(rules) + 1
         rule["handle"] = body.get("handle")
         rules.append(rule)
@@ -380,7 +383,12 @@ def _verdict_for(parsed, packet, hooks, backend, skip_tables):
         table = parsed["tables"][key]
         matcher = _Matcher(table)
         walk = ChainWalk(table["chains"], matcher.match, matcher.resolve)
-        outcome = walk.run(name, packet)
+        try:
+            outcome = walk.run(name, packet)
+        except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+            # JSON of a shape nft never prints: say so rather than guess.
+            return make_verdict("unknown", backend, table=key, chain=name, conditional=walk.conditional,
+                                evidence=walk.evidence + ["unreadable rule in %s %s: %s" % (key, name, exc)])
         if outcome is not None and outcome[0] in ("drop", "reject"):
             return rule_verdict(backend, key, outcome[0], outcome[1], outcome[2], walk)
         if outcome is not None and outcome[0] == "unknown":

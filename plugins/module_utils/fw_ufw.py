@@ -38,7 +38,7 @@ def parse_status(text):
         elif in_table and line.strip():
             try:
                 parsed["rules"].append(parse_row(line, len(parsed["rules"]) + 1))
-            except UfwParseError as exc:
+            except (UfwParseError, ValueError) as exc:
                 parsed["errors"].append("line %d: %s" % (number, exc))
     if parsed["active"] is None:
         parsed["errors"].append("no 'Status:' line: not ufw status output")
