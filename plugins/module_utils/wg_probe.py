@@ -432,7 +432,8 @@ def _listen_tcpdump(port: int, duration: float, interface: str | None, sightings
         process.terminate()
         out, err = process.communicate()
     if process.returncode not in (0, -15, 143) and not out:
-        raise ProbeError("tcpdump failed: %s" % err.strip().splitlines()[-1:] or process.returncode)
+        last_line = (err.strip().splitlines() or ["exit status %s" % process.returncode])[-1]
+        raise ProbeError("tcpdump failed: %s" % last_line)
     for line in out.splitlines():
         parsed = parse_tcpdump_line(line)
         if parsed:
@@ -454,9 +455,11 @@ def listen_initiations(port: int, duration: float, interface: str | None = None,
         try:
             _listen_af_packet(int(port), float(duration), interface, sightings)
             used = "af_packet"
-        except (PermissionError, AttributeError) as exc:
+        except (OSError, AttributeError) as exc:
             if method == "af_packet" or not tcpdump:
-                raise ProbeError("cannot open an AF_PACKET socket (needs root or CAP_NET_RAW): %s" % exc) from None
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise ProbeError("cannot capture with an AF_PACKET socket (needs Linux and root or CAP_NET_RAW): %s"
+                                 % reason) from None
             used = "tcpdump"
     if used == "tcpdump":
         if not tcpdump:

@@ -357,6 +357,9 @@ def main() -> None:
         module.fail_json(msg=str(exc))
     except wg_crypto.BackendUnavailable as exc:
         module.fail_json(msg=str(exc))
+    except OSError as exc:
+        # Whatever the socket layer raises beyond what the probe classifies: a message, not a traceback.
+        module.fail_json(msg="udp_probe could not run: %s" % (exc.strerror or exc))
     module.exit_json(changed=False, **result)
 
 

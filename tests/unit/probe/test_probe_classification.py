@@ -244,3 +244,10 @@ def test_drop_is_timeout(netns):
     _nft(netns, "udp dport 51820 drop")
     result = _probe_inside(netns, "127.0.0.1", 51820, timeout=0.1, retries=1)
     assert result["outcome"] == "timeout" and result["attempts"] == 2
+
+
+def test_no_route_to_the_responder_is_unreachable_before_anything_is_sent(netns):
+    result = _probe_inside(netns, "10.200.99.1", 51820, timeout=0.2)
+    assert result["outcome"] == "unreachable"
+    assert result["attempts"] == 0
+    assert "network unreachable" in result["detail"]
