@@ -41,7 +41,7 @@ def parse_active_zones(text):
             current = match.group(1) if match else line.strip()
             zones[current] = {"interfaces": [], "sources": []}
         elif current is not None and ":" in line:
-            key, _, value = line.strip().partition(":")
+            key, dummy_sep, value = line.strip().partition(":")
             zones[current][key.strip()] = value.split()
     return zones
 
@@ -69,7 +69,7 @@ def parse_zones(text):
         elif line.startswith("\t") and key == "rich rules" or line.strip().startswith("rule "):
             current["rich rules"].append(line.strip())
         else:
-            key, _, value = line.strip().partition(":")
+            key, dummy_sep, value = line.strip().partition(":")
             current[key] = value.strip() if key in ("target", "masquerade", "forward", "icmp-block-inversion") else value.split()
     if not parsed["zones"] and text.strip():
         parsed["errors"].append("no zone found: not firewall-cmd --list-all-zones output")
@@ -97,11 +97,11 @@ def parse_rich_rule(text):
         if word in ("accept", "drop", "reject") and rule["action"] is None:
             rule["action"] = word
         elif "=" in word:
-            name, _, value = word.partition("=")
+            name, dummy_sep, value = word.partition("=")
             if element == "source" and name == "address":
                 rule["source"] = value
             elif element == "port" and name == "port":
-                low, _, high = value.partition("-")
+                low, dummy_sep, high = value.partition("-")
                 if low.isdigit() and (high.isdigit() or not high):
                     rule["port"] = (int(low), int(high or low))
             elif element == "port" and name == "protocol":
@@ -117,8 +117,8 @@ def _opens(zone, port):
     """(True, what) when a port or service of the zone opens port/udp; doubts listed."""
     doubts = []
     for spec in zone.get("ports", []):
-        number, _, proto = spec.partition("/")
-        low, _, high = number.partition("-")
+        number, dummy_sep, proto = spec.partition("/")
+        low, dummy_sep, high = number.partition("-")
         if not (low.isdigit() and (high.isdigit() or not high)):
             doubts.append("unreadable port %s" % spec)
         elif proto == "udp" and port_in(port, (int(low), int(high or low))):

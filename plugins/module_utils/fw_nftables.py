@@ -367,7 +367,7 @@ def base_chains(parsed, hooks, family, chain_type="filter", skip_tables=()):
         for name, base in table["base"].items():
             if base["hook"] in hooks and base["type"] == chain_type:
                 found.append((hooks.index(base["hook"]), _prio(base["prio"]), key, name))
-    return [(prio, key, name) for _, prio, key, name in sorted(found)]
+    return [(prio, key, name) for dummy_hook, prio, key, name in sorted(found)]
 
 
 def _prio(prio):
@@ -379,7 +379,7 @@ def _prio(prio):
 
 def _verdict_for(parsed, packet, hooks, backend, skip_tables):
     accepted = None
-    for _, key, name in base_chains(parsed, hooks, packet["family"], skip_tables=skip_tables):
+    for dummy_prio, key, name in base_chains(parsed, hooks, packet["family"], skip_tables=skip_tables):
         table = parsed["tables"][key]
         matcher = _Matcher(table)
         walk = ChainWalk(table["chains"], matcher.match, matcher.resolve)
@@ -419,7 +419,7 @@ def forward_verdict(parsed, in_interface, out_interface, ct_state="new", family=
 def forward_policy(parsed, skip_tables=()):
     """The strictest policy of the forward base chains, None when there is none."""
     policies = [parsed["tables"][key]["base"][name]["policy"]
-                for _, key, name in base_chains(parsed, ("forward",), 4, skip_tables=skip_tables)]
+                for dummy_prio, key, name in base_chains(parsed, ("forward",), 4, skip_tables=skip_tables)]
     if not policies:
         return None
     return "drop" if "drop" in policies else policies[0]

@@ -46,7 +46,7 @@ def parse_status(text):
 
 
 def parse_row(line, position):
-    text, _, comment = line.partition(" # ")
+    text, dummy_sep, comment = line.partition(" # ")
     columns = COLUMNS.split(text.strip())
     if len(columns) != 3:
         raise UfwParseError("expected 'To  Action  From', got '%s'" % line.strip()[:80])
@@ -66,7 +66,7 @@ def _endpoint(side, text):
     text = text.replace("(v6)", " ").strip()
     interface = None
     if " on " in " %s " % text:
-        text, _, interface = (" " + text).rpartition(" on ")
+        text, dummy_sep, interface = (" " + text).rpartition(" on ")
         text = text.strip()
     address, port, proto, app = None, None, None, None
     for word in text.split():
@@ -86,7 +86,7 @@ def _endpoint(side, text):
 def _ports(text):
     spec = []
     for part in text.split(","):
-        low, _, high = part.partition(":")
+        low, dummy_sep, high = part.partition(":")
         spec.append((int(low), int(high)) if high else int(low))
     return spec
 

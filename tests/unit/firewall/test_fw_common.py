@@ -183,7 +183,8 @@ def test_interface_without_listen_port_has_no_input_verdict():
 TEXT = st.one_of(st.text(max_size=300), st.sampled_from([
     fixture("nftables", "accept.json")[:200], fixture("ufw", "allow_other_interface.status"), "running\n",
     "Status: active\n--\n1,:2/udp  ALLOW IN  Anywhere\n", "public (default)\n  ports: x-y/udp\n  rich rules: \n\trule port port=\"a-b\" drop\n",
-    "*filter\n:INPUT DROP [0:0]\n-A INPUT -p udp --dport abc -j ACCEPT\n-A INPUT -m multiport --dports 1:x -j DROP\nCOMMIT\n", fixture("iptables", "docker_like.legacy.save")[:400], "{}", '{"nftables": [1, {"rule": 2}]}',
+    "*filter\n:INPUT DROP [0:0]\n-A INPUT -p udp --dport abc -j ACCEPT\n-A INPUT -m multiport --dports 1:x -j DROP\nCOMMIT\n",
+    fixture("iptables", "docker_like.legacy.save")[:400], "{}", '{"nftables": [1, {"rule": 2}]}',
     '{"nftables": [{"rule": {"family": "inet", "table": "t", "chain": "c", "expr": [{"match": null}]}}]}',
     '{"nftables": [{"chain": {"family": "inet", "table": "t", "name": "c", "hook": "input", "type": "filter", "prio": "x"}},'
     ' {"rule": {"family": "inet", "table": "t", "chain": "c", "expr": [{"jump": {"target": "c"}}]}}]}',

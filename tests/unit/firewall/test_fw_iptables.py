@@ -20,7 +20,7 @@ def verdict_of(name, in_interface=UPLINK, **kwargs):
     return fw_iptables.udp_input_verdict(parsed(name, kwargs.pop("family", 4)), PORT, in_interface, **kwargs)
 
 
-@pytest.mark.parametrize("name,probe", IPT_PROBES, ids=[name for name, _ in IPT_PROBES])
+@pytest.mark.parametrize("name,probe", IPT_PROBES, ids=[pair[0] for pair in IPT_PROBES])
 def test_verdict_agrees_with_what_the_real_probe_met(name, probe):
     verdict = verdict_of(name)
     assert verdict["verdict"] == expected_verdict(probe)

@@ -17,7 +17,7 @@ def verdict_of(name, **kwargs):
     return fw_nftables.udp_input_verdict(parsed, PORT, **kwargs)
 
 
-@pytest.mark.parametrize("name,probe", NFT_PROBES, ids=[name for name, _ in NFT_PROBES])
+@pytest.mark.parametrize("name,probe", NFT_PROBES, ids=[pair[0] for pair in NFT_PROBES])
 def test_verdict_agrees_with_what_the_real_probe_met(name, probe):
     verdict = verdict_of(name)
     assert verdict["verdict"] == expected_verdict(probe)

@@ -15,7 +15,7 @@ def status(name):
     return fw_ufw.parse_status(fixture("ufw", name + ".status"))
 
 
-@pytest.mark.parametrize("name,probe", UFW_PROBES, ids=[name for name, _ in UFW_PROBES])
+@pytest.mark.parametrize("name,probe", UFW_PROBES, ids=[pair[0] for pair in UFW_PROBES])
 def test_status_alone_and_generated_rules_agree_with_the_probe(name, probe):
     assert fw_ufw.udp_input_verdict(status(name), PORT, UPLINK)["verdict"] == expected_verdict(probe)
     rules = fw_iptables.parse_save(fixture("ufw", name + ".save"))
