@@ -46,7 +46,7 @@ def split_runtime_endpoint(text: str):
     """wg prints 1.2.3.4:51820 or [v6%zone]:51820; (none) before the peer was ever seen."""
     if text == NONE:
         return None
-    host, _, port = text.rpartition(":")
+    host, _colon, port = text.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     if not host or not port.isdigit():
@@ -55,7 +55,7 @@ def split_runtime_endpoint(text: str):
 
 
 def _interface(fields: list, line: int) -> dict:
-    _, private_key, public_key, listen_port, fwmark = fields
+    private_key, public_key, listen_port, fwmark = fields[1:]
     return {
         "up": True,
         "public_key": None if public_key == NONE else public_key,
@@ -67,7 +67,7 @@ def _interface(fields: list, line: int) -> dict:
 
 
 def _peer(fields: list, line: int, now: float) -> dict:
-    _, public_key, preshared_key, endpoint, allowed_ips, handshake, rx, tx, keepalive = fields
+    public_key, preshared_key, endpoint, allowed_ips, handshake, rx, tx, keepalive = fields[1:]
     try:
         endpoint_object = split_runtime_endpoint(endpoint)
     except ValueError:

@@ -32,7 +32,7 @@ def parse_ss_udp(text: str) -> list:
             fields = fields[1:]
         if len(fields) < 5:
             raise ValueError("ss line %d: expected State Recv-Q Send-Q Local Peer" % number)
-        address, _, port = fields[3].rpartition(":")
+        address, _colon, port = fields[3].rpartition(":")
         if not port.isdigit():
             raise ValueError("ss line %d: local address has no port" % number)
         process = re.search(r'users:\(\("([^"]*)",pid=(\d+)', line)

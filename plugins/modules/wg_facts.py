@@ -22,7 +22,7 @@ description:
   - Every command or file that cannot be read becomes an entry in C(errors); the module fails only on bad options.
   - A host without WireGuard succeeds with C(implementation=none).
 author:
-  - wgdoctor contributors
+  - wgdoctor contributors (@wgdoctor)
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -35,6 +35,7 @@ attributes:
     support: full
   platform:
     description: Target OS/families that can be operated against.
+    support: full
     platforms: posix
 options:
   interfaces:
@@ -371,7 +372,7 @@ def resolve_endpoints(configs: list, timeout: float) -> None:
         return
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(wanted)))
     futures = {pool.submit(_resolve, key[0], key[1]): key for key in wanted}
-    done, _ = concurrent.futures.wait(futures, timeout=timeout)
+    done = concurrent.futures.wait(futures, timeout=timeout).done
     for future, key in futures.items():
         resolved, error = None, None
         if future not in done:

@@ -40,3 +40,38 @@ def test_config_like_text_parses_or_fails_with_a_line_number(text):
 @given(st.text())
 def test_arbitrary_text_parses_or_fails_with_a_line_number(text):
     check(text)
+
+
+PEER_KEYS = ["1ZgvesEc2l9Ri5pLlv1teiXRCdBRh5/1Zw5bE1bsxHM=", "AwiSblqzEwyizDT/gwjNvOuRbKecp1qT2+/a5eyMRg4=",
+             "WW2tzky9Mlq3Db+kEnbbRYtKQ2BSL4wzDLJ/T+B2rSw="]
+filler = st.lists(st.one_of(st.just(""), st.text(alphabet="abc xyz=[]", max_size=12).map(lambda t: "# " + t)), max_size=3)
+
+
+@st.composite
+def hand_written_configs(draw):
+    eol = draw(st.sampled_from(["\n", "\r\n"]))
+    lines = draw(filler) + ["[Interface]", "ListenPort = 51820"] + draw(filler)
+    peers = draw(st.integers(min_value=1, max_value=3))
+    for index in range(peers):
+        lines += draw(filler) + ["[Peer]", "PublicKey = %s" % PEER_KEYS[index]] + draw(filler)
+        if draw(st.booleans()):
+            lines.append("PersistentKeepalive = 5 # old")
+        lines += ["AllowedIPs = 10.0.%d.0/24" % index] + draw(filler)
+    return eol.join(lines) + draw(st.sampled_from([eol, ""])), peers
+
+
+@settings(max_examples=300, deadline=None)
+@given(hand_written_configs(), st.integers(min_value=0, max_value=2), st.sampled_from([None, 0, 25]))
+def test_an_edit_changes_only_its_peer_and_keeps_every_comment(generated, which, keepalive):
+    text, peers = generated
+    which = which % peers
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_config import set_peer_values
+    after = set_peer_values(text, PEER_KEYS[which], {"PersistentKeepalive": keepalive})
+    before_config, after_config = parse_config_strict(text), parse_config_strict(after)
+    assert after_config["peers"][which]["persistent_keepalive"] == (keepalive or None)
+    for index in range(peers):
+        if index != which:
+            assert after_config["peers"][index] == dict(before_config["peers"][index], line=after_config["peers"][index]["line"])
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    assert [line for line in after.splitlines() if line.startswith("#")] == comments
+    assert ("\r\n" in after) == ("\r\n" in text)

@@ -62,7 +62,7 @@ def test_client_endpoint_is_split_and_both_ends_share_the_psk_digest():
 def test_config_wg_quick_refused_reports_every_problem_with_its_line():
     # wg-quick itself only said: AllowedIP is not in the correct format: `10.99.31.2/33'
     errors = reasons(fixture("errors_server.conf"))
-    assert [line for line, _ in errors] == [4, 11, 12]
+    assert [line for line, _reason in errors] == [4, 11, 12]
     assert "70000" in errors[0][1] and "4464" in errors[0][1]
     assert "prefix length" in errors[1][1]
     assert errors[2][1] == "unknown key Endpointt"
@@ -172,7 +172,7 @@ def test_duplicate_peers_and_peer_without_key_are_named():
 
 def test_lines_before_any_section_and_unknown_sections_are_errors():
     errors = reasons("ListenPort = 1\n[Interfaces]\nListenPort = 2\n")
-    assert [line for line, _ in errors] == [1, 2, 3]
+    assert [line for line, _reason in errors] == [1, 2, 3]
 
 
 def test_crlf_file_parses_like_lf():
