@@ -24,19 +24,19 @@ class End(object):
     def __init__(self, end_id, host, facts, iface):
         self.id = end_id
         self.host = host
-        self.interface = iface.get("name")
-        self.facts = facts
-        self.iface = iface
-        self.config = iface.get("config") or None
-        self.runtime = iface.get("runtime") or None
+        self.interface = _text(iface.get("name"))
+        self.facts = _clean(facts, ("clock", "forwarding", "firewall", "tools"), ("addresses",))
+        self.iface = _clean(iface, ("firewall", "listening", "unit", "routes"), ())
+        self.config = iface.get("config") if isinstance(iface.get("config"), dict) else None
+        self.runtime = iface.get("runtime") if isinstance(iface.get("runtime"), dict) else None
         runtime = self.runtime or {}
         config = self.config or {}
         # The runtime key is what the interface answers with; the file only
         # matters when the interface is down.
-        self.public_key = runtime.get("public_key") or config.get("public_key")
-        self.listen_port = runtime.get("listen_port") or config.get("listen_port")
+        self.public_key = _text(runtime.get("public_key")) or _text(config.get("public_key"))
+        self.listen_port = _port(runtime.get("listen_port")) or _port(config.get("listen_port"))
         self.addresses = []
-        self.tunnel_addresses = list(config.get("address") or [])
+        self.tunnel_addresses = [a for a in config.get("address") or [] if isinstance(a, str)]
         self.peers = {}
         self.duplicate_peers = []
         self._merge_peers()
@@ -46,7 +46,7 @@ class End(object):
             section = getattr(self, source) or {}
             seen = set()
             for peer in section.get("peers") or []:
-                key = peer.get("public_key")
+                key = _text(peer.get("public_key")) if isinstance(peer, dict) else None
                 if not key:
                     continue
                 if key in seen:
@@ -57,13 +57,55 @@ class End(object):
                 if entry is None:
                     entry = {"public_key": key, "config": None, "runtime": None}
                     self.peers[key] = entry
-                entry[source] = peer
+                entry[source] = _clean_peer(peer)
 
     def ref(self):
         return {"host": self.host, "interface": self.interface, "public_key": self.public_key}
 
     def label(self):
         return "%s/%s" % (self.host, self.interface)
+
+
+def _clean(mapping, dict_fields, list_fields):
+    """A shallow copy where each named field has its documented container type (or is None/[]),
+    so a malformed fact costs that fact, not the run."""
+    clean = dict(mapping)
+    for field in dict_fields:
+        if not isinstance(clean.get(field), dict):
+            clean[field] = None
+    for field in list_fields:
+        value = clean.get(field)
+        clean[field] = [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+    return clean
+
+
+def _clean_peer(peer):
+    clean = _clean(peer, ("endpoint",), ())
+    allowed = clean.get("allowed_ips")
+    clean["allowed_ips"] = [p for p in allowed if isinstance(p, str)] if isinstance(allowed, list) else []
+    for field in ("latest_handshake", "latest_handshake_age", "persistent_keepalive", "transfer_rx", "transfer_tx"):
+        value = clean.get(field)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            clean[field] = None
+    endpoint = clean.get("endpoint")
+    if endpoint is not None:
+        endpoint = dict(endpoint)
+        if not isinstance(endpoint.get("resolved"), list):
+            endpoint["resolved"] = []
+        endpoint["resolved"] = [a for a in endpoint["resolved"] if isinstance(a, str)]
+        endpoint["port"] = _port(endpoint.get("port"))
+        for field in ("raw", "host"):
+            endpoint[field] = _text(endpoint.get(field))
+        clean["endpoint"] = endpoint
+    return clean
+
+
+def _text(value):
+    return value if isinstance(value, str) and value else None
+
+
+def _port(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536 else None
 
 
 def peer_endpoint(entry):
@@ -109,20 +151,41 @@ def _normal_ip(text):
     return normal
 
 
-def collect_ends(facts_by_host):
+def _reachable_address(text):
+    """Addresses another host could send to: not loopback, not link-local."""
+    try:
+        ip = ipaddress.ip_address(str(text).split("%")[0])
+    except ValueError:
+        return False
+    return not (ip.is_loopback or ip.is_link_local)
+
+
+def _host_ends(host, facts, first_id):
+    interfaces = facts.get("interfaces") or {}
+    wg_names = set(interfaces)
+    host_addresses = [_normal_ip(a.get("address")) for a in facts.get("addresses") or []
+                      if isinstance(a, dict) and isinstance(a.get("address"), str) and a.get("interface") not in wg_names
+                      and _reachable_address(a["address"])]
+    ends = []
+    for ifname in sorted(interfaces):
+        iface = dict(interfaces[ifname] or {})
+        iface.setdefault("name", ifname)
+        end = End(first_id + len(ends), host, facts, iface)
+        end.addresses = host_addresses
+        ends.append(end)
+    return ends
+
+
+def collect_ends(facts_by_host, malformed=None):
+    """Every end of every host; a host whose facts do not have the docs/facts.md shape is
+    left out and named in `malformed` (host -> exception type) instead of failing the run."""
     ends = []
     for host in sorted(facts_by_host):
-        facts = facts_by_host[host] or {}
-        interfaces = facts.get("interfaces") or {}
-        wg_names = set(interfaces)
-        host_addresses = [_normal_ip(a.get("address")) for a in facts.get("addresses") or []
-                          if a.get("address") and a.get("interface") not in wg_names]
-        for ifname in sorted(interfaces):
-            iface = dict(interfaces[ifname] or {})
-            iface.setdefault("name", ifname)
-            end = End(len(ends), host, facts, iface)
-            end.addresses = host_addresses
-            ends.append(end)
+        try:
+            ends.extend(_host_ends(host, facts_by_host[host] or {}, len(ends)))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            if malformed is not None:
+                malformed[host] = type(exc).__name__
     return ends
 
 
@@ -130,7 +193,8 @@ class Topology(object):
     """Ends, the tunnels between them, and peers that belong to no inventory host."""
 
     def __init__(self, facts_by_host):
-        self.ends = collect_ends(facts_by_host)
+        self.malformed = {}
+        self.ends = collect_ends(facts_by_host, self.malformed)
         self.by_key = {}
         self.by_address = {}
         self._index()

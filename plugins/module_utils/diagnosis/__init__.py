@@ -77,18 +77,23 @@ def _tunnels(ctx):
         ages = []
         for end, side in ((first, raw["a"]), (second, raw["b"])):
             runtime = (ctx.topology.entry(end, side["peer"]) or {}).get("runtime") or {}
-            if runtime.get("latest_handshake") is not None and runtime.get("latest_handshake_age") is not None:
-                ages.append(runtime["latest_handshake_age"])
+            age = runtime.get("latest_handshake_age")
+            if runtime.get("latest_handshake") is not None and isinstance(age, (int, float)):
+                ages.append(age)
         tunnel["latest_handshake_age"] = min(ages) if ages else None
     return tunnels
 
 
-def _unchecked(facts_by_host, unreachable):
+def _unchecked(facts_by_host, unreachable, topology):
     unchecked = []
     for host in sorted(unreachable):
         unchecked.append({"host": host, "what": "everything on this host: %s" % (unreachable[host] or "unreachable")})
+    for host in sorted(topology.malformed):
+        unchecked.append({"host": host, "what": "its WireGuard interfaces: the facts do not have the expected shape (%s)" %
+                          topology.malformed[host]})
     for host in sorted(facts_by_host):
-        for error in (facts_by_host[host] or {}).get("errors") or []:
+        errors = (facts_by_host[host] or {}).get("errors")
+        for error in errors if isinstance(errors, list) else []:
             unchecked.append({"host": host, "what": str(error)})
     return unchecked
 
@@ -120,11 +125,20 @@ def diagnose(facts_by_host: dict, probes: list, pings: list, unreachable: dict, 
 
 def _diagnose(facts_by_host, probes, pings, unreachable, now):
     unreachable = _normalise_unreachable(unreachable)
+    for host, facts in (facts_by_host or {}).items():
+        if not isinstance(facts, dict) or not isinstance(facts.get("interfaces") or {}, dict):
+            unreachable.setdefault(str(host), "its wireguard facts are malformed (not the docs/facts.md shape)")
     facts_by_host = dict((h, f) for h, f in (facts_by_host or {}).items() if h not in unreachable)
     topology = build_topology(facts_by_host)
     ctx = Context(topology, facts_by_host, probes, pings, unreachable, now)
+    failed = []
     for rule in RULES:
-        ctx.add(rule(ctx))
+        try:
+            ctx.add(rule(ctx))
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            # Facts from an older or broken wg_facts must cost one check, not the whole report.
+            failed.append({"host": None, "what": "check %s could not run on these facts (%s)" % (
+                rule.__name__, type(exc).__name__)})
     findings = [_public(f) for f in sorted(ctx.findings, key=_sort_key)]
     _follow_key_fixes(findings)
     generated = datetime.datetime.fromtimestamp(now, tz=datetime.timezone.utc).replace(microsecond=0)
@@ -133,7 +147,7 @@ def _diagnose(facts_by_host, probes, pings, unreachable, now):
         "generated": generated.isoformat().replace("+00:00", "Z"),
         "tunnels": _tunnels(ctx),
         "outside_peers": topology.outside,
-        "unchecked": _unchecked(facts_by_host, unreachable),
+        "unchecked": _unchecked(facts_by_host, unreachable, topology) + failed,
         "findings": findings,
         "healthy": not any(SEVERITY[f["code"]] in ("critical", "error") for f in findings),
     }

@@ -53,6 +53,8 @@ def interface_down(ctx):
         if runtime is not None and runtime.get("up", True):
             continue
         config = end.config or {}
+        if not config.get("exists"):
+            continue  # an interface named on the command line with neither file nor runtime: nothing expected
         unit = end.iface.get("unit") or {}
         evidence = []
         if config.get("exists"):
@@ -89,7 +91,8 @@ def _responders(ctx):
 
 
 def _input_verdict(end):
-    return (end.iface.get("firewall") or {}).get("input") or None
+    verdict = (end.iface.get("firewall") or {}).get("input")
+    return verdict if isinstance(verdict, dict) else None
 
 
 def _down(ctx, end):
@@ -192,7 +195,7 @@ def listen_port_mismatch(ctx):
             "peer_endpoint": "%s:%s" % (endpoint.get("host"), other.listen_port)})
         summary = "%s sends to port %s but %s listens on %s; set the Endpoint port to %s." % (
             end.label(), endpoint["port"], other.label(), other.listen_port, other.listen_port)
-        if fixed is None and other.config is not None:
+        if fixed is None and (other.config or {}).get("exists"):
             evidence.append("%s has no ListenPort in %s: the port is random and changes on restart" % (
                 other.host, other.config.get("path")))
             summary = "%s has no fixed ListenPort (now %s) while %s expects %s; set ListenPort = %s on %s." % (

@@ -133,3 +133,19 @@ def test_remedies_after_a_key_fix_name_the_entry_by_its_corrected_key(facts):
     report = broken_report(facts)
     keepalive = [f for f in report["findings"] if f["code"] == "nat_without_keepalive"][0]
     assert keepalive["remedy"]["vars"]["keepalive_peer"] == SERVER_KEY
+
+
+def test_malformed_facts_cost_a_check_not_the_report(facts):
+    facts["client"]["interfaces"]["wg0"]["config"]["peers"][0]["allowed_ips"] = 42
+    facts["laptop"] = "garbage"
+    report = run(facts)
+    assert only_code(report, "host_unreachable")["host"] == "laptop"
+    # AllowedIPs = 42 is no AllowedIPs at all: said as such, not a crash.
+    assert only_code(report, "allowed_ips_missing_peer_address")["evidence"][0] == \
+        "client: wg0 peer LmOC49ER… AllowedIPs = (none)"
+    render_console(report)
+    render_markdown(report)
+
+
+def only_code(report, code):
+    return [f for f in report["findings"] if f["code"] == code][0]
