@@ -66,8 +66,12 @@ def parse_zones(text):
                 parsed["default_zone"] = current["name"]
         elif current is None:
             parsed["errors"].append("line %d: setting outside a zone" % number)
-        elif line.startswith("\t") and key == "rich rules" or line.strip().startswith("rule "):
-            current["rich rules"].append(line.strip())
+        elif line.startswith("\t"):
+            # firewall-cmd continues multi-valued settings (rich rules, forward-ports) on tab-indented lines.
+            if key == "rich rules" or line.strip().startswith("rule "):
+                current["rich rules"].append(line.strip())
+            elif isinstance(current.get(key), list):
+                current[key].append(line.strip())
         else:
             key, dummy_sep, value = line.strip().partition(":")
             current[key] = value.strip() if key in ("target", "masquerade", "forward", "icmp-block-inversion") else value.split()

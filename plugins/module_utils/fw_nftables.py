@@ -160,6 +160,9 @@ def _render_stmt(expr):
         return "snat to %s" % _render_value(value.get("addr"))
     if key == "xt":
         return "xt %s %s" % (value.get("type"), value.get("name"))
+    if key == "limit" and isinstance(value, dict):
+        text = "limit rate %s%s/%s" % ("over " if value.get("inv") else "", value.get("rate"), value.get("per"))
+        return text + (" burst %s packets" % value["burst"] if value.get("burst", 5) != 5 else "")
     return "%s %s" % (key, json.dumps(value, sort_keys=True)) if value is not None else key
 
 
@@ -172,6 +175,8 @@ def _render_value(value):
             return inner["key"] if inner.get("key") in ("iifname", "oifname", "iif", "oif") else "meta %s" % inner.get("key")
         if key == "ct":
             return "ct %s" % inner.get("key")
+        if key == "fib":
+            return "fib %s %s" % (" . ".join(inner.get("flags") or []), inner.get("result"))
         if key == "set":
             return "{ %s }" % ", ".join(_render_value(v) for v in inner)
         if key == "range":
@@ -209,7 +214,9 @@ class _Matcher(object):
             if key == "match":
                 state, reason = self.match_expr(value, packet)
             elif key == "limit":
-                state, reason = True, None
+                # A handful of probe packets stays under any rate; "limit rate over" only fires above it.
+                over = isinstance(value, dict) and value.get("inv")
+                state, reason = (None, "only above %s/%s" % (value.get("rate"), value.get("per"))) if over else (True, None)
             elif key == "xt" and isinstance(value, dict) and value.get("type") == "match":
                 state, reason = None, "iptables extension '%s' is invisible in nft JSON" % value.get("name")
             elif key in VERDICT_KEYS or key in NAT_KEYS or key in PASSIVE_KEYS or key in ("vmap", "xt"):

@@ -55,3 +55,11 @@ def test_forward_out_of_trusted_zone_and_masquerade_in_public():
 def test_garbage_is_an_error():
     assert fw_firewalld.parse_zones("   indented garbage\n")["errors"]
     assert "unreadable zone header 'FirewallD is not running'" in fw_firewalld.parse_zones("FirewallD is not running\n")["errors"][0]
+
+
+def test_forward_port_continuation_lines_stay_with_their_setting():
+    text = fixture("firewalld", "zones_rich_drop").replace(
+        "  forward-ports: \n", "  forward-ports: port=80:proto=tcp:toport=8080:toaddr=\n\tport=443:proto=tcp:toport=8443:toaddr=\n", 1)
+    zones = fw_firewalld.parse_zones(text)
+    assert zones["zones"]["block"]["forward-ports"] == ["port=80:proto=tcp:toport=8080:toaddr=", "port=443:proto=tcp:toport=8443:toaddr="]
+    assert len(zones["zones"]["public"]["rich rules"]) == 2

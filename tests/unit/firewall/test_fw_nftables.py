@@ -158,3 +158,38 @@ def test_unknown_expression_is_a_doubt_never_a_silent_match():
     verdict = fw_nftables.udp_input_verdict(fw_nftables.parse_ruleset(ruleset), PORT, UPLINK)
     assert verdict["verdict"] == "accept"
     assert "would drop" in verdict["conditional"][0]
+
+
+def _one_rule(exprs):
+    return fw_nftables.parse_ruleset(
+        '{"nftables": [{"chain": {"family": "inet", "table": "t", "name": "in", "type": "filter", "hook": "input",'
+        ' "prio": 0, "policy": "drop"}}, {"rule": {"family": "inet", "table": "t", "chain": "in", "expr": %s}}]}' % exprs)
+
+
+def test_rate_limited_accept_admits_the_probe_but_limit_over_drop_does_not_fire():
+    accept = _one_rule('[{"limit": {"rate": 5, "per": "second"}}, {"accept": null}]')
+    assert fw_nftables.udp_input_verdict(accept, PORT, UPLINK)["verdict"] == "accept"
+    over = _one_rule('[{"limit": {"rate": 5, "per": "second", "inv": true}}, {"drop": null}]')
+    verdict = fw_nftables.udp_input_verdict(over, PORT, UPLINK)
+    assert verdict["rule"] is None and "only above 5/second" in verdict["conditional"][0]
+
+
+def test_udp_and_tcp_set_on_th_dport_and_negated_port():
+    both = _one_rule('[{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": {"set": ["tcp", "udp"]}}},'
+                     ' {"match": {"op": "==", "left": {"payload": {"protocol": "th", "field": "dport"}}, "right": 51820}}, {"accept": null}]')
+    assert fw_nftables.udp_input_verdict(both, PORT, UPLINK)["verdict"] == "accept"
+    negated = _one_rule('[{"match": {"op": "!=", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 51820}}, {"accept": null}]')
+    assert fw_nftables.udp_input_verdict(negated, PORT, UPLINK)["verdict"] == "drop"
+    assert fw_nftables.udp_input_verdict(negated, 51821, UPLINK)["verdict"] == "accept"
+
+
+def test_debian_workstation_example_drops_wireguard_with_its_counter_drop():
+    verdict = verdict_of("debian_workstation_example")
+    assert (verdict["verdict"], verdict["rule"], verdict["counter"]) == ("drop", "counter drop", 3)
+    # The link-local ICMPv6 rule restricts ip6 saddr; an IPv4 probe is simply not concerned.
+    assert verdict["conditional"] == []
+
+
+def test_distro_style_rule_with_fib_l4proto_set_th_dport_and_limit():
+    verdict = verdict_of("distro_style_open")
+    assert verdict["rule"] == "fib daddr type local meta l4proto { tcp, udp } th dport 51820 limit rate 100/second counter accept"
