@@ -39,6 +39,7 @@ PEER_KEYS = {
     "publickey": "PublicKey", "presharedkey": "PresharedKey", "allowedips": "AllowedIPs",
     "endpoint": "Endpoint", "persistentkeepalive": "PersistentKeepalive",
 }
+_SECTION_KEYS = frozenset([("interface", key) for key in INTERFACE_KEYS] + [("peer", key) for key in PEER_KEYS])
 # Keys whose repeated lines add up instead of the last one winning.
 LIST_KEYS = ("address", "dns", "allowedips", "preup", "postup", "predown", "postdown")
 SECRET_KEYS = ("privatekey", "presharedkey")
@@ -238,6 +239,9 @@ def parse_allowed_ips(value: str) -> list:
     for entry in value.split(","):
         address, slash, prefix = entry.partition("/")
         try:
+            if "%" in address:
+                # inet_pton knows no zone index.
+                raise ValueError(address)
             ip = ipaddress.ip_address(address)
         except ValueError:
             raise ValueError("AllowedIP %s is not an IP address" % quote(entry)) from None
@@ -374,6 +378,8 @@ class _Parser:
             try:
                 if section.kind == "interface" and line.key in WG_QUICK_KEYS:
                     self.quick_key(line)
+                elif line.value == "" and (section.kind, line.key) in _SECTION_KEYS:
+                    self.no_value(line, peer)
                 elif section.kind == "interface" and line.key in INTERFACE_KEYS:
                     self.interface_key(line)
                 elif section.kind == "peer" and line.key in PEER_KEYS:
@@ -383,6 +389,12 @@ class _Parser:
             except ValueError as exc:
                 self.error(line.number, str(exc))
 
+    def no_value(self, line: _Line, peer) -> None:
+        """wg's get_value() finds nothing after "Key=": wg calls the line unrecognized."""
+        if peer is not None and line.key == "publickey":
+            peer["public_key_invalid"] = True
+        raise ValueError("%s has no value" % line.text.split("=", 1)[0].strip(_WG_SPACE))
+
     def quick_key(self, line: _Line) -> None:
         config, key, value = self.config, line.key, line.value
         if key == "address":
@@ -390,7 +402,8 @@ class _Parser:
         elif key == "dns":
             config["dns"].extend(_list_items(value))
         elif key == "mtu":
-            config["mtu"] = _parse_int("MTU", value)
+            # wg-quick treats an empty MTU as "work it out from the route".
+            config["mtu"] = _parse_int("MTU", value) if value else None
         elif key == "table":
             config["table"] = value or None
         elif key == "saveconfig":
@@ -419,6 +432,7 @@ class _Parser:
         key, value = line.key, line.value
         if key == "publickey":
             if not _is_wg_key(value):
+                peer["public_key_invalid"] = True
                 raise ValueError("PublicKey is not base64 of 32 bytes (wg pubkey prints 44 characters ending in '=')")
             peer["public_key"] = value
         elif key == "presharedkey":
@@ -439,6 +453,8 @@ class _Parser:
         seen = {}
         for peer in self.config["peers"]:
             key = peer["public_key"]
+            if peer.pop("public_key_invalid", False) and key is None:
+                continue
             if key is None:
                 self.error(peer["line"], "[Peer] has no PublicKey")
             elif key in seen:
@@ -488,7 +504,8 @@ def _value_texts(canon: str, value) -> list:
         return ["true" if value else "false"]
     if isinstance(value, (list, tuple)):
         items = [str(item) for item in value]
-        return items if canon in _HOOK_KEYS else [", ".join(items)]
+        # An empty list is no line at all: "AllowedIPs =" is a line wg refuses.
+        return items if canon in _HOOK_KEYS or not items else [", ".join(items)]
     return [str(value)]
 
 

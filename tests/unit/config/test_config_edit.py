@@ -178,3 +178,8 @@ def test_recorded_configs_edit_and_reparse():
 def test_no_op_edit_returns_the_same_bytes():
     assert set_peer_values(HUB, PUB_A, {}) == HUB
     assert set_peer_values(HUB, PUB_B, {"AllowedIPs": "10.99.0.3/32"}) == HUB
+
+
+def test_an_empty_allowed_ips_list_removes_the_key_instead_of_writing_a_line_wg_refuses():
+    after = set_peer_values(HUB, PUB_B, {"AllowedIPs": []})
+    assert "10.99.0.3/32" not in after and parse_config_strict(after)["peers"][1]["allowed_ips"] == []
