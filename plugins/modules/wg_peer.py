@@ -138,6 +138,13 @@ live_drift:
   type: list
   elements: str
   sample: [persistent_keepalive]
+endpoint:
+  description:
+    - Endpoint of the entry in the new config as the parser reads it, or null when it sets none.
+    - C(is_hostname) tells whether DNS re-resolution applies to this peer.
+  returned: when O(state=present)
+  type: dict
+  sample: {"raw": "vpn.example.test:51820", "host": "vpn.example.test", "port": 51820, "is_hostname": true}
 diff:
   description: Config before and after, secrets hidden.
   returned: when diff mode is on
@@ -306,6 +313,10 @@ def main() -> None:
         # ConfigParseError carries FILE:LINE; other ValueErrors come from option values and never hold a secret option.
         module.fail_json(msg=str(exc), **result)
     result["peer"] = target
+    if params["state"] == "present":
+        entry = [peer for peer in wg_config.parse_config(new_text, path)["peers"] if peer["public_key"] == target][0]
+        result["endpoint"] = dict((key, value) for key, value in (entry["endpoint"] or {}).items()
+                                  if key in ("raw", "host", "port", "is_hostname")) or None
 
     wg = module.get_bin_path("wg")
     running = bool(params["apply"] and wg and wg_apply.interface_is_up(module.run_command, wg, params["interface"]))

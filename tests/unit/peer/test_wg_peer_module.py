@@ -268,3 +268,10 @@ def test_removed_keepalive_is_switched_off_live_because_syncconf_keeps_it(fake_w
 def test_missing_config_fails_for_present_and_is_fine_for_absent(fake_wg, tmp_path):
     assert run(tmp_path, public_key=SERVER, persistent_keepalive=25).failed
     assert run(tmp_path, public_key=SERVER, state="absent").result["changed"] is False
+
+
+def test_endpoint_of_the_entry_is_returned_so_a_role_knows_whether_to_re_resolve(fake_wg, config_dir):
+    exited = run(config_dir, public_key=SERVER, persistent_keepalive=25)
+    assert exited.result["endpoint"] == {"raw": "vpn.wgdoctor.test:51820", "host": "vpn.wgdoctor.test",
+                                         "port": 51820, "is_hostname": True}
+    assert run(config_dir, public_key=LAPTOP).result["endpoint"] is None
