@@ -1,0 +1,91 @@
+"""Lab suites: a real tunnel between the lab's client and server, broken and diagnosed.
+
+The lab (tests/lab/lab.py) is started once per session, the healthy tunnel deployed
+with the same playbook the Molecule baseline uses; each test breaks it the way it
+breaks in real life, runs the playbooks as a user would and reads report.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LAB = os.path.join(REPO, "tests", "lab", "lab.py")
+DEPLOY = os.path.join(REPO, "extensions", "molecule", "resources", "playbooks", "deploy_tunnel.yml")
+DIAGNOSE = os.path.join(REPO, "playbooks", "diagnose.yml")
+PREFIX = os.environ.get("WGD_LAB_PREFIX", "wgd")
+
+
+def lab_env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("CONTAINERS_CONF", os.path.join(REPO, "tests", "lab", "containers.conf"))
+    env["ANSIBLE_CONFIG"] = os.path.join(REPO, "ansible.cfg")
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".cache", "collections")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+class Lab:
+    """The running lab: run commands on its hosts, run playbooks against it."""
+
+    def __init__(self, inventory_path: str):
+        self.inventory = inventory_path
+        with open(inventory_path, encoding="utf-8") as handle:
+            self.inventory_data = json.load(handle)
+        self.vars = self.inventory_data["all"]["vars"]
+
+    def sh(self, host: str, script: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(["podman", "exec", f"{PREFIX}-{host}", "sh", "-ec", script], env=lab_env(),
+                              text=True, capture_output=True, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{host}: `{script}` failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
+        return proc
+
+    def lab(self, *args: str) -> None:
+        subprocess.run([sys.executable, LAB, *args], env=lab_env(), check=True, capture_output=True, text=True)
+
+    def playbook(self, playbook: str, *args: str, cwd: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(["ansible-playbook", "-i", self.inventory, playbook, *args], env=lab_env(), cwd=cwd,
+                              text=True, capture_output=True, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{os.path.basename(playbook)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
+        return proc
+
+    def deploy_healthy(self) -> None:
+        self.playbook(DEPLOY)
+
+    def diagnose(self, tmp_path, *extra: str) -> tuple[dict, subprocess.CompletedProcess]:
+        report_dir = os.path.join(str(tmp_path), "wg-report")
+        proc = self.playbook(DIAGNOSE, "-e", f"wg_report_dir={report_dir}", *extra, cwd=str(tmp_path))
+        with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
+            return json.load(handle), proc
+
+    def wait_for_handshake(self, host: str = "client", target: str = "10.99.0.1", timeout: float = 25) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.sh(host, f"ping -c 1 -W 1 {target}", check=False).returncode == 0:
+                return
+        raise AssertionError(f"{host} could not reach {target} through the tunnel within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    env = lab_env()
+    subprocess.run([sys.executable, LAB, "up", "--client2"], env=env, check=True)
+    inventory = tmp_path_factory.mktemp("lab") / "inventory.json"
+    inventory.write_text(subprocess.run([sys.executable, LAB, "inventory"], env=env, check=True,
+                                        capture_output=True, text=True).stdout)
+    the_lab = Lab(str(inventory))
+    # client2 exists for faults that need a second peer; the baseline tunnel is client <-> server.
+    the_lab.playbook(DEPLOY, "--limit", "client,server")
+    try:
+        yield the_lab
+    finally:
+        if not os.environ.get("WGD_KEEP_LAB"):
+            subprocess.run([sys.executable, LAB, "down"], env=env, check=False)

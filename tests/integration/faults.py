@@ -1,0 +1,89 @@
+"""The fault catalog of the lab: how each cause of a failed handshake is injected and undone.
+
+Each fault breaks the healthy client <-> server tunnel the way it breaks in real life.
+`restart` lists the ends whose wg-quick is restarted after the injection, so that the
+user's view is the usual one: `latest handshake: (none)`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A valid public key nobody in the lab owns.
+STRANGER_KEY = "YJxs/Xv1rk/q7NfjD0vQzHPvYQzHLYgqFoW6E2X0sFQ="
+CONF = "/etc/wireguard/wg0.conf"
+NFT_DROP = ("nft add table inet filter && "
+            "nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }' && "
+            "nft add rule inet filter input udp dport 51820 counter drop")
+
+
+@dataclass
+class Fault:
+    name: str
+    code: str                      # the finding that must be reported
+    host: str                      # on this inventory host
+    inject: list = field(default_factory=list)   # (host, shell)
+    undo: list = field(default_factory=list)     # (host, shell), before the tunnel is redeployed
+    restart: tuple = ()            # ends whose wg-quick is restarted after injecting
+    root_cause: bool = True        # the code must be the first critical finding
+    also: tuple = ()               # other codes this injection legitimately causes
+    severity: str = "critical"
+
+
+FAULTS = [
+    Fault("nftables drop rule on the server", "udp_blocked_host_firewall", "server",
+          inject=[("server", NFT_DROP)], undo=[("server", "nft delete table inet filter")],
+          restart=("server", "client")),
+    Fault("iptables DROP rule on the server", "udp_blocked_host_firewall", "server",
+          inject=[("server", "iptables -I INPUT -p udp --dport 51820 -j DROP")],
+          undo=[("server", "iptables -D INPUT -p udp --dport 51820 -j DROP")],
+          restart=("server", "client")),
+    Fault("ufw enabled without the WireGuard port", "udp_blocked_host_firewall", "server",
+          inject=[("server", "ufw allow 22/tcp >/dev/null && ufw default deny incoming >/dev/null && ufw --force enable")],
+          undo=[("server", "ufw --force disable && ufw --force reset >/dev/null")],
+          restart=("server", "client")),
+    Fault("router filters UDP upstream (cloud security group)", "udp_blocked_upstream", "server",
+          inject=[("router", "nft add rule inet lab_upstream forward udp dport 51820 drop")],
+          undo=[("router", "nft flush chain inet lab_upstream forward")],
+          restart=("server", "client")),
+    Fault("wg-quick stopped on the server", "interface_down", "server",
+          inject=[("server", "systemctl stop wg-quick@wg0")],
+          restart=("client",), also=("port_not_listening",)),
+    Fault("syntax error in the server's config", "config_invalid", "server",
+          inject=[("server", f"sed -i 's/^ListenPort = /ListenPrt = /' {CONF} && (systemctl restart wg-quick@wg0 || true)")],
+          restart=("client",), also=("interface_down", "port_not_listening")),
+    Fault("client's Endpoint port is wrong", "listen_port_mismatch", "client",
+          inject=[("client", f"sed -i 's/:51820$/:51821/' {CONF}")], restart=("client",)),
+    Fault("client's Endpoint name does not resolve", "endpoint_unresolvable", "client",
+          inject=[("client", f"sed -i 's/^Endpoint = .*/Endpoint = nosuchhost.wgdoctor.test:51820/' {CONF}"
+                             " && (systemctl restart wg-quick@wg0 || true)")],
+          also=("interface_down",)),
+    Fault("no end has an Endpoint", "missing_endpoint", "client",
+          inject=[("client", f"sed -i '/^Endpoint/d' {CONF}")], restart=("client", "server")),
+    Fault("client holds a wrong server public key", "peer_public_key_mismatch", "client",
+          inject=[("client", f"sed -i 's|^PublicKey = .*|PublicKey = {STRANGER_KEY}|' {CONF}")],
+          restart=("client",)),
+    Fault("different preshared keys on the two ends", "preshared_key_mismatch", "client",
+          inject=[(host, f"wg genpsk > /etc/wireguard/psk && sed -i \"/^PublicKey/a PresharedKey = $(cat /etc/wireguard/psk)\" {CONF}")
+                  for host in ("client", "server")],
+          undo=[(host, "rm -f /etc/wireguard/psk") for host in ("client", "server")],
+          restart=("server", "client")),
+    Fault("server's address changed, DNS moved, client kept the old one", "stale_endpoint", "client",
+          inject=[("server", "ip addr add {pub}.20/24 dev eth0 && ip addr del {pub}.10/24 dev eth0"),
+                  ("lab", "dns vpn.wgdoctor.test {pub}.20")],
+          undo=[("server", "ip addr add {pub}.10/24 dev eth0 && ip addr del {pub}.20/24 dev eth0"),
+                ("lab", "dns vpn.wgdoctor.test {pub}.10")],
+          restart=("server",)),
+    Fault("NATed client without PersistentKeepalive", "nat_without_keepalive", "client",
+          inject=[("client", f"sed -i '/^PersistentKeepalive/d' {CONF} && "
+                             "wg set wg0 peer $(wg show wg0 peers) persistent-keepalive 0")],
+          root_cause=False, severity="warning"),
+    Fault("server's AllowedIPs miss the client's address", "allowed_ips_missing_peer_address", "server",
+          inject=[("server", f"sed -i 's|^AllowedIPs = .*|AllowedIPs = 10.99.0.3/32|' {CONF}")],
+          restart=("server",), root_cause=False, severity="error", also=("tunnel_ping_fails",)),
+    Fault("two peers on the server claim the same addresses", "allowed_ips_overlap", "server",
+          inject=[("server", f"printf '\\n[Peer]\\nPublicKey = {STRANGER_KEY}\\nAllowedIPs = 10.99.0.0/30\\n' >> {CONF}")],
+          restart=("server",), root_cause=False, severity="error", also=("tunnel_ping_fails",)),
+    Fault("client routes a site behind the server with Table = off", "no_route_for_allowed_ips", "client",
+          inject=[("client", f"sed -i -e '/^\\[Interface\\]/a Table = off' -e 's|^AllowedIPs = .*|&, 10.88.0.0/24|' {CONF}")],
+          restart=("client",), root_cause=False, severity="error", also=("tunnel_ping_fails",)),
+]
