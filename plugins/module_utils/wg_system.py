@@ -75,7 +75,9 @@ def parse_ip_addr(text: str) -> dict:
             family = {"inet": 4, "inet6": 6}.get(info.get("family"))
             if family is None or "local" not in info:
                 continue
-            addresses.append({"interface": name, "address": info["local"], "prefixlen": info.get("prefixlen"), "family": family})
+            # "dynamic" marks a DHCP/SLAAC lease: an address that may change under a peer's bare-IP Endpoint.
+            addresses.append({"interface": name, "address": info["local"], "prefixlen": info.get("prefixlen"), "family": family,
+                              "dynamic": bool(info.get("dynamic"))})
     return {"addresses": addresses, "links": links}
 
 

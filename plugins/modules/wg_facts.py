@@ -327,6 +327,29 @@ def gather_unit(host: Host, name: str):
     return host.parsed("systemctl show %s" % unit, wg_system.parse_systemctl_show, text, unit)
 
 
+# Jobs that re-resolve a hostname Endpoint: WireGuard itself resolves it only once.
+RERESOLVE_TIMERS = ("wgdoctor-reresolve@%s.timer", "wireguard-reresolve-dns@%s.timer", "reresolve-dns@%s.timer",
+                    "wg-reresolve-dns@%s.timer")
+CRON_FILES_DIR = "/etc/cron.d"
+
+
+def gather_reresolve(host: Host, name: str):
+    """How the hostname Endpoints of interface `name` are re-resolved, or None when nothing does."""
+    if systemd_running() and host.binary("systemctl"):
+        for pattern in RERESOLVE_TIMERS:
+            unit = pattern % name
+            text = host.run("systemctl show %s" % unit, ["systemctl", "show", unit, "-p", "ActiveState", "-p", "UnitFileState"])
+            state = host.parsed("systemctl show %s" % unit, wg_system.parse_systemctl_show, text, unit) or {}
+            if state.get("active") == "active":
+                return {"method": "systemd timer", "unit": unit, "active": True}
+    for entry in host.listdir(CRON_FILES_DIR):
+        text = host.read(os.path.join(CRON_FILES_DIR, entry)) or ""
+        for line in text.splitlines():
+            if not line.lstrip().startswith("#") and "reresolve" in line and name in line.split():
+                return {"method": "cron", "unit": os.path.join(CRON_FILES_DIR, entry), "active": True}
+    return None
+
+
 def gather_firewall(host: Host, listen_ports: dict, uplinks: list):
     if fw_common is None or not hasattr(fw_common, "firewall_facts"):
         host.errors.append("firewall: the fw_common module_utils is not available, firewall not read")
@@ -470,6 +493,7 @@ def gather(module: AnsibleModule) -> dict:
     for name in names:
         interfaces[name] = interface_facts(name, configs[name], runtime.get(name), ip_addr["links"], sockets, table,
                                            gather_unit(host, name))
+        interfaces[name]["reresolve"] = gather_reresolve(host, name)
 
     listen_ports = {name: facts["listening"]["port"] for name, facts in interfaces.items() if facts["listening"]["port"]}
     firewall = gather_firewall(host, listen_ports, uplinks_of(table, names))

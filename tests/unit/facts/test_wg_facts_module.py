@@ -108,7 +108,8 @@ def test_healthy_server_facts_tell_the_whole_story(host):
     assert wg["listening"] == {"port": 51831, "bound": True}
     assert wg["routes"] == {"10.99.31.2/32": {"dev": "wgF0", "via": None, "table": "main"}}
     assert wg["unit"] is None
-    assert {"interface": "wgF0", "address": "10.99.31.1", "prefixlen": 24, "family": 4} in facts["addresses"]
+    assert {"interface": "wgF0", "address": "10.99.31.1", "prefixlen": 24, "family": 4, "dynamic": False} in facts["addresses"]
+    assert wg["reresolve"] is None
 
 
 def test_missing_firewall_reader_is_an_error_entry_not_a_failure(host):

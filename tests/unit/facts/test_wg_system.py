@@ -40,8 +40,8 @@ def test_garbage_from_ss_is_a_value_error_with_the_line():
 
 def test_addresses_and_link_state_of_the_server():
     parsed = wg_system.parse_ip_addr(read("ip_addr_server.json"))
-    assert {"interface": "wgF0", "address": "10.99.31.1", "prefixlen": 24, "family": 4} in parsed["addresses"]
-    assert {"interface": "vfacts1", "address": "10.200.31.1", "prefixlen": 24, "family": 4} in parsed["addresses"]
+    assert {"interface": "wgF0", "address": "10.99.31.1", "prefixlen": 24, "family": 4, "dynamic": False} in parsed["addresses"]
+    assert {"interface": "vfacts1", "address": "10.200.31.1", "prefixlen": 24, "family": 4, "dynamic": False} in parsed["addresses"]
     assert parsed["links"]["wgF0"]["up"] is True
 
 
@@ -125,3 +125,10 @@ def test_wireguard_go_interface_is_found_by_its_socket_and_process():
 ])
 def test_which_implementation_runs(running, userspace, module, binaries, expected):
     assert wg_system.detect_implementation(running, userspace, module, binaries) == expected
+
+
+def test_a_dhcp_lease_is_marked_dynamic():
+    text = ('[{"ifname": "eth0", "flags": ["UP"], "addr_info": [{"family": "inet", "local": "192.0.2.7", '
+            '"prefixlen": 24, "dynamic": true, "valid_life_time": 3500}]}]')
+    parsed = wg_system.parse_ip_addr(text)
+    assert parsed["addresses"] == [{"interface": "eth0", "address": "192.0.2.7", "prefixlen": 24, "family": 4, "dynamic": True}]
