@@ -37,12 +37,10 @@ options:
       - When no entry holds it but one holds O(new_public_key), that entry is edited (the key was already replaced).
     type: str
     required: true
-    no_log: false
     version_added: 0.1.0
   new_public_key:
     description: The PublicKey the entry should hold instead of O(public_key).
     type: str
-    no_log: false
     version_added: 0.1.0
   endpoint:
     description: Endpoint as C(host:port) or C([v6]:port).
@@ -60,7 +58,6 @@ options:
   preshared_key:
     description: PresharedKey of this pair (base64). Never returned, never shown in a diff.
     type: str
-    no_log: true
     version_added: 0.1.0
   preshared_key_path:
     description: File on the target holding the PresharedKey, as C(wg genpsk) writes it.
@@ -281,7 +278,7 @@ def main() -> None:
             allowed_ips=dict(type="list", elements="str"),
             persistent_keepalive=dict(type="int"),
             preshared_key=dict(type="str", no_log=True),
-            preshared_key_path=dict(type="path"),
+            preshared_key_path=dict(type="path", no_log=False),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             backup=dict(type="bool", default=True),
             apply=dict(type="bool", default=True),
