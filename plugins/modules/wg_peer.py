@@ -153,7 +153,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_apply, wg_config, wg_dump
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_apply, wg_config, wg_dump, wg_keys
 
 
 def desired_values(params: dict, preshared_key, current) -> dict:
@@ -212,7 +212,7 @@ def read_preshared_key(module: AnsibleModule):
             module.fail_json(msg="cannot read preshared_key_path %s: %s" % (module.params["preshared_key_path"], exc.strerror))
     else:
         key = module.params["preshared_key"]
-    if key is not None and not wg_config._is_wg_key(key):  # pylint: disable=protected-access
+    if key is not None and not wg_keys.is_valid_key(key):
         module.fail_json(msg="the preshared key is not base64 of 32 bytes (wg genpsk prints 44 characters ending in '=')")
     return key
 
@@ -290,7 +290,7 @@ def main() -> None:
     path = os.path.join(params["config_dir"], params["interface"] + ".conf")
     result = dict(changed=False, peer=params["new_public_key"] or params["public_key"], applied_live=False, live_drift=[])
     for name in ("public_key", "new_public_key"):
-        if params[name] is not None and not wg_config._is_wg_key(params[name]):  # pylint: disable=protected-access
+        if params[name] is not None and not wg_keys.is_valid_key(params[name]):
             module.fail_json(msg="%s is not base64 of 32 bytes (wg pubkey prints 44 characters ending in '=')" % name)
     if params["persistent_keepalive"] is not None and not 0 <= params["persistent_keepalive"] <= 65535:
         module.fail_json(msg="persistent_keepalive must be 0-65535 seconds")

@@ -170,8 +170,9 @@ def test_preshared_key_is_read_from_a_file_on_the_target(fake_wg, config_dir, tm
 def test_a_malformed_preshared_key_is_refused_without_echoing_it(fake_wg, config_dir):
     bad = PSK[:-2] + "x="
     exited = run(config_dir, public_key=SERVER, preshared_key=bad)
-    assert exited.failed and "preshared key is not base64" in exited.result["msg"]
+    assert exited.failed and "not base64 of 32 bytes" in exited.result["msg"]
     assert_no_secret(exited.result, bad)
+    assert (config_dir / "wg0.conf").read_text() == CLIENT_CONFIG
 
 
 def test_wrong_server_key_is_replaced_and_a_rerun_finds_the_entry_by_its_new_key(fake_wg, config_dir):
