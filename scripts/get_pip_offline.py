@@ -16,4 +16,5 @@ sys.path.insert(0, WHEELS[-1])
 from pip._internal.cli.main import main as pip_main  # noqa: E402  pylint: disable=wrong-import-position
 
 ARGS = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
-sys.exit(pip_main(["install", "--upgrade", "--force-reinstall"] + ARGS))
+# The pinned pip wheel lies beside this script: no index needs to serve that version.
+sys.exit(pip_main(["install", "--upgrade", "--force-reinstall", "--find-links", HERE] + ARGS))

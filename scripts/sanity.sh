@@ -3,8 +3,11 @@
 # (not a symlink): copy the files git knows into .cache/ and run sanity there.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-dest="$repo/.cache/sanity/ansible_collections/wgdoctor/wireguard"
-rm -rf "$dest" && mkdir -p "$dest"
+# A directory per run: two runs side by side must not delete each other's tree.
+run_root="$repo/.cache/sanity/run-$$"
+dest="$run_root/ansible_collections/wgdoctor/wireguard"
+trap 'rm -rf "$run_root"' EXIT
+rm -rf "$run_root" && mkdir -p "$dest"
 (cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "$dest/")
 cd "$dest"
 git init -q && git add -A

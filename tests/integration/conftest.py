@@ -58,7 +58,15 @@ class Lab:
         return proc
 
     def deploy_healthy(self) -> None:
-        self.playbook(DEPLOY)
+        self.playbook(DEPLOY, "--limit", "client,server")
+        for host in ("server", "client"):
+            self.sh(host, "cp -p /etc/wireguard/wg0.conf /root/wg0.conf.healthy")
+
+    def restore_healthy(self) -> None:
+        """Back to the deployed tunnel in about a second (a redeploy through Ansible takes ten)."""
+        for host in ("server", "client"):
+            self.sh(host, "cmp -s /root/wg0.conf.healthy /etc/wireguard/wg0.conf || "
+                          "cp -p /root/wg0.conf.healthy /etc/wireguard/wg0.conf; systemctl restart wg-quick@wg0")
 
     def diagnose(self, tmp_path, *extra: str) -> tuple[dict, subprocess.CompletedProcess]:
         report_dir = os.path.join(str(tmp_path), "wg-report")
@@ -71,6 +79,7 @@ class Lab:
         while time.monotonic() < deadline:
             if self.sh(host, f"ping -c 1 -W 1 {target}", check=False).returncode == 0:
                 return
+            time.sleep(0.5)
         raise AssertionError(f"{host} could not reach {target} through the tunnel within {timeout:.0f} s")
 
 
@@ -83,7 +92,9 @@ def lab(tmp_path_factory):
                                         capture_output=True, text=True).stdout)
     the_lab = Lab(str(inventory))
     # client2 exists for faults that need a second peer; the baseline tunnel is client <-> server.
-    the_lab.playbook(DEPLOY, "--limit", "client,server")
+    the_lab.deploy_healthy()
+    # A TCP service standing in for SSH: remediation must never make it unreachable.
+    the_lab.sh("server", "systemd-run --unit=lab-tcp22 python3 -m http.server --bind 0.0.0.0 22 >/dev/null")
     try:
         yield the_lab
     finally:

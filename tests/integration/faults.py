@@ -27,6 +27,7 @@ class Fault:
     root_cause: bool = True        # the code must be the first critical finding
     also: tuple = ()               # other codes this injection legitimately causes
     severity: str = "critical"
+    remediable: bool = True        # diagnose.yml -e wg_remediate=true must bring the tunnel up
 
 
 FAULTS = [
@@ -44,21 +45,21 @@ FAULTS = [
     Fault("router filters UDP upstream (cloud security group)", "udp_blocked_upstream", "server",
           inject=[("router", "nft add rule inet lab_upstream forward udp dport 51820 drop")],
           undo=[("router", "nft flush chain inet lab_upstream forward")],
-          restart=("server", "client")),
+          restart=("server", "client"), remediable=False),
     Fault("wg-quick stopped on the server", "interface_down", "server",
           inject=[("server", "systemctl stop wg-quick@wg0")],
           restart=("client",), also=("port_not_listening",)),
     Fault("syntax error in the server's config", "config_invalid", "server",
           inject=[("server", f"sed -i 's/^ListenPort = /ListenPrt = /' {CONF} && (systemctl restart wg-quick@wg0 || true)")],
-          restart=("client",), also=("interface_down", "port_not_listening")),
+          restart=("client",), also=("interface_down", "port_not_listening"), remediable=False),
     Fault("client's Endpoint port is wrong", "listen_port_mismatch", "client",
           inject=[("client", f"sed -i 's/:51820$/:51821/' {CONF}")], restart=("client",)),
     Fault("client's Endpoint name does not resolve", "endpoint_unresolvable", "client",
           inject=[("client", f"sed -i 's/^Endpoint = .*/Endpoint = nosuchhost.wgdoctor.test:51820/' {CONF}"
                              " && (systemctl restart wg-quick@wg0 || true)")],
-          also=("interface_down",)),
+          also=("interface_down",), remediable=False),
     Fault("no end has an Endpoint", "missing_endpoint", "client",
-          inject=[("client", f"sed -i '/^Endpoint/d' {CONF}")], restart=("client", "server")),
+          inject=[("client", f"sed -i '/^Endpoint/d' {CONF}")], restart=("client", "server"), remediable=False),
     Fault("client holds a wrong server public key", "peer_public_key_mismatch", "client",
           inject=[("client", f"sed -i 's|^PublicKey = .*|PublicKey = {STRANGER_KEY}|' {CONF}")],
           restart=("client",)),
@@ -82,8 +83,8 @@ FAULTS = [
           restart=("server",), root_cause=False, severity="error", also=("tunnel_ping_fails",)),
     Fault("two peers on the server claim the same addresses", "allowed_ips_overlap", "server",
           inject=[("server", f"printf '\\n[Peer]\\nPublicKey = {STRANGER_KEY}\\nAllowedIPs = 10.99.0.0/30\\n' >> {CONF}")],
-          restart=("server",), root_cause=False, severity="error", also=("tunnel_ping_fails",)),
+          restart=("server",), root_cause=False, severity="error", also=("tunnel_ping_fails",), remediable=False),
     Fault("client routes a site behind the server with Table = off", "no_route_for_allowed_ips", "client",
           inject=[("client", f"sed -i -e '/^\\[Interface\\]/a Table = off' -e 's|^AllowedIPs = .*|&, 10.88.0.0/24|' {CONF}")],
-          restart=("client",), root_cause=False, severity="error", also=("tunnel_ping_fails",)),
+          restart=("client",), root_cause=False, severity="error", also=("tunnel_ping_fails",), remediable=False),
 ]

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import ipaddress
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,10 +27,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PREFIX = os.environ.get("WGD_LAB_PREFIX", "wgd")
 # Several labs may run side by side (one per developer or suite): each index takes
-# its own subnets. Public ranges are the RFC 5737 documentation networks, then the
-# RFC 2544 benchmarking range: addresses nobody routes.
+# its own subnets. Public ranges: RFC 5737 documentation net 198.51.100 for the first,
+# then the RFC 2544 benchmarking range. 192.0.2 and 203.0.113 are NOT used: on this kind
+# of machine the host itself and the package-registry proxy live there.
 INDEX = int(os.environ.get("WGD_LAB_INDEX", "0"))
-PUBLIC_NETS = ["198.51.100", "203.0.113", "192.0.2"] + [f"198.18.{n}" for n in range(7)]
+PUBLIC_NETS = ["198.51.100"] + [f"198.18.{n}" for n in range(1, 10)]
 if not 0 <= INDEX < len(PUBLIC_NETS):
     raise SystemExit(f"WGD_LAB_INDEX must be 0..{len(PUBLIC_NETS) - 1}")
 PUB = PUBLIC_NETS[INDEX]
@@ -133,7 +136,26 @@ def build_image() -> str:
 
 
 # ---------------------------------------------------------------- up / down
+# Hosts the machine must keep reaching while a lab runs: a lab subnet that contains one
+# of their addresses would capture its traffic on a local bridge.
+KEEP_REACHABLE = ("pypi.org", "files.pythonhosted.org", "deb.debian.org")
+
+
+def check_subnets_free() -> None:
+    for hostname in KEEP_REACHABLE:
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(hostname, 443, socket.AF_INET)}
+        except OSError:
+            continue
+        for net, spec in NETWORKS.items():
+            subnet = ipaddress.ip_network(spec["subnet"])
+            clash = [a for a in addresses if ipaddress.ip_address(a) in subnet]
+            if clash:
+                raise SystemExit(f"lab network {net} {subnet} would capture {hostname} ({clash[0]}): choose another WGD_LAB_INDEX")
+
+
 def create_networks() -> None:
+    check_subnets_free()
     for net, spec in NETWORKS.items():
         if podman("network", "exists", name(net), check=False).returncode == 0:
             continue

@@ -6,13 +6,18 @@ times faster than going through Ansible for every command).
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import pytest
 import testinfra
 
 PREFIX = os.environ.get("WGD_LAB_PREFIX", "wgd")
-PUBLIC_NET = (["198.51.100", "203.0.113", "192.0.2"] + [f"198.18.{n}" for n in range(7)])[int(os.environ.get("WGD_LAB_INDEX", "0"))]
+# The lab's own addressing (tests/lab/lab.py), for the WGD_LAB_INDEX this run uses.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "tests", "lab"))
+import lab as _lab  # noqa: E402  pylint: disable=wrong-import-position
+
+PUBLIC_NET = _lab.PUB
 TUNNEL_ADDRESS = {"server": "10.99.0.1", "client": "10.99.0.2"}
 OTHER_END = {"server": "client", "client": "server"}
 
