@@ -9,7 +9,11 @@ import time
 import testinfra
 
 PREFIX = os.environ.get("WGD_LAB_PREFIX", "wgd")
-PUBLIC_NET = ["198.51.100", "203.0.113", "192.0.2"][int(os.environ.get("WGD_LAB_INDEX", "0"))]
+# The lab's own addressing (tests/lab/lab.py), for the WGD_LAB_INDEX this run uses.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "tests", "lab"))
+import lab as _lab  # noqa: E402  pylint: disable=wrong-import-position
+
+PUBLIC_NET = _lab.PUB
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 MOVED_ADDRESS = f"{PUBLIC_NET}.20"
 
