@@ -142,7 +142,7 @@ def main(sizes):
             if report["findings"]:
                 first = report["findings"][0]
                 print("%8s first: %s on %s; then %d x %s" % ("", first["code"], first["host"], len(report["findings"]) - 1,
-                                                         report["findings"][-1]["code"]))
+                                                            report["findings"][-1]["code"]))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: wg_probe_key
-author: wgdoctor maintainers
+author: wgdoctor maintainers (@wgdoctor)
 version_added: 0.1.0
 short_description: Make an ephemeral WireGuard key pair for one diagnosis run
 description:

@@ -94,7 +94,7 @@ def render_console(report: dict, width: int = 100) -> str:
     indent = 9 + code_width + 1 + host_width + 1
     for finding in findings[:CONSOLE_FINDINGS]:
         head = "%-8s %-*s %-*s " % (finding.get("severity", "").upper(), code_width, finding.get("code"),
-                                     host_width, finding.get("host"))
+                                    host_width, finding.get("host"))
         summary = finding.get("summary") or ""
         if width - indent < 30:
             # Too narrow for columns: the summary goes under its heading instead.

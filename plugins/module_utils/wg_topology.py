@@ -143,7 +143,7 @@ def _normal_ip(text):
     if normal is None:
         stripped = str(text).strip("[]")
         try:
-            normal = str(ipaddress.ip_address(stripped.split("%")[0]))
+            normal = str(ipaddress.ip_address(stripped.split("%", maxsplit=1)[0]))
         except ValueError:
             normal = stripped
         if len(_NORMAL) < 200000:
@@ -154,7 +154,7 @@ def _normal_ip(text):
 def _reachable_address(text):
     """Addresses another host could send to: not loopback, not link-local."""
     try:
-        ip = ipaddress.ip_address(str(text).split("%")[0])
+        ip = ipaddress.ip_address(str(text).split("%", maxsplit=1)[0])
     except ValueError:
         return False
     return not (ip.is_loopback or ip.is_link_local)

@@ -19,7 +19,7 @@ description:
   - A config that already has a syntax error is not rewritten; the error names the file and line.
   - Keys are never generated here.
 author:
-  - wgdoctor contributors
+  - wgdoctor contributors (@wgdoctor)
 options:
   interface:
     description: The WireGuard interface; the config is O(config_dir)/O(interface).conf.
@@ -87,6 +87,7 @@ attributes:
     support: full
     description: Before and after text of the config, with PrivateKey and PresharedKey values shown as C((hidden)).
   platform:
+    description: Linux hosts with wireguard-tools (wg, wg-quick).
     support: full
     platforms: posix
 notes:

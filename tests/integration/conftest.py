@@ -39,6 +39,7 @@ class Lab:
         with open(inventory_path, encoding="utf-8") as handle:
             self.inventory_data = json.load(handle)
         self.vars = self.inventory_data["all"]["vars"]
+        self.last_run = None
 
     def sh(self, host: str, script: str, check: bool = True) -> subprocess.CompletedProcess:
         proc = subprocess.run(["podman", "exec", f"{PREFIX}-{host}", "sh", "-ec", script], env=lab_env(),
@@ -68,11 +69,12 @@ class Lab:
             self.sh(host, "cmp -s /root/wg0.conf.healthy /etc/wireguard/wg0.conf || "
                           "cp -p /root/wg0.conf.healthy /etc/wireguard/wg0.conf; systemctl restart wg-quick@wg0")
 
-    def diagnose(self, tmp_path, *extra: str) -> tuple[dict, subprocess.CompletedProcess]:
+    def diagnose(self, tmp_path, *extra: str) -> dict:
+        """report.json of a diagnose.yml run; the run itself is kept in self.last_run."""
         report_dir = os.path.join(str(tmp_path), "wg-report")
-        proc = self.playbook(DIAGNOSE, "-e", f"wg_report_dir={report_dir}", *extra, cwd=str(tmp_path))
+        self.last_run = self.playbook(DIAGNOSE, "-e", f"wg_report_dir={report_dir}", *extra, cwd=str(tmp_path))
         with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
-            return json.load(handle), proc
+            return json.load(handle)
 
     def wait_for_handshake(self, host: str = "client", target: str = "10.99.0.1", timeout: float = 25) -> None:
         deadline = time.monotonic() + timeout

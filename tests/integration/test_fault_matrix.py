@@ -41,7 +41,7 @@ def healthy(lab):
 
 
 def test_healthy_tunnel_has_no_finding_above_info(healthy, tmp_path):
-    report, _ = healthy.diagnose(tmp_path)
+    report = healthy.diagnose(tmp_path)
     above = [(f["severity"], f["code"], f["host"]) for f in report["findings"] if f["severity"] != "info"]
     assert above == [], above
     assert report["healthy"] is True
@@ -86,7 +86,7 @@ def assert_remediated(fault: Fault, report: dict) -> None:
     after = report["after"]
     remaining = [(f["severity"], f["code"], f["host"]) for f in after["findings"]]
     assert after["healthy"] is True, f"not healthy after remediation: {remaining}"
-    assert fault.code not in {code for _, code, _ in remaining}, remaining
+    assert fault.code not in {item[1] for item in remaining}, remaining
     assert after["handshake"] and all(h["fresh"] for h in after["handshake"].values()), after["handshake"]
     assert after["ping"] and all(after["ping"].values()), after["ping"]
 
@@ -100,7 +100,7 @@ def test_fault_is_named_and_fixed(healthy, tmp_path, fault: Fault):
         _run_steps(healthy, fault.inject)
         for end in fault.restart:
             healthy.sh(end, "systemctl restart wg-quick@wg0", check=False)
-        report, _ = healthy.diagnose(tmp_path, *extra)
+        report = healthy.diagnose(tmp_path, *extra)
         assert_diagnosis_names(fault, report)
         if not fault.remediable:
             assert "after" not in report

@@ -120,7 +120,7 @@ def address_ip(address):
     if address in _IPS:
         return _IPS[address]
     try:
-        ip = ipaddress.ip_address(str(address).split("/")[0])
+        ip = ipaddress.ip_address(str(address).split("/", maxsplit=1)[0])
     except ValueError:
         ip = None
     if len(_IPS) < 200000:
