@@ -13,7 +13,7 @@ logs="$repo/tests/output/stages"
 mkdir -p "$logs"
 export CONTAINERS_CONF="$repo/tests/lab/containers.conf"
 export PATH="$repo/.venv/bin:$PATH"
-export ANSIBLE_NOCOLOR=1 PY_COLORS=0 NO_COLOR=1
+export ANSIBLE_NOCOLOR=1 PY_COLORS=0 NO_COLOR=1 ANSIBLE_PIPELINING=1
 export WGD_LAB_PREFIX="${WGD_LAB_PREFIX:-wgd}"
 
 all_stages=(bootstrap image unit lint sanity molecule lab)

@@ -136,12 +136,21 @@ def covered(ip, prefixes):
     return False
 
 
+# The ranges NAT hides hosts behind (RFC 1918, RFC 6598 shared, ULA), plus addresses that
+# never cross a router. Everything else counts as "public" for the NAT question: documentation
+# and benchmarking ranges included, since labs and examples stand them in for the internet.
+NAT_RANGES = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"))
+
+
 def is_public(text):
     try:
         ip = ipaddress.ip_address(str(text).strip("[]"))
     except ValueError:
         return False
-    return ip.is_global
+    if ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+        return False
+    return not any(ip in network for network in NAT_RANGES if network.version == ip.version)
 
 
 def peer_value(entry, field, prefer="config"):

@@ -91,3 +91,26 @@ def test_bare_address_of_a_dhcp_server_is_advice(facts):
     finding = only(report, "dynamic_ip_bare_endpoint")
     assert finding["severity"] == "info"
     assert report["healthy"] is True
+
+
+def test_rfc1918_client_reaching_a_documentation_address_is_behind_nat(facts):
+    """Before any handshake only the addresses tell: an RFC 1918 client sending to an address outside
+    the NAT ranges (here a documentation range, as in the lab) sits behind NAT."""
+    facts["client"]["addresses"][0]["address"] = "10.77.0.10"
+    facts["server"]["addresses"][0]["address"] = "198.51.100.10"
+    for peer in (config_peer(facts, "client"), runtime_peer(facts, "client")):
+        peer["endpoint"].update(raw="198.51.100.10:51820", host="198.51.100.10")
+    config_peer(facts, "client")["endpoint"]["resolved"] = ["198.51.100.10"]
+    runtime_peer(facts, "server")["endpoint"] = None
+    finding = only(run(facts), "nat_without_keepalive")
+    assert "client has only private addresses (10.77.0.10)" in finding["evidence"][0]
+
+
+def test_client_and_server_on_one_private_network_is_not_nat(facts):
+    facts["client"]["addresses"][0]["address"] = "10.77.0.10"
+    facts["server"]["addresses"][0]["address"] = "10.77.0.20"
+    for peer in (config_peer(facts, "client"), runtime_peer(facts, "client")):
+        peer["endpoint"].update(raw="10.77.0.20:51820", host="10.77.0.20")
+    config_peer(facts, "client")["endpoint"]["resolved"] = ["10.77.0.20"]
+    runtime_peer(facts, "server")["endpoint"] = None
+    assert "nat_without_keepalive" not in codes(run(facts))
