@@ -27,9 +27,11 @@ def run_module(lab, host: str, module: str, args: dict | None = None, *extra: st
         argv += ["-a", json.dumps(args)]
     proc = subprocess.run(argv, env=env, text=True, capture_output=True, check=False)
     output = proc.stdout + proc.stderr
-    marker = re.search(r"^%s \| [A-Z!]+ => " % re.escape(host), proc.stdout, re.M)
+    marker = re.search(r"^%s \| ([A-Z!]+) => " % re.escape(host), proc.stdout, re.M)
     assert marker, f"no result for {host} in:\n{output[-4000:]}"
     result, _end = json.JSONDecoder().raw_decode(proc.stdout[marker.end():])
+    # The callback prints `HOST | FAILED! => {...}` and leaves `failed` out of the dict.
+    result["failed"] = marker.group(1) == "FAILED!"
     return result, output
 
 
@@ -221,6 +223,9 @@ def test_no_private_or_preshared_key_appears_in_results_or_vvv_output(healthy, t
                  ("-e", "@" + str(extra_vars))))
     runs.append(("server", "wg_keypair_check", {"private_key": "{{ wg_test_private_key }}", "public_key": keys["client"]},
                  ("-e", "@" + str(extra_vars))))
+    # A failing task: Ansible prints the task's origin and arguments with the error.
+    runs.append(("server", "wg_keypair_check", {"private_key": "{{ wg_test_private_key }}", "public_key": keys["client"],
+                                                "fail_on_mismatch": True}, ("-e", "@" + str(extra_vars))))
 
     for host, module, args, extra in runs:
         result, output = run_module(healthy, host, module, args, *extra)
@@ -233,4 +238,4 @@ def test_no_private_or_preshared_key_appears_in_results_or_vvv_output(healthy, t
         elif args.get("private_key") and args["public_key"] == keys["server"]:
             assert result["match"] is True, output[-3000:]
         elif "fail_on_mismatch" in args or args.get("private_key"):
-            assert result["match"] is False and result.get("failed") is (args.get("fail_on_mismatch") is True)
+            assert result["match"] is False and result["failed"] is (args.get("fail_on_mismatch") is True), output[-3000:]
