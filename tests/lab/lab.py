@@ -284,6 +284,8 @@ def restart(role: str) -> None:
     podman("restart", "-t", "3", name(role))
     writable_net_sysctls(role)
     wait_for_systemd(role)
+    # systemd-sysctl ran at boot while /proc/sys/net was still read-only: replay it, as a real boot would have applied it.
+    exec_in(role, "systemctl restart systemd-sysctl.service", check=False)
     log(f"{name(role)} restarted")
 
 

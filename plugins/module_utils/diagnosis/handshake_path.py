@@ -106,12 +106,15 @@ def port_not_listening(ctx):
             continue
         listening = end.iface.get("listening") or {}
         verdict = _input_verdict(end) or {}
-        refused = [p for p in ctx.probes_to(end) if p.get("outcome") == "refused"]
+        port = listening.get("port") or end.listen_port
+        # A probe sent to another port (the initiator's Endpoint port is wrong) says nothing about
+        # this one: that is listen_port_mismatch, not an empty port.
+        refused = [p for p in ctx.probes_to(end) if p.get("outcome") == "refused"
+                   and (port is None or (p.get("target") or {}).get("port") in (None, port))]
         if verdict.get("verdict") == "reject":
             refused = []  # the firewall's REJECT sends the ICMP error, not an empty port
         if listening.get("bound") is not False and not refused:
             continue
-        port = listening.get("port") or end.listen_port
         evidence = []
         if listening.get("bound") is False:
             evidence.append("%s: nothing bound to UDP %s (socket table)" % (end.host, port))

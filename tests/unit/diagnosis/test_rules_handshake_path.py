@@ -184,3 +184,15 @@ def test_probe_to_the_client_key_is_not_mixed_up_with_the_server(facts):
     stray["peer"] = CLIENT_KEY
     report = run(facts, probes=[stray])
     assert "udp_blocked_upstream" not in codes(report)
+
+
+def test_refused_probe_to_the_wrong_port_is_a_port_mismatch_not_an_empty_port(facts):
+    """The client sends to 51821 where nothing listens: the server's 51820 is fine, the client's Endpoint is not."""
+    for peer in (config_peer(facts, "client"),):
+        peer["endpoint"].update(raw="198.51.100.10:51821", port=51821)
+    never_handshaken(facts)
+    wrong_port = probe("refused", arrived=None)
+    wrong_port["target"]["port"] = 51821
+    report = run(facts, probes=[wrong_port])
+    assert report["findings"][0]["code"] == "listen_port_mismatch", codes(report)
+    assert "port_not_listening" not in codes(report)
