@@ -21,3 +21,7 @@ lab-down:
 
 build:           ## the collection tarball
 	.venv/bin/ansible-galaxy collection build --force
+
+.PHONY: bench
+bench:           ## every benchmark (own lab, ~6 min); rewrites docs/benchmarks.md
+	benchmarks/run_all.sh

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+# Copyright (c) 2026, wgdoctor contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers of benchmarks/run_all.sh (not meant to be run by hand).
+
+  python benchmarks/bench_report.py diagnosis-core OUT.json [--repeat 3] [--sizes ...]
+      runs benchmarks/bench_diagnosis.py REPEAT times (fresh processes) and, as the baseline in the
+      same run, times a json.dumps + json.loads round trip of the same facts (the least any consumer
+      of those facts pays: Ansible serialises them once per host on the way to the controller).
+  python benchmarks/bench_report.py write RESULTS_DIR docs/benchmarks.md
+      reads what run_all.sh left in RESULTS_DIR and writes the Markdown report.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+ROW = re.compile(r"^(\d+)\s+(hub, peers outside|hub \+ hosts, broken|hub \+ hosts)\s+([\d.]+)s\s+([\d.]+)s\s+([\d.]+)s\s+([\d.]+)s\s+(\d+)")
+SHAPES = ("hub, peers outside", "hub + hosts", "hub + hosts, broken")
+
+
+def spread(samples: list) -> dict:
+    samples = [sample for sample in samples if sample is not None]
+    if not samples:
+        return {"median": None, "min": None, "max": None, "n": 0}
+    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "n": len(samples)}
+
+
+# ---------------------------------------------------------------- diagnosis core
+
+def json_round_trip(facts: dict, repeat: int) -> list:
+    samples = []
+    for _sample in range(repeat):
+        start = time.process_time()
+        json.loads(json.dumps(facts))
+        samples.append(time.process_time() - start)
+    return samples
+
+
+def diagnosis_core(out: str, repeat: int, sizes: list) -> None:
+    rows = {}
+    for _run in range(repeat):
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "bench_diagnosis.py")] + [str(size) for size in sizes],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=True)
+        for line in proc.stdout.splitlines():
+            match = ROW.match(line)
+            if match:
+                key = "%s|%s" % (match.group(1), match.group(2))
+                rows.setdefault(key, {"diagnose": [], "json": [], "markdown": [], "findings": int(match.group(7))})
+                rows[key]["diagnose"].append(float(match.group(3)))
+                rows[key]["json"].append(float(match.group(4)))
+                rows[key]["markdown"].append(float(match.group(5)))
+    sys.path.insert(0, HERE)
+    import bench_diagnosis  # pylint: disable=import-outside-toplevel
+    baseline = {}
+    for size in sizes:
+        facts = bench_diagnosis.hub_facts(size, True)
+        baseline[str(size)] = json_round_trip(facts, repeat)
+    with open(out, "w", encoding="utf-8") as handle:
+        json.dump({"rows": rows, "baseline": baseline, "repeat": repeat}, handle, indent=1)
+
+
+# ---------------------------------------------------------------- report
+
+def load(results: str, name: str):
+    path = os.path.join(results, name)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle) if name.endswith(".json") else handle.read()
+
+
+def fmt(value, unit="s", digits=3) -> str:
+    if value is None:
+        return "n/a"
+    return "%.*f %s" % (digits, value, unit)
+
+
+def med_spread(stat: dict, unit="s", digits=3, scale=1.0) -> str:
+    if not stat or stat.get("median") is None:
+        return "n/a"
+    values = (digits, stat["median"] * scale, unit, digits, stat["min"] * scale, digits, stat["max"] * scale)
+    return "%.*f %s (%.*f-%.*f)" % values
+
+
+def verdict(ok) -> str:
+    return "n/a" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def section_machine(info: dict) -> list:
+    lines = ["## Machine and versions", "", "| | |", "|---|---|"]
+    for key in ("date", "machine", "cpu", "nproc", "ram", "kernel", "load_at_start", "python", "ansible_core", "pynacl",
+                "wireguard_go", "wg", "target_python", "lab"):
+        lines.append("| %s | %s |" % (key.replace("_", " "), info.get(key, "n/a")))
+    return lines + [""]
+
+
+def section_wg_facts(facts) -> list:
+    lines = ["## 1. wg_facts on a running interface with many peers (issue 3)", ""]
+    if not facts:
+        return lines + ["Not run (see the run log).", ""]
+    lines += [
+        "Timed: `gather(module)` of `plugins/modules/wg_facts.py`, called from the AnsiballZ payload Ansible really",
+        "sends (kept with `ANSIBLE_KEEP_REMOTE_FILES=1`, exploded in the container), one fresh `python3` per sample,",
+        "inside the lab server (wireguard-go) so no podman exec overhead counts. Also the whole module process",
+        "(`python3 AnsiballZ_wg_facts.py`: interpreter start, unzip, imports, gather, JSON out). Peers are in the running",
+        "interface (`wg addconf`) and in `/etc/wireguard/wg0.conf`, as on a real hub. Baseline, same run, same",
+        "container: the bare `wg show all dump`. Median of %d, (min-max)." % len(facts["sizes"][0]["gather"]["samples"]),
+        "",
+        "| peers | gather() wall | gather() CPU | module process wall | module process CPU | baseline `wg show all dump` wall"
+        " | baseline CPU | gather / dump (wall) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in facts["sizes"]:
+        gather, dump = row["gather"]["median"], row["dump"]["median"]
+        lines.append("| %d | %s | %s | %s | %s | %s | %s | %.0fx |" % (
+            row["peers"], med_spread(row["gather"]), med_spread(row.get("gather_cpu")), med_spread(row["module"]),
+            med_spread(row.get("module_cpu")), med_spread(row["dump"]), med_spread(row.get("dump_cpu")),
+            gather / dump if dump else 0))
+    by_size = {row["peers"]: row for row in facts["sizes"]}
+    if {1000, 10000, 20000} <= set(by_size):
+        marginal = {}
+        for measure in ("gather", "gather_cpu", "module_cpu"):
+            median = {size: by_size[size][measure]["median"] for size in (1000, 10000, 20000)}
+            marginal[measure] = ((median[10000] - median[1000]) / 9000, (median[20000] - median[10000]) / 10000)
+        first, second = marginal["gather_cpu"]
+        linear = second <= 1.5 * first
+        lines += ["", "Marginal cost per added peer, 1k->10k then 10k->20k: gather() CPU %.1f then %.1f µs, module process "
+                      "CPU %.1f then %.1f µs, gather() wall %.1f then %.1f µs. Linear (gather() CPU per peer not growing by "
+                      "more than half): %s." % (
+                          first * 1e6, second * 1e6, marginal["module_cpu"][0] * 1e6, marginal["module_cpu"][1] * 1e6,
+                          marginal["gather"][0] * 1e6, marginal["gather"][1] * 1e6, verdict(linear))]
+    if 10000 in by_size:
+        row = by_size[10000]
+        lines += ["", "Goal: the module's own run time under 1.5 s at 10k peers on this 2-core machine: gather() %s (wall "
+                      "%s, CPU %s); the whole module process as Ansible runs it %s (wall %s, CPU %s)." % (
+                          verdict(row["gather"]["median"] < 1.5), fmt(row["gather"]["median"]),
+                          fmt(row["gather_cpu"]["median"]), verdict(row["module"]["median"] < 1.5),
+                          fmt(row["module"]["median"]), fmt(row["module_cpu"]["median"]))]
+    lines += ["", "Where wall is well above CPU, the module was waiting: on wireguard-go serving the dump through its UAPI "
+                  "socket (its CPU is not counted here) and on the other work of this shared machine."]
+    lines += ["", "For scale: the ad-hoc `ansible server -m wgdoctor.wireguard.wg_facts` (1 peer, controller to result) "
+                  "took %s." % fmt(facts.get("adhoc_seconds"), digits=1), ""]
+    return lines
+
+
+PROBE_OK = re.compile(r"outcomes (\{.*\})")
+PROBE_MEDIAN = re.compile(r"median whole probe ([\d.]+) ms \(p90 ([\d.]+) ms\), median rtt ([\d.na]+) ms")
+PROBE_TIMEOUT = re.compile(r"timeout verdict: ([\d.]+) ms for timeout=([\d.]+) s x (\d+) attempts")
+UDP = re.compile(r"median ([\d.]+) ms \(min ([\d.]+), p90 ([\d.]+) ms\)")
+BACKEND = re.compile(r"backend: (\S+)")
+
+
+def parse_runs(text: str, pattern) -> list:
+    return [match.groups() for match in pattern.finditer(text or "")]
+
+
+def section_probe(results: str) -> list:
+    lines = ["## 2. udp_probe against the lab server", ""]
+    ok_text, udp_text, dropped_text = (load(results, name) for name in ("probe_ok.txt", "udp_baseline.txt", "probe_dropped.txt"))
+    if not ok_text:
+        return lines + ["Not run (see the run log).", ""]
+    wall = [float(m[0]) for m in parse_runs(ok_text, PROBE_MEDIAN)]
+    p90 = [float(m[1]) for m in parse_runs(ok_text, PROBE_MEDIAN)]
+    rtt = [float(m[2]) for m in parse_runs(ok_text, PROBE_MEDIAN) if m[2] != "nan"]
+    outcomes = [m[0] for m in parse_runs(ok_text, PROBE_OK)]
+    backends = sorted({m[0] for m in parse_runs(ok_text, BACKEND)})
+    udp = [float(m[0]) for m in parse_runs(udp_text, UDP)]
+    timeouts = parse_runs(ok_text, PROBE_TIMEOUT)
+    lines += [
+        "Timed: `wg_probe.probe_wireguard()` in-process (`benchmarks/bench_probe.py --target`), from the host to the lab",
+        "server's wireguard-go on its public address, with a probe key the server knows as a peer; %d runs of 50"
+        % len(wall),
+        "probes, backend %s. Baseline, same run, same path: a plain 148-byte UDP send/recv round trip to a Python echo"
+        % ", ".join(backends),
+        "in the server container (`benchmarks/bench_udp_baseline.py`). Medians over runs, (min-max of the run medians).",
+        "",
+        "| measure | value |", "|---|---:|",
+        "| `ok` probe, whole call (key generation, Noise initiation, send, wait, decrypt the response) | %s |"
+        % med_spread(spread(wall), "ms"),
+        "| `ok` probe, p90 of the whole call | %s |" % med_spread(spread(p90), "ms"),
+        "| `ok` probe, round trip measured by the probe | %s |" % med_spread(spread(rtt), "ms"),
+        "| baseline: plain UDP round trip | %s |" % med_spread(spread(udp), "ms"),
+        "| outcomes per run | %s |" % "; ".join(outcomes),
+    ]
+    for elapsed, timeout, attempts in timeouts[:1]:
+        lines.append("| `timeout` verdict against a silent local socket, timeout %s s x %s attempts | %s ms |"
+                     % (timeout, attempts, elapsed))
+    dropped = parse_runs(dropped_text, PROBE_MEDIAN)
+    if dropped:
+        lines.append("| `timeout` verdict on the lab path with the server dropping UDP 51820, timeout 1.0 s x 1 attempt "
+                     "(outcomes %s) | %s ms |" % (", ".join(m[0] for m in parse_runs(dropped_text, PROBE_OK)), dropped[0][0]))
+    goal = spread(wall)["median"] < 5.0 if wall else None
+    lines += ["", "Goal: median `ok` probe under 5 ms with PyNaCl: %s. The time to a `timeout` verdict is the configured "
+                  "timeout x attempts plus about a millisecond (diagnose.yml uses 1.0 s x 3 attempts)." % verdict(goal), ""]
+    return lines
+
+
+def section_playbook(healthy, broken) -> list:
+    lines = ["## 3. diagnose.yml on the 2-end lab", ""]
+    if not healthy and not broken:
+        return lines + ["Not run (see the run log).", ""]
+    lines += [
+        "Timed: `ansible-playbook -i INV playbooks/diagnose.yml` (no remediation) from this checkout, to the verdict (the",
+        "end of its `Diagnose` task, read from the streamed output) and to the end (report written). Baseline, run just",
+        "before each sample: `ansible wireguard -i INV -m ansible.builtin.command -a \"wg show all dump\"` on the same",
+        "hosts. Broken lab: nftables drop of UDP 51820 on the server and a wrong server public key on the client",
+        "(as scripts/demo.sh, applied live with `wg syncconf`). Median (min-max).",
+        "",
+        "| lab | runs | verdict | whole playbook | baseline ad-hoc `wg show all dump` | playbook / baseline | findings |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, data in (("healthy", healthy), ("broken", broken)):
+        if not data:
+            continue
+        codes = sorted({code for run in data["runs"] for code in (run["findings"] or [])})
+        rcs = sorted({run["rc"] for run in data["runs"]})
+        ratio = (data["playbook"]["median"] / data["baseline"]["median"]) if data["playbook"]["median"] else None
+        lines.append("| %s | %d (rc %s) | %s | %s | %s | %s | %s |" % (
+            name, len(data["runs"]), ",".join(map(str, rcs)), med_spread(data["verdict"], digits=1),
+            med_spread(data["playbook"], digits=1), med_spread(data["baseline"], digits=1),
+            "%.0fx" % ratio if ratio else "n/a", ", ".join("`%s`" % code for code in codes) or "none"))
+    if broken and broken["verdict"]["median"] is not None:
+        lines += ["", "Goal: a verdict within 20 s on the broken lab: %s (median %s, worst %s)." % (
+            verdict(broken["verdict"]["max"] < 20), fmt(broken["verdict"]["median"], digits=1),
+            fmt(broken["verdict"]["max"], digits=1))]
+    return lines + [""]
+
+
+def section_core(core) -> list:
+    lines = ["## 4. The diagnosis core on a hub with many peers", ""]
+    if not core:
+        return lines + ["Not run (see the run log).", ""]
+    lines += [
+        "Timed: `diagnose(facts, probes, pings, unreachable, now)` in CPU seconds (`benchmarks/bench_diagnosis.py`, %d fresh"
+        % core["repeat"],
+        "runs; rendering to JSON and Markdown alongside). Shapes: the hub alone with its peers outside the inventory; the",
+        "hub plus every client as an inventory host (N tunnels to pair); the same with the hub's port dropped and no",
+        "handshake ever (N+1 findings). Baseline, same run: a `json.dumps` + `json.loads` round trip of the same",
+        "hub + hosts facts (what Ansible pays anyway to bring those facts to the controller). Median (min-max).",
+        "",
+        "| peers | shape | diagnose | render JSON | render Markdown | findings | baseline JSON round trip |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    sizes = sorted({int(key.split("|")[0]) for key in core["rows"]})
+    for size in sizes:
+        for shape in SHAPES:
+            row = core["rows"].get("%d|%s" % (size, shape))
+            if not row:
+                continue
+            lines.append("| %d | %s | %s | %s | %s | %d | %s |" % (
+                size, shape, med_spread(spread(row["diagnose"])), med_spread(spread(row["json"])),
+                med_spread(spread(row["markdown"])), row["findings"],
+                med_spread(spread(core["baseline"].get(str(size), []))) if shape == "hub + hosts" else ""))
+    at_10k = [spread(row["diagnose"])["median"] for key, row in core["rows"].items() if key.startswith("10000|")]
+    if at_10k:
+        lines += ["", "Goal: under 1 s at 10k peers, every shape: %s (worst shape median %s); per shape: %s." % (
+            verdict(max(at_10k) < 1.0), fmt(max(at_10k)),
+            ", ".join("%s %s" % (shape, verdict(spread(core["rows"]["10000|" + shape]["diagnose"])["median"] < 1.0))
+                      for shape in SHAPES if "10000|" + shape in core["rows"]))]
+    return lines + [""]
+
+
+def write(results: str, out: str) -> None:
+    info = load(results, "machine.json") or {}
+    lines = ["# Benchmarks", "",
+             "Written by `benchmarks/run_all.sh` (`make bench`); do not edit by hand. Speed and scale are measured here,",
+             "never by timed assertions in tests. Every number stands next to a baseline measured in the same run, on the",
+             "same machine. The machine is shared (other labs run beside this one): compare a number with its baseline,",
+             "not with another run's. How to run and read them: `benchmarks/README.md`.", ""]
+    lines += section_machine(info)
+    lines += section_wg_facts(load(results, "wg_facts.json"))
+    lines += section_probe(results)
+    lines += section_playbook(load(results, "diagnose_healthy.json"), load(results, "diagnose_broken.json"))
+    lines += section_core(load(results, "diagnosis_core.json"))
+    lines += ["## Run", "", "Whole `run_all.sh`: %s (lab up to lab down included)." % info.get("total", "n/a"), ""]
+    with open(out, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+
+
+def main() -> None:
+    if sys.argv[1] == "diagnosis-core":
+        repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
+        sizes = [int(a) for a in sys.argv[sys.argv.index("--sizes") + 1:]] if "--sizes" in sys.argv else [1000, 10000, 20000]
+        diagnosis_core(sys.argv[2], repeat, sizes)
+    elif sys.argv[1] == "write":
+        write(sys.argv[2], sys.argv[3])
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

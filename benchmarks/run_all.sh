@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Every benchmark in one command; rewrites docs/benchmarks.md. Also `make bench`.
+#
+#   benchmarks/run_all.sh                      lab prefix wgd-bench, index 8 (override with WGD_LAB_PREFIX / WGD_LAB_INDEX)
+#   BENCH_REPEAT=5 benchmarks/run_all.sh       more samples per measure (default 3)
+#
+# Starts its own lab, measures, removes the lab (on failure too). Results stay in
+# .cache/bench/<UTC time>/ (raw outputs, JSON) next to the Markdown report.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+export PATH="$repo/.venv/bin:$PATH" CONTAINERS_CONF="$repo/tests/lab/containers.conf" ANSIBLE_CONFIG="$repo/ansible.cfg"
+export WGD_LAB_PREFIX="${WGD_LAB_PREFIX:-wgd-bench}" WGD_LAB_INDEX="${WGD_LAB_INDEX:-8}"
+repeat="${BENCH_REPEAT:-3}"
+started=$(date +%s)
+results="$repo/.cache/bench/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$results"
+inventory="$results/inventory.json"
+lab() { python "$repo/tests/lab/lab.py" "$@"; }
+on() { podman exec "$WGD_LAB_PREFIX-$1" sh -ec "$2"; }
+step() { echo "== [$(( $(date +%s) - started )) s] $*"; }
+trap 'step "removing the lab"; lab down >/dev/null 2>&1 || true; rm -f "$results/probe.key"' EXIT
+
+step "4. the diagnosis core (no lab needed)"
+python benchmarks/bench_report.py diagnosis-core "$results/diagnosis_core.json" --repeat "$repeat" --sizes 1000 10000 20000
+
+step "the lab: $WGD_LAB_PREFIX, index $WGD_LAB_INDEX"
+lab up
+lab inventory > "$inventory"
+ansible-playbook -i "$inventory" extensions/molecule/resources/playbooks/deploy_tunnel.yml >"$results/deploy.log"
+server_address=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["all"]["vars"]["lab_server_address"])' "$inventory")
+server_key=$(on server "wg show wg0 public-key")
+
+python - "$results/machine.json" "$WGD_LAB_PREFIX-server" "$WGD_LAB_PREFIX" "$WGD_LAB_INDEX" <<'EOF'
+import json, os, platform, subprocess, sys, time
+def out(*argv):
+    try:
+        return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout.strip()
+    except OSError as exc:
+        return "n/a (%s)" % exc
+def cpu():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+mem = [line for line in open("/proc/meminfo") if line.startswith("MemTotal")][0].split()[1]
+try:
+    import nacl
+    pynacl = nacl.__version__
+except ImportError:
+    pynacl = "not installed"
+server = sys.argv[2]
+info = {
+    "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    "machine": platform.node(), "cpu": cpu(), "nproc": out("nproc"), "ram": "%.1f GiB" % (int(mem) / 1024 / 1024),
+    "kernel": platform.release(), "load_at_start": "%.2f %.2f %.2f" % os.getloadavg(),
+    "python": "controller %s" % platform.python_version(),
+    "ansible_core": out("ansible", "--version").splitlines()[0],
+    "pynacl": pynacl,
+    "wireguard_go": "lab hosts: " + out("podman", "exec", server, "wireguard-go", "--version").splitlines()[0],
+    "wg": "lab hosts: " + out("podman", "exec", server, "wg", "--version"),
+    "target_python": "lab hosts: " + out("podman", "exec", server, "python3", "--version"),
+    "lab": "podman %s, systemd containers (Debian 12), prefix %s, index %s" % (
+        out("podman", "--version").split()[-1], sys.argv[3], sys.argv[4]),
+}
+json.dump(info, open(sys.argv[1], "w"), indent=1)
+EOF
+
+step "2. udp_probe: ok probes against the lab server, plain UDP baseline"
+umask 077
+wg genkey > "$results/probe.key"
+on server "wg set wg0 peer $(wg pubkey < "$results/probe.key")"
+: > "$results/probe_ok.txt"; : > "$results/udp_baseline.txt"
+for _n in $(seq "$repeat"); do
+    python benchmarks/bench_udp_baseline.py --container "$WGD_LAB_PREFIX-server" --address "$server_address" --count 100 \
+        | tee -a "$results/udp_baseline.txt"
+    python benchmarks/bench_probe.py --target "$server_address:51820" --responder-key "$server_key" \
+        --private-key-file "$results/probe.key" --count 50 --timeout 1.0 --retries 2 | tee -a "$results/probe_ok.txt"
+done
+on server "wg set wg0 peer $(wg pubkey < "$results/probe.key") remove"
+
+step "3. diagnose.yml on the healthy lab"
+python benchmarks/bench_diagnose_playbook.py -i "$inventory" --label healthy --repeat "$repeat" \
+    --report-dir "$results/reports" --json "$results/diagnose_healthy.json"
+
+step "1. wg_facts with 1k, 10k, 20k peers"
+python benchmarks/bench_wg_facts.py -i "$inventory" --sizes 1000 10000 20000 --repeat "$(( repeat + 2 ))" --json "$results/wg_facts.json"
+
+step "3. diagnose.yml on the broken lab (nftables drop on the server, wrong server key on the client)"
+python benchmarks/bench_diagnose_playbook.py -i "$inventory" --label broken --break-lab --repeat "$repeat" \
+    --report-dir "$results/reports" --json "$results/diagnose_broken.json"
+
+step "2. udp_probe: time to a timeout verdict on the lab path (the server drops UDP 51820)"
+python benchmarks/bench_probe.py --target "$server_address:51820" --responder-key "$server_key" \
+    --private-key-file "$results/probe.key" --count 3 | tee "$results/probe_dropped.txt"
+
+step "removing the lab"
+trap - EXIT
+lab down
+rm -f "$results/probe.key"
+total=$(( $(date +%s) - started ))
+python - "$results/machine.json" "$total" <<'EOF'
+import json, sys
+info = json.load(open(sys.argv[1]))
+info["total"] = "%d min %02d s" % divmod(int(sys.argv[2]), 60)
+json.dump(info, open(sys.argv[1], "w"), indent=1)
+EOF
+python benchmarks/bench_report.py write "$results" docs/benchmarks.md
+step "done: docs/benchmarks.md (raw results in $results)"
