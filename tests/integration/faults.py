@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 # A valid public key nobody in the lab owns.
 STRANGER_KEY = "YJxs/Xv1rk/q7NfjD0vQzHPvYQzHLYgqFoW6E2X0sFQ="
 CONF = "/etc/wireguard/wg0.conf"
+FULL_TUNNEL = f"sed -i 's|^AllowedIPs = .*|AllowedIPs = 0.0.0.0/0|' {CONF}"
+UNDO_GATEWAY = ("sysctl -qw net.ipv4.ip_forward=0; rm -f /etc/sysctl.d/90-wgdoctor-forwarding.conf; "
+                "iptables -P FORWARD ACCEPT; nft delete table ip labnat 2>/dev/null; "
+                "nft delete table ip wgdoctor_nat_wg0 2>/dev/null; rm -f /etc/nftables.d/wgdoctor-wg0.nft; "
+                "systemctl disable --quiet nftables.service; true")
 NFT_DROP = ("nft add table inet filter && "
             "nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }' && "
             "nft add rule inet filter input udp dport 51820 counter drop")
@@ -20,7 +25,7 @@ NFT_DROP = ("nft add table inet filter && "
 class Fault:
     name: str
     code: str                      # the finding that must be reported
-    host: str                      # on this inventory host
+    host: object                   # on this inventory host (or one of a tuple of hosts)
     inject: list = field(default_factory=list)   # (host, shell)
     undo: list = field(default_factory=list)     # (host, shell), before the tunnel is redeployed
     restart: tuple = ()            # ends whose wg-quick is restarted after injecting
@@ -87,4 +92,41 @@ FAULTS = [
     Fault("client routes a site behind the server with Table = off", "no_route_for_allowed_ips", "client",
           inject=[("client", f"sed -i -e '/^\\[Interface\\]/a Table = off' -e 's|^AllowedIPs = .*|&, 10.88.0.0/24|' {CONF}")],
           restart=("client",), root_cause=False, severity="error", also=("tunnel_ping_fails",), remediable=False),
+    Fault("full-tunnel client, gateway with forwarding off", "ip_forward_disabled", "server",
+          inject=[("client", FULL_TUNNEL)], undo=[("server", UNDO_GATEWAY)],
+          restart=("client",), root_cause=False, severity="error"),
+    Fault("full-tunnel gateway forwards but does not masquerade", "nat_masquerade_missing", "server",
+          inject=[("server", "sysctl -qw net.ipv4.ip_forward=1"), ("client", FULL_TUNNEL)],
+          undo=[("server", UNDO_GATEWAY)], restart=("client",), root_cause=False, severity="error"),
+    Fault("gateway's FORWARD policy drops tunnel traffic", "forward_chain_blocks", "server",
+          inject=[("server", "sysctl -qw net.ipv4.ip_forward=1 && nft add table ip labnat && "
+                             "nft add chain ip labnat post '{ type nat hook postrouting priority srcnat; }' && "
+                             "nft add rule ip labnat post ip saddr 10.99.0.0/24 oifname eth0 masquerade && "
+                             "iptables -P FORWARD DROP"),
+                  ("client", FULL_TUNNEL)],
+          undo=[("server", UNDO_GATEWAY)], restart=("client",), root_cause=False, severity="error"),
+    Fault("server drops pings arriving through the tunnel", "tunnel_ping_fails", ("client", "server"),
+          inject=[("server", "nft add table inet filter && "
+                             "nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }' && "
+                             "nft add rule inet filter input iifname wg0 icmp type echo-request drop")],
+          undo=[("server", "nft delete table inet filter")],
+          root_cause=False, severity="error", remediable=False),
+    Fault("wg tools removed from the server", "wireguard_missing", "server",
+          inject=[("server", "mv /usr/bin/wg /usr/bin/wg.off")], undo=[("server", "mv /usr/bin/wg.off /usr/bin/wg")],
+          also=("interface_down", "port_not_listening"), remediable=False),
+    Fault("a second host runs with the client's key", "duplicate_public_key", ("client", "client2"),
+          inject=[("copy", f"client {CONF} client2"),
+                  ("client2", f"sed -i 's|^Address = .*|Address = 10.99.0.3/24|' {CONF} && chmod 600 {CONF} && "
+                              "systemctl start wg-quick@wg0 && (ping -c 2 -W 1 10.99.0.1 || true)")],
+          undo=[("client2", f"systemctl stop wg-quick@wg0; rm -f {CONF}")],
+          root_cause=False, severity="error", remediable=False),
+    Fault("the server's config holds another private key than the running interface", "local_keypair_mismatch", "server",
+          inject=[("server", f"sed -i \"s|^PrivateKey = .*|PrivateKey = $(wg genkey)|\" {CONF}")],
+          remediable=False),
+    Fault("a key in the client's config is not base64 of 32 bytes", "invalid_key", "client",
+          inject=[("client", f"sed -i 's|^PublicKey = .*|PublicKey = not-a-wireguard-key|' {CONF} && "
+                             "(systemctl restart wg-quick@wg0 || true)")],
+          root_cause=False, also=("config_invalid", "interface_down"), remediable=False),
+    Fault("a host of the inventory is down", "host_unreachable", "client2",
+          inject=[("lab", "stop client2")], undo=[("lab", "restart client2")], remediable=False),
 ]

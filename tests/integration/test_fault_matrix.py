@@ -27,6 +27,10 @@ def _run_steps(lab, steps) -> None:
         script = script.replace("{pub}", pub)
         if host == "lab":
             lab.lab(*script.split())
+        elif host == "copy":
+            source, path, destination = script.split()
+            content = lab.sh(source, f"cat {path}").stdout
+            lab.sh(destination, f"mkdir -p $(dirname {path}) && cat > {path} <<'WGDOCTOR_EOF'\n{content}WGDOCTOR_EOF")
         else:
             lab.sh(host, script)
 
@@ -68,7 +72,8 @@ def assert_diagnosis_names(fault: Fault, report: dict) -> None:
     summary = [(f["severity"], f["code"], f["host"]) for f in findings]
     matching = [f for f in findings if f["code"] == fault.code]
     assert matching, f"{fault.code} not reported; got {summary}"
-    assert fault.host in {f["host"] for f in matching}, f"{fault.code} reported on the wrong host: {summary}"
+    hosts = fault.host if isinstance(fault.host, tuple) else (fault.host,)
+    assert set(hosts) & {f["host"] for f in matching}, f"{fault.code} reported on the wrong host: {summary}"
     assert matching[0]["severity"] == fault.severity
     assert matching[0]["summary"] and matching[0]["evidence"], matching[0]
     if fault.root_cause:

@@ -5,6 +5,7 @@
     lab.py down               remove every container and network of the lab
     lab.py inventory          print an Ansible inventory for the running lab
     lab.py restart HOST       reboot one host (systemd starts again, sysctls stay writable)
+    lab.py stop HOST          stop one host (a dead host); `restart` brings it back
     lab.py dns NAME ADDRESS   point NAME at ADDRESS in the router's DNS
 
 Every name carries the prefix from WGD_LAB_PREFIX (default "wgd") so two checkouts can
@@ -209,6 +210,13 @@ table ip lab_nat {{
     ip saddr {site} ip daddr != {site} masquerade
   }}
 }}
+# A home router: nothing from outside opens a connection into the site network.
+table inet lab_router {{
+  chain forward {{
+    type filter hook forward priority filter; policy accept;
+    ip daddr {site} ct state new drop
+  }}
+}}
 # The upstream filter stands in for a cloud security group; lab.py faults fill it.
 table inet lab_upstream {{
   chain forward {{
@@ -242,7 +250,10 @@ systemctl restart lab-dns.service
 
 
 def route_via_router(role: str) -> None:
-    router_site = HOSTS["router"]["networks"]["site"]
+    """Default route through the router: from the site net for clients, from the public net for
+    the server (its "uplink", as a real server has; the router itself has no way further out)."""
+    network = "site" if HOSTS[role].get("behind") else "public"
+    router_site = HOSTS["router"]["networks"][network]
     exec_in(role, f"ip route replace default via {router_site}")
     # Persist the route across a restart of the host (systemd brings it back).
     exec_in(role, f"""
@@ -274,7 +285,7 @@ def up(with_client2: bool) -> None:
         wait_for_systemd(role)
     configure_router()
     for role in roles:
-        if HOSTS[role].get("behind"):
+        if role != "router":
             route_via_router(role)
     log(f"lab up: {', '.join(name(r) for r in roles)}")
 
@@ -287,6 +298,11 @@ def restart(role: str) -> None:
     # systemd-sysctl ran at boot while /proc/sys/net was still read-only: replay it, as a real boot would have applied it.
     exec_in(role, "systemctl restart systemd-sysctl.service", check=False)
     log(f"{name(role)} restarted")
+
+
+def stop(role: str) -> None:
+    """A dead host: the container stops, its addresses stop answering."""
+    podman("stop", "-t", "3", name(role))
 
 
 def down(quiet: bool = False) -> None:
@@ -337,6 +353,8 @@ def main() -> None:
     sub.add_parser("inventory")
     restart_parser = sub.add_parser("restart")
     restart_parser.add_argument("host", choices=sorted(HOSTS))
+    stop_parser = sub.add_parser("stop")
+    stop_parser.add_argument("host", choices=sorted(HOSTS))
     dns_parser = sub.add_parser("dns")
     dns_parser.add_argument("hostname")
     dns_parser.add_argument("address")
@@ -351,6 +369,8 @@ def main() -> None:
         print(inventory())
     elif args.command == "restart":
         restart(args.host)
+    elif args.command == "stop":
+        stop(args.host)
     elif args.command == "dns":
         set_dns(args.hostname, args.address)
 
