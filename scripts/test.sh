@@ -6,6 +6,10 @@
 #
 #   scripts/test.sh                 every stage
 #   scripts/test.sh unit lint       only the named stages (bootstrap always runs)
+#
+# The molecule and lab stages each run their own lab (prefixes wgd-mol and wgd-suite,
+# subnets of lab indexes 1 and 0) and run side by side: most of their time is spent
+# waiting on handshakes, timeouts and systemd, not on the CPU.
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -14,50 +18,70 @@ mkdir -p "$logs"
 export CONTAINERS_CONF="$repo/tests/lab/containers.conf"
 export PATH="$repo/.venv/bin:$PATH"
 export ANSIBLE_NOCOLOR=1 PY_COLORS=0 NO_COLOR=1 ANSIBLE_PIPELINING=1
-export WGD_LAB_PREFIX="${WGD_LAB_PREFIX:-wgd}"
 
 all_stages=(bootstrap image unit lint sanity molecule lab)
 if (($#)); then stages=(bootstrap "$@"); else stages=("${all_stages[@]}"); fi
+wants() { local s; for s in "${stages[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
 
-cleanup() {
+lab_down() {
   if [[ -x "$repo/.venv/bin/python" ]] && command -v podman >/dev/null; then
-    "$repo/.venv/bin/python" "$repo/tests/lab/lab.py" down >/dev/null 2>&1 || true
+    WGD_LAB_PREFIX="$1" "$repo/.venv/bin/python" "$repo/tests/lab/lab.py" down >/dev/null 2>&1 || true
   fi
+}
+background_pid=""
+cleanup() {
+  [[ -n "$background_pid" ]] && kill "$background_pid" 2>/dev/null && wait "$background_pid" 2>/dev/null
+  lab_down wgd-mol
+  lab_down wgd-suite
 }
 trap cleanup EXIT
 
 stage_bootstrap() { "$repo/scripts/bootstrap.sh"; }
 stage_image() { python tests/lab/lab.py image; }
 stage_unit() { python -m pytest tests/unit -q -p no:cacheprovider; }
-stage_lint() { ansible-lint --profile production --offline; }
+stage_lint() { ansible-lint --profile production; }
 stage_sanity() { "$repo/scripts/sanity.sh"; }
-stage_molecule() { molecule test --all; }
-stage_lab() {
-  python -m pytest tests/integration -q -p no:cacheprovider -x
-  local rc=$?
-  # pytest exits 5 when it collected nothing: no lab suite yet is not a failure of this stage.
-  [[ $rc -eq 5 ]] && { echo "no lab suites collected"; return 0; }
-  return $rc
-}
+stage_molecule() { WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 molecule test --all; }
+stage_lab() { WGD_LAB_PREFIX=wgd-suite WGD_LAB_INDEX=0 python -m pytest tests/integration -v -p no:cacheprovider --durations=10; }
 
 summary=()
 total_start=$(date +%s)
+fail() {  # stage, seconds, rc
+  echo "FAILED after ${2}s (exit $3); output:"
+  tail -n 400 "$logs/$1.log"
+  summary+=("$(printf '%-10s %4ss  FAILED' "$1" "$2")")
+  printf '%s\n' "${summary[@]}"
+  exit "$3"
+}
+ok() {  # stage, seconds
+  echo "ok (${2}s)"
+  summary+=("$(printf '%-10s %4ss  ok' "$1" "$2")")
+  # The closing line of pytest stages, so a reader (and CI) sees the counts.
+  if [[ $1 == unit || $1 == lab ]]; then grep -E '^=+ .*(passed|failed).* =+$' "$logs/$1.log" | tail -n 1; fi
+}
+
 for stage in "${stages[@]}"; do
+  if [[ $stage == molecule ]] && wants lab; then
+    printf '==> %-10s started beside the lab stage\n' molecule
+    molecule_start=$(date +%s)
+    stage_molecule >"$logs/molecule.log" 2>&1 &
+    background_pid=$!
+    continue
+  fi
   printf '==> %-10s ' "$stage"
   start=$(date +%s)
   "stage_$stage" >"$logs/$stage.log" 2>&1
   rc=$?
   took=$(( $(date +%s) - start ))
-  summary+=("$(printf '%-10s %4ss  %s' "$stage" "$took" "$([[ $rc -eq 0 ]] && echo ok || echo FAILED)")")
-  if [[ $rc -ne 0 ]]; then
-    echo "FAILED after ${took}s (exit $rc); output:"
-    tail -n 400 "$logs/$stage.log"
-    printf '%s\n' "${summary[@]}"
-    exit "$rc"
+  (( rc == 0 )) || fail "$stage" "$took" "$rc"
+  ok "$stage" "$took"
+  if [[ $stage == lab && -n "$background_pid" ]]; then
+    printf '==> %-10s ' molecule
+    wait "$background_pid"; rc=$?; background_pid=""
+    took=$(( $(date +%s) - molecule_start ))
+    (( rc == 0 )) || fail molecule "$took" "$rc"
+    ok molecule "$took"
   fi
-  echo "ok (${took}s)"
-  # The closing lines of pytest stages, so a reader (and CI) sees the counts.
-  [[ $stage == unit || $stage == lab ]] && grep -E '^[0-9]+ passed|passed|no tests ran|no lab suites' "$logs/$stage.log" | tail -n 1
 done
 echo "---- stage times"
 printf '%s\n' "${summary[@]}"

@@ -83,6 +83,10 @@ FAULTS = [
           inject=[("client", f"sed -i '/^PersistentKeepalive/d' {CONF} && "
                              "wg set wg0 peer $(wg show wg0 peers) persistent-keepalive 0")],
           root_cause=False, severity="warning"),
+    Fault("hostname Endpoint with nothing re-resolving it", "hostname_endpoint_not_reresolved", "client",
+          inject=[("client", "systemctl disable --now --quiet wgdoctor-reresolve@wg0.timer")],
+          undo=[("client", "systemctl enable --now --quiet wgdoctor-reresolve@wg0.timer")],
+          root_cause=False, severity="warning"),
     Fault("server's AllowedIPs miss the client's address", "allowed_ips_missing_peer_address", "server",
           inject=[("server", f"sed -i 's|^AllowedIPs = .*|AllowedIPs = 10.99.0.3/32|' {CONF}")],
           restart=("server",), root_cause=False, severity="error", also=("tunnel_ping_fails",)),
