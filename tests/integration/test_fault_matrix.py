@@ -67,6 +67,31 @@ def _recap_changed(output: str, host: str) -> int:
     raise AssertionError(f"no PLAY RECAP line for {host}")
 
 
+def _secrets(lab) -> dict:
+    """Every private and preshared key the ends hold now, by where it was found (never printed)."""
+    found = {}
+    for host in ("client", "server", "client2"):
+        dump = lab.sh(host, "wg show all dump 2>/dev/null || true", check=False).stdout
+        for line in dump.splitlines():
+            fields = line.split("\t")
+            if len(fields) == 5 and fields[1] != "(none)":
+                found[f"{host} private key"] = fields[1]
+            elif len(fields) == 9 and fields[2] != "(none)":
+                found[f"{host} preshared key"] = fields[2]
+        config = lab.sh(host, "cat /etc/wireguard/wg0.conf 2>/dev/null || true", check=False).stdout
+        for line in config.splitlines():
+            key, _sep, value = line.partition("=")
+            if key.strip().lower() in ("privatekey", "presharedkey") and value.strip():
+                found[f"{host} {key.strip()} in wg0.conf"] = value.strip()
+    return found
+
+
+def assert_no_secret_leaked(secrets: dict, *texts: str) -> None:
+    for where, secret in secrets.items():
+        for text in texts:
+            assert secret not in text, f"the {where} appears in the playbook output or the report"
+
+
 def assert_diagnosis_names(fault: Fault, report: dict) -> None:
     findings = report["findings"]
     summary = [(f["severity"], f["code"], f["host"]) for f in findings]
@@ -105,7 +130,12 @@ def test_fault_is_named_and_fixed(healthy, tmp_path, fault: Fault):
         _run_steps(healthy, fault.inject)
         for end in fault.restart:
             healthy.sh(end, "systemctl restart wg-quick@wg0", check=False)
+        secrets = _secrets(healthy)
         report = healthy.diagnose(tmp_path, *extra)
+        run = healthy.last_run
+        report_files = [(tmp_path / "wg-report" / name).read_text() for name in ("report.json", "report.md")]
+        secrets.update({f"{where} (after)": key for where, key in _secrets(healthy).items()})
+        assert_no_secret_leaked(secrets, run.stdout, run.stderr, *report_files)
         assert_diagnosis_names(fault, report)
         if not fault.remediable:
             assert "after" not in report

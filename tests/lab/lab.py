@@ -231,6 +231,8 @@ systemctl enable --quiet nftables.service
 
 
 def set_dns(hostname: str, address: str) -> None:
+    """dnsmasq answers for the lab's zone only; --local makes an unknown name NXDOMAIN at once,
+    as a real authoritative server does, instead of REFUSED (which resolvers retry)."""
     site_ip = HOSTS["router"]["networks"]["site"]
     exec_in("router", f"""
 cat > /etc/systemd/system/lab-dns.service <<'EOF'
@@ -239,7 +241,7 @@ Description=Lab DNS for the test hosts
 After=network.target
 [Service]
 ExecStart=/usr/sbin/dnsmasq --keep-in-foreground --no-resolv --no-hosts --listen-address={site_ip} \\
-  --bind-interfaces --address=/{hostname}/{address} --local-ttl=1 --log-queries
+  --bind-interfaces --address=/{hostname}/{address} --local=/wgdoctor.test/ --local-ttl=1 --log-queries
 [Install]
 WantedBy=multi-user.target
 EOF
