@@ -15,6 +15,8 @@ CATALOG = (
     ("host_unreachable", "critical"),
     ("wireguard_missing", "critical"),
     ("config_invalid", "critical"),
+    # wg-quick up fails on an Endpoint it cannot resolve: the interface is down because of it.
+    ("endpoint_unresolvable", "critical"),
     ("interface_down", "critical"),
     ("invalid_key", "critical"),
     ("local_keypair_mismatch", "critical"),
@@ -22,7 +24,6 @@ CATALOG = (
     ("peer_missing", "critical"),
     ("preshared_key_mismatch", "critical"),
     ("missing_endpoint", "critical"),
-    ("endpoint_unresolvable", "critical"),
     ("stale_endpoint", "critical"),
     ("listen_port_mismatch", "critical"),
     ("port_not_listening", "critical"),

@@ -196,3 +196,15 @@ def test_refused_probe_to_the_wrong_port_is_a_port_mismatch_not_an_empty_port(fa
     report = run(facts, probes=[wrong_port])
     assert report["findings"][0]["code"] == "listen_port_mismatch", codes(report)
     assert "port_not_listening" not in codes(report)
+
+
+def test_unresolvable_name_that_kept_wg_quick_down_is_the_root_cause(facts):
+    """wg-quick up fails when the Endpoint does not resolve: the interface is down because of it."""
+    config_peer(facts, "client")["endpoint"] = {
+        "raw": "nosuchhost.example.test:51820", "host": "nosuchhost.example.test", "port": 51820,
+        "is_hostname": True, "resolved": [], "resolve_error": "Name or service not known"}
+    wg0(facts, "client")["runtime"] = None
+    report = run(facts, probes=[])
+    critical = [f["code"] for f in report["findings"] if f["severity"] == "critical"]
+    assert critical[0] == "endpoint_unresolvable", critical
+    assert "interface_down" in critical
