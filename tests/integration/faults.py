@@ -74,9 +74,12 @@ FAULTS = [
           undo=[(host, "rm -f /etc/wireguard/psk") for host in ("client", "server")],
           restart=("server", "client")),
     Fault("server's address changed, DNS moved, client kept the old one", "stale_endpoint", "client",
-          inject=[("server", "ip addr add {pub}.20/24 dev eth0 && ip addr del {pub}.10/24 dev eth0"),
+          # Deleting a primary address also deletes its secondaries: the old one goes first.
+          inject=[("server", "ip addr del {pub}.10/24 dev eth0 && ip addr add {pub}.20/24 dev eth0 && "
+                             "ip route replace default via {pub}.2"),
                   ("lab", "dns vpn.wgdoctor.test {pub}.20")],
-          undo=[("server", "ip addr add {pub}.10/24 dev eth0 && ip addr del {pub}.20/24 dev eth0"),
+          undo=[("server", "ip addr del {pub}.20/24 dev eth0; ip addr add {pub}.10/24 dev eth0; "
+                           "ip route replace default via {pub}.2"),
                 ("lab", "dns vpn.wgdoctor.test {pub}.10")],
           restart=("server",)),
     Fault("NATed client without PersistentKeepalive", "nat_without_keepalive", "client",

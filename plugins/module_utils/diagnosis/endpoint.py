@@ -37,7 +37,11 @@ def stale_endpoint(ctx):
     for index, tunnel, end, other, entry, other_entry in _initiations(ctx):
         held = (entry.get("runtime") or {}).get("endpoint") or {}
         configured = (entry.get("config") or {}).get("endpoint") or {}
-        if not held.get("host") or not configured or _connected(entry, other_entry):
+        if not held.get("host") or not configured:
+            continue
+        failed_pings = [p for p in ctx.pings if p.get("from") == end.host and p.get("to") == other.host and not p.get("ok")]
+        # A session that still carries pings is not stale; one whose pings die is, however recent its handshake.
+        if _connected(entry, other_entry) and not failed_pings:
             continue
         current = list(configured.get("resolved") or [])
         if not configured.get("is_hostname") and configured.get("host"):
@@ -52,6 +56,8 @@ def stale_endpoint(ctx):
         if configured.get("is_hostname"):
             evidence.append("%s: %s resolves to %s now" % (end.host, configured.get("host"), ", ".join(current)))
         evidence.append("%s's addresses: %s" % (other.host, ", ".join(other.addresses) or "unknown"))
+        evidence += ["ping from %s to %s (%s) through the tunnel failed" % (p["from"], p["to"], p.get("address"))
+                     for p in failed_pings]
         variables = {"peer_interface": end.interface, "peer_public_key": entry["public_key"]}
         if configured.get("is_hostname"):
             variables["peer_reresolve"] = True

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from diagnosis_facts import (
-    SERVER_KEY, codes, config_peer, never_handshaken, only, probe, run, runtime_peer, wg0,
+    SERVER_KEY, codes, config_peer, never_handshaken, only, ping, probe, run, runtime_peer, wg0,
 )
 
 
@@ -114,3 +114,13 @@ def test_client_and_server_on_one_private_network_is_not_nat(facts):
     config_peer(facts, "client")["endpoint"]["resolved"] = ["10.77.0.20"]
     runtime_peer(facts, "server")["endpoint"] = None
     assert "nat_without_keepalive" not in codes(run(facts))
+
+
+def test_recent_handshake_with_the_old_address_gone_and_pings_dying_is_stale(facts):
+    """The server moved a minute ago: the client's handshake is still recent, but its pings die."""
+    hostname_endpoint(facts, resolved="198.51.100.50")
+    facts["server"]["addresses"][0]["address"] = "198.51.100.50"
+    dying = [ping("client", "server", "10.99.0.1", ok=False), ping("server", "client", "10.99.0.2", ok=False)]
+    finding = only(run(facts, pings=dying), "stale_endpoint")
+    assert finding["host"] == "client"
+    assert any("through the tunnel failed" in line for line in finding["evidence"])
