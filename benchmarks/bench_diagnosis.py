@@ -141,8 +141,8 @@ def main(sizes):
                 count, shape, seconds, json_s, md_s, console_s, len(report["findings"])))
             if report["findings"]:
                 first = report["findings"][0]
-                print("%8s first: %s on %s; then %d x %s" % ("", first["code"], first["host"], len(report["findings"]) - 1,
-                                                            report["findings"][-1]["code"]))
+                rest = len(report["findings"]) - 1
+                print("%8s first: %s on %s; then %d x %s" % ("", first["code"], first["host"], rest, report["findings"][-1]["code"]))
 
 
 if __name__ == "__main__":
