@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 STRANGER_KEY = "YJxs/Xv1rk/q7NfjD0vQzHPvYQzHLYgqFoW6E2X0sFQ="
 CONF = "/etc/wireguard/wg0.conf"
 FULL_TUNNEL = f"sed -i 's|^AllowedIPs = .*|AllowedIPs = 0.0.0.0/0|' {CONF}"
-UNDO_GATEWAY = ("sysctl -qw net.ipv4.ip_forward=0; rm -f /etc/sysctl.d/90-wgdoctor-forwarding.conf; "
-                "iptables -P FORWARD ACCEPT; nft delete table ip labnat 2>/dev/null; "
-                "nft delete table ip wgdoctor_nat_wg0 2>/dev/null; rm -f /etc/nftables.d/wgdoctor-wg0.nft; "
-                "systemctl disable --quiet nftables.service; true")
+# Every step on its own: `sh -e` would stop at the first thing that is already gone.
+UNDO_GATEWAY = "; ".join(step + " || true" for step in (
+    "sysctl -qw net.ipv4.ip_forward=0", "rm -f /etc/sysctl.d/90-wgdoctor-forwarding.conf",
+    "iptables -P FORWARD ACCEPT", "iptables -D FORWARD -i wg0 -j ACCEPT -m comment --comment wgdoctor 2>/dev/null",
+    "iptables -D FORWARD -o wg0 -j ACCEPT -m comment --comment wgdoctor 2>/dev/null",
+    "nft delete table ip labnat 2>/dev/null", "nft delete table ip wgdoctor_nat_wg0 2>/dev/null",
+    "rm -f /etc/nftables.d/wgdoctor-wg0.nft", "systemctl disable --quiet nftables.service"))
 NFT_DROP = ("nft add table inet filter && "
             "nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }' && "
             "nft add rule inet filter input udp dport 51820 counter drop")

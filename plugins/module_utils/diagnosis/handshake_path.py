@@ -235,6 +235,9 @@ def missing_endpoint(ctx):
     for index, tunnel, first, second in ctx.tunnels():
         if tunnel["initiators"]:
             continue
+        # A [Peer] that did not parse has lost its Endpoint with it: config_invalid says why.
+        if any((end.config or {}).get("parse_errors") for end in (first, second)):
+            continue
         evidence = []
         for end, other, side in ((first, second, tunnel["a"]), (second, first, tunnel["b"])):
             if side["peer"]:

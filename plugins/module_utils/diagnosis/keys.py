@@ -55,6 +55,17 @@ def invalid_key(ctx):
                     config.get("path"), end.label()),
                 ["%s: PrivateKey present but no public key derives from it" % config.get("path")],
                 interface=end.interface, scope=end_scope(end)))
+        for error in config.get("parse_errors") or []:
+            reason = error.get("reason") or ""
+            field = reason.split(" ", 1)[0]
+            if field in ("PrivateKey", "PublicKey", "PresharedKey") and ("base64" in reason or "bytes" in reason):
+                findings.append(make_finding(
+                    "invalid_key", end.host,
+                    "%s:%s holds a %s that is not a WireGuard key, so wg-quick rejects the file; "
+                    "put the right key there (wg genkey / wg pubkey print 44 characters)." % (
+                        error.get("file"), error.get("line"), field),
+                    ["%s:%s: %s" % (error.get("file"), error.get("line"), reason)],
+                    interface=end.interface, scope=end_scope(end)))
         for key, entry in end.peers.items():
             problem = _key_problem(key)
             if problem is None:
@@ -132,10 +143,23 @@ def _matched_line(end, other, entry, how):
     return None
 
 
+def _unparsed(end):
+    """The end's config has lines wg-quick rejects: a [Peer] may be missing because it did not parse."""
+    return bool((end.config or {}).get("parse_errors"))
+
+
+def _shared(ctx, key):
+    return len(ctx.topology.by_key.get(key) or ()) > 1
+
+
 def peer_missing(ctx):
     findings = []
     for index, tunnel, end, other, entry in ctx.directions():
         if entry is not None or not other.public_key:
+            continue
+        # Explained elsewhere: a [Peer] that did not parse (config_invalid / invalid_key), or a key two
+        # ends share (duplicate_public_key), where the one entry serves whichever end spoke last.
+        if _unparsed(end) or _shared(ctx, other.public_key):
             continue
         allowed = _host_prefixes(other)
         evidence = ["%s: %s has no [Peer] with PublicKey %s (%s's key)" % (

@@ -122,3 +122,22 @@ def test_client_clock_set_back(facts):
 def test_clocks_a_few_seconds_apart_are_fine(facts):
     facts["client"]["clock"]["epoch"] += 20
     assert "clock_skew" not in codes(run(facts))
+
+
+def test_two_hosts_with_one_key_is_not_also_a_missing_peer(facts):
+    facts["client2"] = copy.deepcopy(facts["client"])
+    assert "duplicate_public_key" in codes(run(facts))
+    assert "peer_missing" not in codes(run(facts))
+
+
+def test_malformed_key_that_kept_the_peer_from_parsing_is_named_with_its_line(facts):
+    config = wg0(facts, "client")["config"]
+    config["peers"] = []
+    config["parse_errors"] = [{"file": "/etc/wireguard/wg0.conf", "line": 9,
+                               "reason": "PublicKey is not base64 of 32 bytes (wg pubkey prints 44 characters ending in '=')"}]
+    report = run(facts)
+    finding = only(report, "invalid_key")
+    assert finding["host"] == "client"
+    assert finding["evidence"] == ["/etc/wireguard/wg0.conf:9: PublicKey is not base64 of 32 bytes "
+                                   "(wg pubkey prints 44 characters ending in '=')"]
+    assert "peer_missing" not in codes(report) and "missing_endpoint" not in codes(report)
