@@ -57,7 +57,7 @@ ok() {  # stage, seconds
   echo "ok (${2}s)"
   summary+=("$(printf '%-10s %4ss  ok' "$1" "$2")")
   # The closing line of pytest stages, so a reader (and CI) sees the counts.
-  if [[ $1 == unit || $1 == lab ]]; then grep -E '^=+ .*(passed|failed).* =+$' "$logs/$1.log" | tail -n 1; fi
+  if [[ $1 == unit || $1 == lab ]]; then grep -E '[0-9]+ (passed|failed)' "$logs/$1.log" | tail -n 1; fi
 }
 
 for stage in "${stages[@]}"; do
