@@ -40,11 +40,15 @@ class Fault:
 
 FAULTS = [
     Fault("nftables drop rule on the server", "udp_blocked_host_firewall", "server",
-          inject=[("server", NFT_DROP)], undo=[("server", "nft delete table inet filter")],
+          inject=[("server", NFT_DROP)],
+          # The remediation's rule lives in the same table; its drop-in must go too, or it opens the
+          # port for every later fault.
+          undo=[("server", "nft delete table inet filter"), ("server", "rm -f /etc/nftables.d/wgdoctor-wg0.nft")],
           restart=("server", "client")),
     Fault("iptables DROP rule on the server", "udp_blocked_host_firewall", "server",
           inject=[("server", "iptables -I INPUT -p udp --dport 51820 -j DROP")],
-          undo=[("server", "iptables -D INPUT -p udp --dport 51820 -j DROP")],
+          # Flushing INPUT takes the remediation's ACCEPT with it: the lab server has no other INPUT rule.
+          undo=[("server", "iptables -F INPUT")],
           restart=("server", "client")),
     Fault("ufw enabled without the WireGuard port", "udp_blocked_host_firewall", "server",
           inject=[("server", "ufw allow 22/tcp >/dev/null && ufw default deny incoming >/dev/null && ufw --force enable")],
