@@ -15,8 +15,7 @@ FULL_TUNNEL = f"sed -i 's|^AllowedIPs = .*|AllowedIPs = 0.0.0.0/0|' {CONF}"
 # Every step on its own: `sh -e` would stop at the first thing that is already gone.
 UNDO_GATEWAY = "; ".join(step + " || true" for step in (
     "sysctl -qw net.ipv4.ip_forward=0", "rm -f /etc/sysctl.d/90-wgdoctor-forwarding.conf",
-    "iptables -P FORWARD ACCEPT", "iptables -D FORWARD -i wg0 -j ACCEPT -m comment --comment wgdoctor 2>/dev/null",
-    "iptables -D FORWARD -o wg0 -j ACCEPT -m comment --comment wgdoctor 2>/dev/null",
+    "iptables -P FORWARD ACCEPT", "iptables -F FORWARD", "iptables -F INPUT",
     "nft delete table ip labnat 2>/dev/null", "nft delete table ip wgdoctor_nat_wg0 2>/dev/null",
     "rm -f /etc/nftables.d/wgdoctor-wg0.nft", "systemctl disable --quiet nftables.service"))
 NFT_DROP = ("nft add table inet filter && "
