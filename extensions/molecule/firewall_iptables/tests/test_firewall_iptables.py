@@ -40,4 +40,4 @@ def test_rules_file_has_the_rule_above_the_drop(server):
 
 def test_after_a_reboot_the_rule_is_back_and_the_tunnel_works(rebooted_server):
     assert_accept_is_first_and_host_rules_kept(rebooted_server)
-    assert tunnel_works(), "after a reboot the client cannot ping 10.99.0.1 through wg0"
+    assert tunnel_works(timeout=120), "after a reboot the client cannot ping 10.99.0.1 through wg0"

@@ -56,4 +56,4 @@ def test_boot_config_includes_the_drop_in_after_the_tables(server):
 def test_after_a_reboot_the_rule_is_back_and_the_tunnel_works(rebooted_server):
     assert rebooted_server.service("nftables").is_running or rebooted_server.run("systemctl is-active nftables").rc == 0
     assert_accept_is_first_and_host_rules_kept(rebooted_server)
-    assert tunnel_works(), "after a reboot the client cannot ping 10.99.0.1 through wg0"
+    assert tunnel_works(timeout=120), "after a reboot the client cannot ping 10.99.0.1 through wg0"

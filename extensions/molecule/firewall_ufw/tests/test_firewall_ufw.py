@@ -31,4 +31,4 @@ def test_routes_in_and_out_of_wg0_are_allowed(server):
 
 def test_after_a_reboot_ufw_keeps_the_rule_and_the_tunnel_works(rebooted_server):
     assert_ufw_allows_wireguard_and_ssh(rebooted_server)
-    assert tunnel_works(), "after a reboot the client cannot ping 10.99.0.1 through wg0"
+    assert tunnel_works(timeout=120), "after a reboot the client cannot ping 10.99.0.1 through wg0"
