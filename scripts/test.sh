@@ -30,7 +30,12 @@ lab_down() {
 }
 background_pid=""
 cleanup() {
-  [[ -n "$background_pid" ]] && kill "$background_pid" 2>/dev/null && wait "$background_pid" 2>/dev/null
+  # The background stage runs in a process group of its own (setsid): end all of it, Molecule's
+  # ansible-playbook children included, before its lab is removed.
+  if [[ -n "$background_pid" ]]; then
+    kill -TERM -- "-$background_pid" 2>/dev/null
+    wait "$background_pid" 2>/dev/null
+  fi
   lab_down wgd-mol
   lab_down wgd-suite
 }
@@ -41,7 +46,7 @@ stage_image() { python tests/lab/lab.py image; }
 stage_unit() { python -m pytest tests/unit -q -p no:cacheprovider; }
 stage_lint() { ansible-lint --profile production; }
 stage_sanity() { "$repo/scripts/sanity.sh"; }
-stage_molecule() { WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 molecule test --all; }
+stage_molecule() { WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 setsid molecule test --all; }
 stage_lab() { WGD_LAB_PREFIX=wgd-suite WGD_LAB_INDEX=0 python -m pytest tests/integration -v -p no:cacheprovider --durations=10; }
 
 summary=()
@@ -64,7 +69,7 @@ for stage in "${stages[@]}"; do
   if [[ $stage == molecule ]] && wants lab; then
     printf '==> %-10s started beside the lab stage\n' molecule
     molecule_start=$(date +%s)
-    stage_molecule >"$logs/molecule.log" 2>&1 &
+    WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 setsid molecule test --all >"$logs/molecule.log" 2>&1 &
     background_pid=$!
     continue
   fi
