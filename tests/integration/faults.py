@@ -15,9 +15,9 @@ FULL_TUNNEL = f"sed -i 's|^AllowedIPs = .*|AllowedIPs = 0.0.0.0/0|' {CONF}"
 # Every step on its own: `sh -e` would stop at the first thing that is already gone.
 UNDO_GATEWAY = "; ".join(step + " || true" for step in (
     "sysctl -qw net.ipv4.ip_forward=0", "rm -f /etc/sysctl.d/90-wgdoctor-forwarding.conf",
-    "iptables -P FORWARD ACCEPT", "iptables -F FORWARD", "iptables -F INPUT",
-    "nft delete table ip labnat 2>/dev/null", "nft delete table ip wgdoctor_nat_wg0 2>/dev/null",
-    "rm -f /etc/nftables.d/wgdoctor-wg0.nft", "systemctl disable --quiet nftables.service"))
+    # The lab server filters nothing in its baseline: an empty ruleset is exactly where it started,
+    # whichever backend (nftables, iptables-nft) a remediation used for forwarding or masquerade.
+    "nft flush ruleset", "rm -f /etc/nftables.d/wgdoctor-wg0.nft", "systemctl disable --quiet nftables.service"))
 NFT_DROP = ("nft add table inet filter && "
             "nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }' && "
             "nft add rule inet filter input udp dport 51820 counter drop")
