@@ -154,12 +154,7 @@ def _route_fact(route: dict) -> dict:
 
 def parse_sysctl(text: str) -> dict:
     """`sysctl NAME...` lines "name = value"; names that do not exist are simply absent."""
-    values = {}
-    for line in text.splitlines():
-        name, sep, value = line.partition("=")
-        if sep:
-            values[name.strip()] = value.strip()
-    return values
+    return _key_values(text)
 
 
 def sysctl_flag(values: dict, name: str):
@@ -170,6 +165,7 @@ def sysctl_flag(values: dict, name: str):
 
 
 def _key_values(text: str) -> dict:
+    """Lines "name=value" (sysctl, timedatectl show, systemctl show), spaces around "=" ignored."""
     values = {}
     for line in text.splitlines():
         name, sep, value = line.partition("=")
