@@ -2,22 +2,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """wg_keypair_check as a provisioning playbook runs it: mismatches are data, bad input fails, no private key leaks.
 
-exit_json/fail_json are intercepted BEFORE Ansible's no_log masking, so a private key that
-slipped into a result or message is seen here rather than hidden as ********.
+Exits are caught before Ansible's no_log masking (module_harness): a leaked key is seen.
 `wg` is faked: the host's interfaces are never touched.
 """
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto
 from ansible_collections.wgdoctor.wireguard.plugins.modules import wg_keypair_check
+from module_harness import assert_no_secret, fake_commands, intercept_exits, run_module
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 with open(os.path.join(FIXTURES, "wg_genkey_pubkey.tsv"), encoding="utf-8") as _handle:
@@ -39,14 +35,6 @@ PresharedKey = {psk}
 AllowedIPs = 10.99.0.1/32
 Endpoint = vpn.wgdoctor.test:51820
 """.format(private=CLIENT_PRIVATE, server=SERVER, psk=PSK)
-
-
-class Exited(Exception):
-    def __init__(self, failed, result, no_log_values):
-        super().__init__("module exited")
-        self.failed = failed
-        self.result = result
-        self.no_log_values = no_log_values
 
 
 class FakeWg:
@@ -74,17 +62,8 @@ class FakeWg:
 @pytest.fixture
 def fake_wg(monkeypatch):
     fake = FakeWg()
-
-    def exit_json(self, **result):
-        raise Exited(False, result, set(self.no_log_values))
-
-    def fail_json(self, **result):
-        raise Exited(True, result, set(self.no_log_values))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda module, args, **kwargs: fake.run_command(args, **kwargs))
+    intercept_exits(monkeypatch)
+    fake_commands(monkeypatch, fake.run_command)
     return fake
 
 
@@ -96,13 +75,8 @@ def conf(tmp_path):
 
 
 def run(**args):
-    with patch_module_args(args):
-        with pytest.raises(Exited) as info:
-            wg_keypair_check.main()
-    exited = info.value
-    rendered = json.dumps(exited.result)
-    for secret in SECRETS:
-        assert secret[:12] not in rendered, "a private or preshared key leaked into the result"
+    exited = run_module(wg_keypair_check.main, args)
+    assert_no_secret(exited.result, *SECRETS)
     return exited
 
 

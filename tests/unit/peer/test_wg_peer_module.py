@@ -2,23 +2,19 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """wg_peer as Ansible runs it: one [Peer] changes, the rest of the file stays, no secret leaks.
 
-exit_json/fail_json are intercepted BEFORE Ansible's no_log masking, so a key that
-slipped into a result or a diff would be seen here rather than hidden as ********.
+Exits are caught before Ansible's no_log masking (module_harness): a leaked key is seen.
 The `wg` and `wg-quick` binaries are faked per test: the host's interfaces are never touched.
 """
 from __future__ import annotations
 
 import base64
-import json
 import os
 import stat
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.wgdoctor.wireguard.plugins.modules import wg_peer
+from module_harness import assert_no_secret, fake_commands, intercept_exits, run_module
 
 PRIVATE = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
 SERVER = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
@@ -45,13 +41,6 @@ Endpoint = vpn.wgdoctor.test:51820
 PublicKey = {laptop}
 AllowedIPs = 10.99.0.3/32
 """.format(private=PRIVATE, server=SERVER, old_psk=OLD_PSK, laptop=LAPTOP)
-
-
-class Exited(Exception):
-    def __init__(self, failed, result):
-        super().__init__("module exited")
-        self.failed = failed
-        self.result = result
 
 
 class FakeWg:
@@ -83,17 +72,8 @@ class FakeWg:
 @pytest.fixture
 def fake_wg(monkeypatch):
     fake = FakeWg()
-
-    def exit_json(self, **result):
-        raise Exited(False, result)
-
-    def fail_json(self, **result):
-        raise Exited(True, result)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda module, args, **kwargs: fake.run_command(args, **kwargs))
+    intercept_exits(monkeypatch)
+    fake_commands(monkeypatch, fake.run_command)
     return fake
 
 
@@ -107,16 +87,7 @@ def config_dir(tmp_path):
 
 def run(config_dir, **args):
     args.setdefault("config_dir", str(config_dir))
-    with patch_module_args(args):
-        with pytest.raises(Exited) as info:
-            wg_peer.main()
-    return info.value
-
-
-def assert_no_secret(result, *secrets):
-    rendered = json.dumps(result)
-    for secret in secrets:
-        assert secret[:12] not in rendered
+    return run_module(wg_peer.main, args)
 
 
 def backups(config_dir):
@@ -216,12 +187,12 @@ def test_a_bad_endpoint_value_fails_and_leaves_the_file(fake_wg, config_dir):
 
 
 def test_wg_quick_refusing_the_new_file_vetoes_the_write(fake_wg, config_dir, monkeypatch):
-    def refusing(module, args, **kwargs):
+    def refusing(args, **kwargs):
         if os.path.basename(args[0]) == "wg-quick":
             return 1, "", "Line unrecognized: `PrivateKey=%s'\n" % PRIVATE
         return fake_wg.run_command(args, **kwargs)
 
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", refusing)
+    fake_commands(monkeypatch, refusing)
     exited = run(config_dir, public_key=SERVER, persistent_keepalive=25)
     assert exited.failed and "wg-quick strip refused" in exited.result["msg"]
     assert_no_secret(exited.result, PRIVATE)

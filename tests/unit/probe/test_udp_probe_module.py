@@ -2,8 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """udp_probe as Ansible runs it: bad input fails clearly, and no key ever leaves the module.
 
-exit_json/fail_json are intercepted BEFORE Ansible's no_log masking, so a key
-that slipped into a message would be seen here rather than hidden as ********.
+Exits are caught before Ansible's no_log masking (module_harness): a leaked key is seen.
 """
 from __future__ import annotations
 
@@ -15,11 +14,9 @@ import sys
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto, wg_keys
 from ansible_collections.wgdoctor.wireguard.plugins.modules import udp_probe
+from module_harness import assert_no_secret, intercept_exits, run_module
 from noise_responder import Responder, UDPResponder
 
 PRIVATE = wg_keys.generate_private_key()
@@ -28,37 +25,13 @@ RESPONDER_PRIVATE = wg_crypto.clamp_private_key(os.urandom(32))
 RESPONDER_PUBLIC = wg_keys.encode_key(wg_crypto.x25519_base(RESPONDER_PRIVATE))
 
 
-class Exited(Exception):
-    def __init__(self, failed, result):
-        super().__init__(result)
-        self.failed = failed
-        self.result = result
-
-
 @pytest.fixture(autouse=True)
 def intercept(monkeypatch):
-    def exit_json(self, **result):
-        raise Exited(False, result)
-
-    def fail_json(self, **result):
-        raise Exited(True, result)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    intercept_exits(monkeypatch)
 
 
 def run(**args):
-    with patch_module_args(args):
-        with pytest.raises(Exited) as info:
-            udp_probe.main()
-    return info.value
-
-
-def assert_no_secret(result, *secrets):
-    rendered = json.dumps(result)
-    for secret in secrets:
-        assert secret not in rendered
-        assert secret[:12] not in rendered  # not even a recognisable fragment
+    return run_module(udp_probe.main, args)
 
 
 def test_probe_against_a_healthy_responder_returns_the_record_without_keys():
