@@ -4,9 +4,32 @@ Each test starts from the healthy tunnel and puts it back afterwards.
 """
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
+import re
+import subprocess
+import sys
+import time
 
 import pytest
+
+from conftest import LAB, PREFIX, lab_env
+
+
+def lab_topology():
+    """tests/lab/lab.py as a module, for the addresses of the lab this run uses."""
+    spec = importlib.util.spec_from_file_location("lab_topology", LAB)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["podman", *args], env=lab_env(), text=True, capture_output=True, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args[:3])}... failed ({proc.returncode}): {proc.stderr}")
+    return proc
 
 PLAY = """\
 - name: Copy the client's PresharedKey from the server
@@ -73,3 +96,92 @@ def test_peer_role_says_the_server_must_run_when_its_interface_is_down(healthy, 
     assert not [key for key in hidden if key[:12] in output], "a server key is in the role's output"
     # Nothing was written on the client.
     assert healthy.sh("client", "cmp /root/wg0.conf.healthy /etc/wireguard/wg0.conf", check=False).returncode == 0
+
+
+# ---------------------------------------------------------------- keepalive on a host without systemd
+CRON_INVENTORY = {"all": {"hosts": {"cronhost": {"ansible_connection": "containers.podman.podman",
+                                                 "ansible_python_interpreter": "/usr/bin/python3"}}}}
+KEEPALIVE_PLAY = """\
+- name: Keep the server reachable from a host that has cron and no systemd
+  hosts: cronhost
+  gather_facts: false
+  roles:
+    - role: wgdoctor.wireguard.keepalive
+      vars:
+        keepalive_peer: "{server_public_key}"
+"""
+
+
+@pytest.fixture
+def cron_host(lab, tmp_path):
+    """A host of the site network whose PID 1 is cron: the re-resolution job must fall back to cron there.
+
+    Its wg0 has one peer, the server by its DNS name; the server does not know this host, so the
+    peer never handshakes, which the job treats as stale."""
+    topology = lab_topology()
+    container = f"{PREFIX}-cronhost"
+    tag = subprocess.run([sys.executable, LAB, "image"], env=lab_env(), check=True, capture_output=True, text=True).stdout.strip()
+    router_site = topology.HOSTS["router"]["networks"]["site"]
+    podman("run", "-d", "--name", container, "--hostname", "cronhost", "--label", f"wgdoctor-lab={PREFIX}",
+           "--cap-add", "NET_ADMIN,NET_RAW", "--device", "/dev/net/tun",
+           "--network", f"{PREFIX}-site:ip={topology.SITE}.12", "--dns", router_site, "--dns-search", "wgdoctor.test",
+           tag, "/usr/sbin/cron", "-f")
+    server_public_key = lab.sh("server", "wg pubkey < /etc/wireguard/wg0.key").stdout.strip()
+    podman("exec", container, "sh", "-ec", f"""
+umask 077
+cat > /etc/wireguard/wg0.conf <<CONF
+[Interface]
+Address = 10.99.0.50/24
+PrivateKey = $(wg genkey)
+
+[Peer]
+PublicKey = {server_public_key}
+AllowedIPs = 10.99.0.1/32
+Endpoint = {topology.SERVER_NAME}:51820
+CONF
+WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up wg0 >/dev/null 2>&1
+""")
+    inventory = tmp_path / "cron_inventory.json"
+    hosts = json.loads(json.dumps(CRON_INVENTORY))
+    hosts["all"]["hosts"]["cronhost"]["ansible_host"] = container
+    inventory.write_text(json.dumps(hosts))
+    play = tmp_path / "keepalive.yml"
+    play.write_text(KEEPALIVE_PLAY.format(server_public_key=server_public_key))
+    try:
+        yield {"container": container, "inventory": str(inventory), "play": str(play), "topology": topology}
+    finally:
+        lab.lab("dns", topology.SERVER_NAME, topology.HOSTS["server"]["networks"]["public"])
+        podman("rm", "-f", "-t", "0", container, check=False)
+
+
+def test_keepalive_role_without_systemd_installs_a_cron_job_that_follows_a_moved_name(lab, cron_host):
+    container, topology = cron_host["container"], cron_host["topology"]
+    run = subprocess.run(["ansible-playbook", "-i", cron_host["inventory"], cron_host["play"]], env=lab_env(),
+                         text=True, capture_output=True, check=False)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+    def on_host(script: str) -> str:
+        return podman("exec", container, "sh", "-ec", script).stdout
+
+    assert on_host("wg show wg0 persistent-keepalive | cut -f2").strip() == "25"
+    assert "PersistentKeepalive = 25" in on_host("cat /etc/wireguard/wg0.conf")
+    cron_file = on_host("cat /etc/cron.d/wgdoctor-reresolve-wg0")
+    assert "/usr/local/sbin/wgdoctor-reresolve --interface wg0" in cron_file
+    assert on_host("ls /etc/systemd/system | grep -c wgdoctor || true").strip() == "0", "a systemd unit on a host without systemd"
+
+    public = topology.HOSTS["server"]["networks"]["public"]
+    assert on_host("wg show wg0 endpoints | cut -f2").strip() == f"{public}:51820"
+    moved = f"{topology.PUB}.20"
+    lab.lab("dns", topology.SERVER_NAME, moved)
+    # cron starts the job every minute, and again 30 s later: within about 90 s it has run twice.
+    deadline = time.monotonic() + 100
+    while time.monotonic() < deadline:
+        endpoint = on_host("wg show wg0 endpoints | cut -f2").strip()
+        if endpoint == f"{moved}:51820":
+            break
+        time.sleep(5)
+    assert endpoint == f"{moved}:51820", f"cron's re-resolution job did not follow the name: still {endpoint}"
+
+    again = subprocess.run(["ansible-playbook", "-i", cron_host["inventory"], cron_host["play"]], env=lab_env(),
+                           text=True, capture_output=True, check=False)
+    assert again.returncode == 0 and re.search(r"cronhost\s*:.*changed=0", again.stdout), again.stdout[-3000:]
