@@ -224,12 +224,25 @@ def _read_iptables(outputs, errors, variant):
             text = _output(outputs, prefix, errors)
             if text and ("(nf_tables)" in text) != (variant == "nft"):
                 text = None
-        if text is None:
-            continue
-        parsed = fw_iptables.parse_save(text, family=family)
+        result = outputs.get(key) if outputs.get(key) is not None else outputs.get(prefix)
+        if text is None or (text == "" and not _succeeded(result)):
+            # Absent or failed: the other family's rules say nothing about this one (unknown, not open).
+            parsed = fw_iptables.missing_output(family, "%s-%s-save: %s" % (prefix, variant, "command failed" if text == ""
+                                                                              else "no output (not installed?)"))
+        else:
+            parsed = fw_iptables.parse_save(text, family=family)
         parsed["source"] = key
         found[family] = parsed
+    if all(p.get("missing") for p in found.values()):
+        return {}
     return found
+
+
+def _succeeded(result):
+    try:
+        return result[0] == 0
+    except (TypeError, IndexError, KeyError):
+        return False
 
 
 def _iptables_backend(name, by_family, errors):

@@ -253,13 +253,28 @@ def _walk_path(parsed, path, packet, backend):
     return last or make_verdict("accept", backend, evidence=["no %s chain on the path" % packet["hook"]])
 
 
+def missing_output(family, reason):
+    """Stands for an ip(6)tables-save output that is absent or failed: what it filters is unknown, not open."""
+    return {"family": family, "tables": {}, "errors": [], "variant": None, "missing": reason}
+
+
+def _missing_verdict(parsed, backend):
+    return make_verdict("unknown", backend, evidence=[parsed["missing"]]) if parsed.get("missing") else None
+
+
 def udp_input_verdict(parsed, port, in_interface=None, source=None, backend="iptables"):
     """Would an incoming NEW UDP packet to port reach the socket?"""
+    missing = _missing_verdict(parsed, backend)
+    if missing:
+        return missing
     packet = probe_packet(port, in_interface=in_interface, family=parsed.get("family", 4), source=source)
     return _walk_path(parsed, INPUT_PATH, packet, backend)
 
 
 def forward_verdict(parsed, in_interface, out_interface, ct_state="new", backend="iptables"):
+    missing = _missing_verdict(parsed, backend)
+    if missing:
+        return missing
     packet = forward_packet(in_interface, out_interface, ct_state=ct_state, family=parsed.get("family", 4))
     return _walk_path(parsed, FORWARD_PATH, packet, backend)
 

@@ -2,6 +2,7 @@
 """firewall_facts: all backends of a host at once, as wg_facts reports them."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.fw_common import (
@@ -141,6 +142,22 @@ def test_ip6tables_answer_the_ipv6_question():
                     "ip6tables_legacy": ran("iptables", "drop_ipv6.legacy.save6")})
     assert result["interfaces"][WG]["input"]["verdict"] == "accept"
     assert result["interfaces"][WG]["input_ipv6"]["verdict"] == "drop"
+
+
+@pytest.mark.parametrize("ip6tables", [None, (1, "", "ip6tables-legacy-save: unable to initialize table 'filter'"), (127, "", "")],
+                         ids=["absent", "failed", "not-found"])
+def test_missing_ip6tables_output_leaves_ipv6_unknown_not_open(ip6tables):
+    result = facts({"iptables_legacy": ran("iptables", "jump_user_chain.legacy.save"), "ip6tables_legacy": ip6tables})
+    assert result["interfaces"][WG]["input"]["verdict"] == "accept"
+    ipv6 = result["interfaces"][WG]["input_ipv6"]
+    assert (ipv6["verdict"], ipv6["backend"]) == ("unknown", "iptables-legacy")
+    assert ipv6["evidence"] == ["ip6tables-legacy-save: %s" % ("no output (not installed?)" if ip6tables is None else "command failed")]
+
+
+def test_empty_but_successful_ip6tables_output_is_an_empty_ruleset():
+    result = facts({"iptables_legacy": ran("iptables", "drop_before_accept.legacy.save"), "ip6tables_legacy": (0, "", "")})
+    assert result["interfaces"][WG]["input"]["verdict"] == "drop"
+    assert result["interfaces"][WG]["input_ipv6"]["verdict"] == "accept"
 
 
 def test_other_uplink_with_a_different_verdict_is_mentioned():

@@ -72,6 +72,14 @@ def test_ip6tables_drop_is_read_for_ipv6():
     assert verdict_of("drop_ipv6.legacy")["verdict"] == "accept"
 
 
+def test_missing_output_is_unknown_with_its_reason():
+    missing = fw_iptables.missing_output(6, "ip6tables-nft-save: command failed")
+    verdict = fw_iptables.udp_input_verdict(missing, PORT, UPLINK, backend="iptables-nft")
+    assert (verdict["verdict"], verdict["backend"], verdict["evidence"]) == ("unknown", "iptables-nft", ["ip6tables-nft-save: command failed"])
+    assert fw_iptables.forward_verdict(missing, WG, UPLINK)["verdict"] == "unknown"
+    assert not fw_iptables.is_active(missing) and fw_iptables.masquerade_rules(missing) == []
+
+
 def test_docker_forward_drop_policy_blocks_the_tunnel():
     rules = parsed("docker_like.nft")
     verdict = fw_iptables.forward_verdict(rules, WG, UPLINK)
