@@ -21,6 +21,8 @@ FIREWALL_COMMANDS = {
     "ip6tables": ["ip6tables-save", "-c"],
     "ufw": ["ufw", "status", "verbose"],
     "firewalld_state": ["firewall-cmd", "--state"],
+    # firewalld 1.3 marks no zone "(default)" in --list-all-zones; unbound interfaces fall into this one.
+    "firewalld_default_zone": ["firewall-cmd", "--get-default-zone"],
     "firewalld_active_zones": ["firewall-cmd", "--get-active-zones"],
     "firewalld_zones": ["firewall-cmd", "--list-all-zones"],
 }
@@ -349,13 +351,14 @@ def _firewalld_backend(outputs, errors):
     zones_text = _output(outputs, "firewalld_zones", errors)
     if not zones_text:
         return _unknown_backend("firewalld", "firewalld runs but its zones could not be listed")
-    zones = fw_firewalld.parse_zones(zones_text)
+    default_zone = fw_firewalld.parse_default_zone(_output(outputs, "firewalld_default_zone", errors))
+    zones = fw_firewalld.parse_zones(zones_text, default_zone=default_zone)
     errors.extend("firewalld: %s" % e for e in zones["errors"])
     if not zones["zones"]:
         return _unknown_backend("firewalld", "firewalld zones unreadable")
     active = fw_firewalld.parse_active_zones(_output(outputs, "firewalld_active_zones", errors) or "")
-    return _Backend("firewalld", lambda port, iface, family=4: fw_firewalld.udp_input_verdict(zones, port, iface, active),
-                    lambda win, wout, ct: fw_firewalld.forward_verdict(zones, win, wout, active),
+    return _Backend("firewalld", lambda port, iface, family=4: fw_firewalld.udp_input_verdict(zones, port, iface, active, family=family),
+                    lambda win, wout, ct: fw_firewalld.forward_verdict(zones, win, wout, active, ct_state=ct),
                     None, fw_firewalld.masquerade_rules(zones, active))
 
 

@@ -1,24 +1,49 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read ``firewall-cmd --state``, ``--get-active-zones`` and ``--list-all-zones``.
+"""Read ``firewall-cmd --state``, ``--get-default-zone``, ``--get-active-zones`` and ``--list-all-zones``.
 
-firewalld thinks in zones: the zone an interface belongs to (or the default zone) decides
-by its rich rules, then its ports and services, then its target.
+What firewalld 1.x (nftables backend) does with an incoming packet, as recorded on a lab host
+(tests/unit/firewall/fixtures/firewalld/, each scenario with a real probe):
+
+- Zone dispatch: a zone bound to the packet's source address first, then the zone bound to the
+  arrival interface, then the default zone. An interface nobody bound (no NetworkManager) is in
+  the default zone, and neither ``--get-active-zones`` nor ``--list-all-zones`` says so:
+  firewalld 1.3 does not mark the default zone in ``--list-all-zones``, so
+  ``--get-default-zone`` is read.
+- ``forward-ports`` redirect the port in the nat prerouting hook, before any filter: the
+  packet never reaches a socket on the original port.
+- Inside a zone: rich rules with a negative priority (lowest first); then the deny rich rules
+  (drop, reject); then everything that accepts (ports, services, protocols, source ports, accept
+  rich rules); then rich rules with a positive priority; then the zone target. Targets
+  ``default``, ``%%REJECT%%`` and ``REJECT`` reject with icmpx admin-prohibited (ICMP type 3 code
+  13), ``DROP`` drops, ``ACCEPT`` accepts. A rich rule ``reject`` without a type answers
+  port-unreachable (type 3 code 3). ``icmp-block-inversion`` changes nothing for UDP.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.fw_common import make_verdict, port_in
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.fw_common import (
+    interface_matches, make_verdict, port_in)
 
-# Ports of the services a WireGuard host plausibly opens; others are reported as unknown.
+# Ports of the services a WireGuard host plausibly opens; others are reported as doubts.
 SERVICE_PORTS = {"wireguard": [("udp", (51820, 51820))], "dns": [("udp", (53, 53)), ("tcp", (53, 53))],
                  "ssh": [("tcp", (22, 22))], "dhcpv6-client": [("udp", (546, 546))], "http": [("tcp", (80, 80))],
-                 "https": [("tcp", (443, 443)), ("udp", (443, 443))], "cockpit": [("tcp", (9090, 9090))],
-                 "mdns": [("udp", (5353, 5353))], "samba-client": [("udp", (137, 138))], "openvpn": [("udp", (1194, 1194))]}
-TARGETS = {"ACCEPT": "accept", "DROP": "drop", "%%REJECT%%": "reject", "REJECT": "reject", "default": "reject"}
-ZONE_HEADER = re.compile(r"^(\S+)(?:\s+\(([^)]*)\))?\s*$")
+                 "https": [("tcp", (443, 443))], "http3": [("udp", (443, 443))], "cockpit": [("tcp", (9090, 9090))],
+                 "mdns": [("udp", (5353, 5353))], "samba-client": [("udp", (137, 138))], "openvpn": [("udp", (1194, 1194))],
+                 "dhcp": [("udp", (67, 67))], "ipsec": [("udp", (500, 500)), ("udp", (4500, 4500))],
+                 "ntp": [("udp", (123, 123))], "snmp": [("udp", (161, 161))]}
+ADMIN_PROHIBITED = "icmpx admin-prohibited"
+TARGETS = {"ACCEPT": ("accept", None), "DROP": ("drop", None), "%%REJECT%%": ("reject", ADMIN_PROHIBITED),
+           "REJECT": ("reject", ADMIN_PROHIBITED), "default": ("reject", ADMIN_PROHIBITED)}
+ZONE_HEADER = re.compile(r"^([A-Za-z0-9_.+-]+)(?:\s+\(([^)]*)\))?\s*$")
+ZONE_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+SCALAR_KEYS = ("target", "masquerade", "forward", "icmp-block-inversion", "ingress-priority", "egress-priority")
+RICH_ELEMENTS = ("service", "port", "protocol", "icmp-block", "icmp-type", "masquerade", "forward-port", "source-port", "tcp-mss-clamp")
+RICH_ACTIONS = ("accept", "reject", "drop", "mark")
 
 
 class FirewalldParseError(ValueError):
@@ -26,35 +51,51 @@ class FirewalldParseError(ValueError):
 
 
 def parse_state(rc, stdout):
-    """True when firewalld runs; --state prints 'running' (rc 0) or 'not running' (rc 252)."""
+    """True when firewalld runs; --state prints 'running' (rc 0), or 'not running' on stderr (rc 252)."""
     return rc == 0 and stdout.strip() == "running"
 
 
+def parse_default_zone(text):
+    """The zone name --get-default-zone printed, or None."""
+    name = (text or "").strip()
+    return name if ZONE_NAME.match(name) else None
+
+
 def parse_active_zones(text):
-    """{zone: {"interfaces": [...], "sources": [...]}} from --get-active-zones."""
+    """{zone: {"interfaces": [...], "sources": [...]}} from --get-active-zones.
+
+    A zone appears only with the settings it has: no ``interfaces:`` line when only sources are
+    bound, and no zone at all for an interface that falls into the default zone.
+    """
     zones, current = {}, None
-    for line in text.splitlines():
+    for line in (text or "").splitlines():
         if not line.strip():
             continue
         if not line[0].isspace():
             match = ZONE_HEADER.match(line.strip())
-            current = match.group(1) if match else line.strip()
-            zones[current] = {"interfaces": [], "sources": []}
+            current = match.group(1) if match else None
+            if current is not None:
+                zones[current] = {"interfaces": [], "sources": []}
         elif current is not None and ":" in line:
             key, dummy_sep, value = line.strip().partition(":")
             zones[current][key.strip()] = value.split()
     return zones
 
 
-def parse_zones(text):
-    """{"zones": {name: {...}}, "default_zone": name|None, "errors": [...]} from --list-all-zones."""
+def parse_zones(text, default_zone=None):
+    """{"zones": {name: {...}}, "default_zone": name|None, "errors": [...]} from --list-all-zones.
+
+    default_zone: --get-default-zone's answer; a header flag ``(default)`` (other firewalld
+    versions) is honoured too.
+    """
     parsed = {"zones": {}, "default_zone": None, "errors": []}
     current, key = None, None
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate((text or "").splitlines(), 1):
         if not line.strip():
             continue
         if not line[0].isspace():
             match = ZONE_HEADER.match(line.strip())
+            key = None
             if not match:
                 parsed["errors"].append("line %d: unreadable zone header '%s'" % (number, line.strip()[:60]))
                 current = None
@@ -67,135 +108,352 @@ def parse_zones(text):
         elif current is None:
             parsed["errors"].append("line %d: setting outside a zone" % number)
         elif line.startswith("\t"):
-            # firewall-cmd continues multi-valued settings (rich rules, forward-ports) on tab-indented lines.
+            # firewall-cmd prints multi-valued settings (rich rules, forward-ports) one per tab-indented line.
             if key == "rich rules" or line.strip().startswith("rule "):
                 current["rich rules"].append(line.strip())
             elif isinstance(current.get(key), list):
                 current[key].append(line.strip())
-        else:
+            else:
+                parsed["errors"].append("line %d: continuation of no list setting" % number)
+        elif ":" in line:
             key, dummy_sep, value = line.strip().partition(":")
-            current[key] = value.strip() if key in ("target", "masquerade", "forward", "icmp-block-inversion") else value.split()
-    if not parsed["zones"] and text.strip():
+            key = key.strip()
+            if key == "rich rules":
+                current["rich rules"].extend([value.strip()] if value.strip() else [])
+            else:
+                current[key] = value.strip() if key in SCALAR_KEYS else value.split()
+        else:
+            parsed["errors"].append("line %d: unreadable setting '%s'" % (number, line.strip()[:60]))
+    if not parsed["zones"] and (text or "").strip():
         parsed["errors"].append("no zone found: not firewall-cmd --list-all-zones output")
+    if default_zone:
+        parsed["default_zone"] = default_zone
+    if parsed["zones"] and parsed["default_zone"] not in parsed["zones"]:
+        parsed["errors"].append("default zone %s is not among the listed zones" % (parsed["default_zone"] or "unknown"))
     return parsed
 
 
-def zone_of(zones, active, interface):
-    for name, info in active.items():
-        if interface in info.get("interfaces", []):
-            return name
-    for name, zone in zones["zones"].items():
-        if interface in zone.get("interfaces", []):
-            return name
-    return zones["default_zone"]
-
+# ---------------------------------------------------------------- rich rules
 
 def parse_rich_rule(text):
+    """A rich rule as firewall-cmd prints it, e.g. ``rule family="ipv4" source NOT address="10.0.0.0/8" port port="51820" protocol="udp" drop``."""
+    rule = {"text": text, "family": None, "priority": 0, "source": None, "destination": None, "element": None,
+            "action": None, "reject_type": None, "limit": None, "error": None}
     try:
         words = shlex.split(text)
-    except ValueError:
-        return {"text": text, "action": None}
-    rule = {"text": text, "action": None, "source": None, "port": None, "protocol": None, "service": None}
-    element = None
-    for word in words:
-        if word in ("accept", "drop", "reject") and rule["action"] is None:
-            rule["action"] = word
-        elif "=" in word:
-            name, dummy_sep, value = word.partition("=")
-            if element == "source" and name == "address":
-                rule["source"] = value
-            elif element == "port" and name == "port":
-                low, dummy_sep, high = value.partition("-")
-                if low.isdigit() and (high.isdigit() or not high):
-                    rule["port"] = (int(low), int(high or low))
-            elif element == "port" and name == "protocol":
-                rule["protocol"] = value
-            elif element == "service" and name == "name":
-                rule["service"] = value
-        else:
-            element = word
+    except ValueError as exc:
+        rule["error"] = "unreadable rich rule: %s" % exc
+        return rule
+    if not words or words[0] != "rule":
+        rule["error"] = "not a rich rule"
+        return rule
+    part = "rule"
+    for word in words[1:]:
+        if "=" not in word:
+            if word == "NOT":
+                if part in ("source", "destination"):
+                    rule[part]["not"] = True
+                else:
+                    rule["error"] = "NOT after %s" % part
+                continue
+            part = word
+            if word in ("source", "destination"):
+                rule[word] = {"not": False}
+            elif word in RICH_ELEMENTS:
+                rule["element"] = {"kind": word}
+            elif word in RICH_ACTIONS:
+                rule["action"] = word
+            elif word == "limit" and rule["action"] is None:
+                part = "log-limit"  # a limit of log/audit, not of the action
+            elif word not in ("log", "nflog", "audit", "limit"):
+                rule["error"] = "unknown rich rule word '%s'" % word
+            continue
+        name, dummy_sep, value = word.partition("=")
+        if part == "rule" and name == "family":
+            rule["family"] = value
+        elif part == "rule" and name == "priority":
+            try:
+                rule["priority"] = int(value)
+            except ValueError:
+                rule["error"] = "priority '%s' is not a number" % value
+        elif part in ("source", "destination"):
+            rule[part][name] = value
+        elif rule["element"] is not None and part == rule["element"]["kind"]:
+            rule["element"][name] = value
+        elif part == "reject" and name == "type":
+            rule["reject_type"] = value
+        elif part == "limit" and name == "value":
+            rule["limit"] = value
     return rule
 
 
-def _opens(zone, port):
-    """(True, what) when a port or service of the zone opens port/udp; doubts listed."""
+def _port_range(value):
+    low, dummy_sep, high = (value or "").partition("-")
+    if low.isdigit() and (high.isdigit() or not high):
+        return (int(low), int(high or low))
+    return None
+
+
+def _address_match(spec, family, source):
+    """True/False/None: does the packet's source fall in a zone source or a rich rule address?"""
+    if spec.startswith("ipset:"):
+        return None, "source in ipset %s" % spec[6:]
+    if MAC.match(spec):
+        return None, "source MAC %s" % spec
+    try:
+        network = ipaddress.ip_network(spec, strict=False)
+    except ValueError:
+        return None, "unreadable source %s" % spec
+    if network.version != family:
+        return False, None
+    if source is None:
+        return None, "source %s" % spec
+    try:
+        address = ipaddress.ip_address(source)
+    except ValueError:
+        return None, "source %s" % spec
+    return address.version == family and address in network, None
+
+
+def _rich_match(rule, port, family, source):
+    """(True|False|None, doubt) for a NEW UDP packet to port."""
+    if rule["family"] and rule["family"] != "ipv%d" % family:
+        return False, None
+    element = rule["element"]
     doubts = []
+    if element is None:
+        pass  # no element: every packet (of the family, from the source)
+    elif element["kind"] == "port":
+        rng = _port_range(element.get("port"))
+        if element.get("protocol") != "udp" or rng is None or not port_in(port, rng):
+            return False, None
+    elif element["kind"] == "service":
+        ports = SERVICE_PORTS.get(element.get("name"))
+        if ports is None:
+            doubts.append("the ports of service %s are not known here" % element.get("name"))
+        elif not any(proto == "udp" and port_in(port, rng) for proto, rng in ports):
+            return False, None
+    elif element["kind"] == "protocol":
+        if element.get("value") not in ("udp", "17"):
+            return False, None
+    elif element["kind"] == "source-port":
+        rng = _port_range(element.get("port"))
+        if element.get("protocol") != "udp" or rng is None:
+            return False, None
+        doubts.append("only when the sender's source port is %s/udp" % element.get("port"))
+    else:
+        return False, None  # icmp, masquerade, forward-port (read separately), tcp-mss-clamp
+    for part in ("source", "destination"):
+        spec = rule[part]
+        if not spec:
+            continue
+        address = spec.get("address") or ("ipset:" + spec["ipset"] if spec.get("ipset") else spec.get("mac"))
+        if part == "destination":
+            doubts.append("destination %s%s" % ("NOT " if spec.get("not") else "", address))
+            continue
+        state, doubt = _address_match(address or "", family, source)
+        if state is not None and spec.get("not"):
+            state = not state
+        if state is False:
+            return False, None
+        if state is None:
+            doubts.append(("NOT " if spec.get("not") else "") + (doubt or "source"))
+    if doubts:
+        return None, "; ".join(doubts)
+    # A limited rule decides the first packets (3 of 3 probe packets passed a 1/m accept), then lets the rest fall through.
+    return True, ("only up to the rate limit %s (nftables burst: 5 packets), beyond it the next rules decide" % rule["limit"]) if rule["limit"] else None
+
+
+# ---------------------------------------------------------------- the zone a packet meets
+
+def _bound(parsed, active, name, key):
+    """The interfaces or sources bound to a zone, from both listings."""
+    found = []
+    for value in list((active or {}).get(name, {}).get(key) or []) + list(parsed["zones"].get(name, {}).get(key) or []):
+        if value not in found:
+            found.append(value)
+    return found
+
+
+def _zone_interfaces(parsed, active, name):
+    return _bound(parsed, active, name, "interfaces")
+
+
+def _zone_sources(parsed, active, name):
+    return _bound(parsed, active, name, "sources")
+
+
+def interface_zone(parsed, active, interface):
+    """(zone name, how): the zone bound to the interface, else the default zone."""
+    names = list(parsed["zones"]) + [n for n in (active or {}) if n not in parsed["zones"]]
+    for name in names:
+        if interface and any(interface_matches(i, interface) for i in _zone_interfaces(parsed, active, name)):
+            return name, "interface %s is bound to zone %s" % (interface, name)
+    default = parsed.get("default_zone")
+    return default, "interface %s is bound to no zone: the default zone %s applies" % (interface, default)
+
+
+def zone_of(parsed, active, interface):
+    return interface_zone(parsed, active, interface)[0]
+
+
+def _source_zones(parsed, active, family, source):
+    """[(zone, spec, True|None, doubt)] of the zones bound to a source the packet may come from."""
+    found = []
+    names = list(parsed["zones"]) + [n for n in (active or {}) if n not in parsed["zones"]]
+    for name in names:
+        for spec in _zone_sources(parsed, active, name):
+            state, doubt = _address_match(spec, family, source)
+            if state is not False:
+                found.append((name, spec, state, doubt))
+    return found
+
+
+def _forward_port(zone, port, family):
+    """The forward-port of the zone that takes port/udp away before filtering, or None."""
+    if family != 4:
+        return None
+    for spec in zone.get("forward-ports", []):
+        fields = dict(item.partition("=")[::2] for item in spec.split(":"))
+        rng = _port_range(fields.get("port"))
+        if fields.get("proto") == "udp" and rng and port_in(port, rng):
+            return "forward-port %s" % spec
+    return None
+
+
+def _zone_steps(zone, port, family, source):
+    """The zone's decisions in firewalld's order: [(stage, what, verdict, reject_with, True|None, doubt)]."""
+    rules = [parse_rich_rule(text) for text in zone.get("rich rules", [])]
+    steps, broken = [], [r for r in rules if r["error"]]
+    decisive = [r for r in rules if not r["error"] and r["action"] in ("accept", "drop", "reject")]
+    for rule in sorted((r for r in decisive if r["priority"] < 0), key=lambda r: r["priority"]):
+        steps.append(_rich_step("pre", rule, port, family, source))
+    for rule in (r for r in decisive if r["priority"] == 0 and r["action"] != "accept"):
+        steps.append(_rich_step("deny", rule, port, family, source))
     for spec in zone.get("ports", []):
         number, dummy_sep, proto = spec.partition("/")
-        low, dummy_sep, high = number.partition("-")
-        if not (low.isdigit() and (high.isdigit() or not high)):
-            doubts.append("unreadable port %s" % spec)
-        elif proto == "udp" and port_in(port, (int(low), int(high or low))):
-            return "port %s" % spec, doubts
+        rng = _port_range(number)
+        if rng is None:
+            steps.append(("allow", "port %s" % spec, "accept", None, None, "unreadable port %s" % spec))
+        elif proto == "udp" and port_in(port, rng):
+            steps.append(("allow", "port %s" % spec, "accept", None, True, None))
     for service in zone.get("services", []):
         ports = SERVICE_PORTS.get(service)
         if ports is None:
-            doubts.append("service %s: its ports are not known here" % service)
+            steps.append(("allow", "service %s" % service, "accept", None, None, "the ports of service %s are not known here" % service))
         elif any(proto == "udp" and port_in(port, rng) for proto, rng in ports):
-            return "service %s" % service, doubts
-    return None, doubts
+            steps.append(("allow", "service %s" % service, "accept", None, True, None))
+    for proto in zone.get("protocols", []):
+        if proto in ("udp", "17"):
+            steps.append(("allow", "protocol %s" % proto, "accept", None, True, None))
+    for rule in (r for r in decisive if r["priority"] == 0 and r["action"] == "accept"):
+        steps.append(_rich_step("allow", rule, port, family, source))
+    for spec in zone.get("source-ports", []):
+        if spec.endswith("/udp"):
+            steps.append(("allow", "source-port %s" % spec, "accept", None, None,
+                          "only when the sender's source port is %s (a peer whose ListenPort it is, not rewritten by NAT)" % spec))
+    for rule in sorted((r for r in decisive if r["priority"] > 0), key=lambda r: r["priority"]):
+        steps.append(_rich_step("post", rule, port, family, source))
+    return [s for s in steps if s[4] is not False], ["rich rule '%s': %s" % (r["text"], r["error"]) for r in broken]
 
 
-def _rich_matches(rule, port):
-    if rule["service"]:
-        ports = SERVICE_PORTS.get(rule["service"], [])
-        hit = any(proto == "udp" and port_in(port, rng) for proto, rng in ports)
-    else:
-        hit = rule["port"] is not None and rule["protocol"] == "udp" and port_in(port, rule["port"])
-    if not hit:
-        return False
-    return None if rule["source"] else True
+def _rich_step(stage, rule, port, family, source):
+    state, doubt = _rich_match(rule, port, family, source)
+    reject_with = None
+    if rule["action"] == "reject":
+        reject_with = rule["reject_type"] or ("icmp6-port-unreachable" if family == 6 else "icmp-port-unreachable")
+    return (stage, "rich rule '%s'" % rule["text"], rule["action"], reject_with, state, doubt)
 
 
-def udp_input_verdict(parsed, port, in_interface=None, active=None):
-    """parsed: parse_zones(); active: parse_active_zones()."""
-    zone_name = zone_of(parsed, active or {}, in_interface) if in_interface else parsed["default_zone"]
-    zone = parsed["zones"].get(zone_name)
+def zone_verdict(parsed, name, port, family=4, source=None, how=None):
+    """What zone `name` does with a NEW UDP packet to port."""
+    zone = parsed["zones"].get(name)
+    evidence = [how] if how else []
     if zone is None:
-        return make_verdict("unknown", "firewalld", evidence=["no zone for interface %s" % in_interface])
-    conditional = []
-    rules = [parse_rich_rule(text) for text in zone["rich rules"]]
-    # firewalld evaluates deny rich rules before any allow.
-    for rule in sorted(rules, key=lambda r: r["action"] == "accept"):
-        state = _rich_matches(rule, port)
+        return make_verdict("unknown", "firewalld", table=name, evidence=evidence + ["zone %s is not listed" % name])
+    chain = "zone %s" % name
+    redirect = _forward_port(zone, port, family)
+    if redirect:
+        return make_verdict("unknown", "firewalld", table=name, chain=chain, rule=redirect, evidence=evidence + [
+            "zone %s: %s redirects UDP %d before any filter: the packet never reaches a socket on %d" % (name, redirect, port, port)])
+    steps, broken = _zone_steps(zone, port, family, source)
+    conditional = ["zone %s: %s" % (name, b) for b in broken]
+    for stage, what, verdict, reject_with, state, doubt in steps:
         if state is None:
-            conditional.append("rich rule '%s' would %s if the source matches" % (rule["text"], rule["action"]))
-        elif state and rule["action"]:
-            return make_verdict(rule["action"], "firewalld", table=zone_name, chain="zone %s" % zone_name,
-                                rule=rule["text"], conditional=conditional)
-    what, doubts = _opens(zone, port)
-    conditional.extend("zone %s: %s" % (zone_name, d) for d in doubts)
-    if what:
-        return make_verdict("accept", "firewalld", table=zone_name, chain="zone %s" % zone_name, rule=what,
-                            conditional=conditional)
+            conditional.append("zone %s: %s would %s %s" % (name, what, verdict, doubt or "if it matches"))
+            continue
+        if doubt:
+            conditional.append("zone %s: %s would %s %s" % (name, what, verdict, doubt))
+        return make_verdict(verdict, "firewalld", table=name, chain=chain, rule=what, reject_with=reject_with,
+                            conditional=conditional, evidence=evidence + ["zone %s, %s rules: %s" % (name, stage, what)])
     target = zone.get("target", "default")
-    verdict = TARGETS.get(target, "unknown")
-    return make_verdict(verdict, "firewalld", table=zone_name, chain="zone %s" % zone_name, conditional=conditional,
-                        reject_with="icmpx admin-prohibited" if verdict == "reject" else None,
-                        evidence=["zone %s (interface %s) opens neither port %d/udp nor a service with it; target %s"
-                                  % (zone_name, in_interface, port, target)])
+    verdict, reject_with = TARGETS.get(target, ("unknown", None))
+    return make_verdict(verdict, "firewalld", table=name, chain=chain, rule="target: %s" % target, reject_with=reject_with,
+                        conditional=conditional,
+                        evidence=evidence + ["zone %s opens neither port %d/udp nor a service with it: its target %s decides"
+                                             % (name, port, target)])
 
 
-def forward_verdict(parsed, in_interface, out_interface, active=None):
-    """Forwarding out of the WireGuard interface's zone: the zone's target or intra-zone forward decides."""
-    in_zone = zone_of(parsed, active or {}, in_interface)
-    out_zone = zone_of(parsed, active or {}, out_interface) if out_interface else None
+def udp_input_verdict(parsed, port, in_interface=None, active=None, family=4, source=None):
+    """parsed: parse_zones(); active: parse_active_zones(); source: the sender's address when known."""
+    conditional = []
+    for name, spec, state, doubt in _source_zones(parsed, active, family, source):
+        how = "source %s is bound to zone %s (source zones come before interface zones)" % (spec, name)
+        if state:
+            return zone_verdict(parsed, name, port, family, source, how="sender %s: %s" % (source, how))
+        other = zone_verdict(parsed, name, port, family, source)
+        conditional.append("packets from %s go to zone %s, which would %s them (%s)" % (spec, name, other["verdict"], other["rule"]))
+        if doubt and not doubt.startswith("source "):
+            conditional[-1] += ": %s" % doubt
+    name, how = interface_zone(parsed, active, in_interface) if in_interface else (
+        parsed.get("default_zone"), "arrival interface unknown: the default zone %s applies" % parsed.get("default_zone"))
+    if name is None:
+        return make_verdict("unknown", "firewalld", conditional=conditional,
+                            evidence=["the default zone is unknown (firewall-cmd --get-default-zone) and %s is bound to no zone" % in_interface])
+    verdict = zone_verdict(parsed, name, port, family, source, how=how)
+    verdict["conditional"] = conditional + verdict["conditional"]
+    return verdict
+
+
+# ---------------------------------------------------------------- forwarding and NAT
+
+def forward_verdict(parsed, in_interface, out_interface, active=None, ct_state="new"):
+    """A routed packet from in_interface to out_interface (firewalld 1.x filter_FORWARD)."""
+    conditional = ["firewalld policies (firewall-cmd --list-all-policies) are not read"]
+    if ct_state in ("established", "related"):
+        return make_verdict("accept", "firewalld", chain="filter_FORWARD", rule="ct state established,related accept",
+                            conditional=conditional)
+    in_zone, how = interface_zone(parsed, active, in_interface)
+    if in_zone is None:
+        return make_verdict("unknown", "firewalld", conditional=conditional,
+                            evidence=["the default zone is unknown and %s is bound to no zone" % in_interface])
+    for name, spec, dummy_state, dummy_doubt in _source_zones(parsed, active, 4, None):
+        conditional.append("packets from %s are forwarded by the rules of zone %s instead" % (spec, name))
     zone = parsed["zones"].get(in_zone, {})
-    if zone.get("target") == "ACCEPT":
-        return make_verdict("accept", "firewalld", chain="zone %s" % in_zone, rule="target: ACCEPT")
-    if out_zone == in_zone and zone.get("forward") == "yes":
-        return make_verdict("accept", "firewalld", chain="zone %s" % in_zone, rule="forward: yes")
-    return make_verdict("reject", "firewalld", chain="zone %s" % in_zone,
-                        conditional=["firewalld policies (firewall-cmd --list-all-policies) are not read"],
-                        evidence=["zone %s target %s does not forward to %s" % (in_zone, zone.get("target"), out_zone)])
+    chain = "zone %s" % in_zone
+    target = zone.get("target", "default")
+    if target == "ACCEPT":
+        return make_verdict("accept", "firewalld", table=in_zone, chain=chain, rule="target: ACCEPT", conditional=conditional,
+                            evidence=[how])
+    bound = _zone_interfaces(parsed, active, in_zone)
+    if zone.get("forward") == "yes" and out_interface and any(interface_matches(i, out_interface) for i in bound):
+        return make_verdict("accept", "firewalld", table=in_zone, chain=chain, rule="forward: yes", conditional=conditional,
+                            evidence=[how, "%s is bound to the same zone: intra-zone forwarding" % out_interface])
+    verdict, reject_with = TARGETS.get(target, ("unknown", None))
+    return make_verdict(verdict, "firewalld", table=in_zone, chain=chain, rule="target: %s" % target, reject_with=reject_with,
+                        conditional=conditional,
+                        evidence=[how, "zone %s (target %s) does not forward to %s" % (in_zone, target, out_interface)])
 
 
 def masquerade_rules(parsed, active=None):
+    """Zones with masquerade: yes rewrite what leaves through their interfaces (the default zone: any other)."""
     found = []
     for name, zone in sorted(parsed["zones"].items()):
         if zone.get("masquerade") != "yes":
             continue
-        interfaces = (active or {}).get(name, {}).get("interfaces") or zone.get("interfaces") or [None]
+        interfaces = _zone_interfaces(parsed, active, name)
+        if name == parsed.get("default_zone"):
+            interfaces.append(None)
         for interface in interfaces:
             found.append({"backend": "firewalld", "source": None, "out_interface": interface, "rule": "zone %s: masquerade: yes" % name,
                           "counter": None, "chain": "zone %s" % name, "target": "masquerade"})

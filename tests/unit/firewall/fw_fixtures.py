@@ -35,3 +35,21 @@ def expected_verdict(probe):
     if probe["arrived"] == 0:
         return "drop"
     return None
+
+
+# firewalld was recorded on a lab server (record_firewalld.py): the probes arrived on eth0, wg0 is the tunnel.
+LAB_UPLINK = "eth0"
+LAB_WG = "wg0"
+FIREWALLD_COMMANDS = ("state", "default_zone", "active_zones", "zones")
+
+
+def firewalld_probes():
+    """{scenario: probe record} of fixtures/firewalld/probes.json, without the "_recorded" header."""
+    return {name: probe for name, probe in json.loads(fixture("firewalld", "probes.json")).items() if not name.startswith("_")}
+
+
+def firewalld_outputs(name):
+    """The four firewall-cmd results of a scenario, keyed as fw_common.FIREWALL_COMMANDS does."""
+    probe = json.loads(fixture("firewalld", "probes.json"))[name]
+    return {"firewalld_" + key: (probe["rc"][key], fixture("firewalld", "%s.%s" % (name, key)), probe["stderr"][key])
+            for key in FIREWALLD_COMMANDS}

@@ -7,7 +7,8 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.fw_common import (
     FIREWALL_COMMANDS, VERDICTS, firewall_facts, masquerade_covers)
-from ansible_collections.wgdoctor.wireguard.tests.unit.firewall.fw_fixtures import PORT, UPLINK, WG, fixture, ran
+from ansible_collections.wgdoctor.wireguard.tests.unit.firewall.fw_fixtures import (
+    LAB_UPLINK, LAB_WG, PORT, UPLINK, WG, firewalld_outputs, fixture, ran)
 
 EMPTY_LEGACY = (0, "", "")
 
@@ -92,12 +93,19 @@ def test_inactive_ufw_leaves_other_backends_in_charge():
 
 
 def test_firewalld_zone_decides():
-    result = facts({"firewalld_state": ran("firewalld", "state_running"),
-                    "firewalld_active_zones": ran("firewalld", "active_zones"),
-                    "firewalld_zones": ran("firewalld", "zones_port_open")})
-    assert result["backends"] == ["firewalld"]
-    assert result["interfaces"][WG]["input"]["rule"] == "port 51820/udp"
-    assert result["masquerade"][0]["out_interface"] == "fwv1"
+    result = firewall_facts(firewalld_outputs("wg_in_trusted_zone"), {LAB_WG: PORT}, [LAB_WG], [LAB_UPLINK])
+    assert result["backends"] == ["firewalld"] and result["errors"] == []
+    verdict = result["interfaces"][LAB_WG]["input"]
+    assert (verdict["verdict"], verdict["table"], verdict["rule"]) == ("accept", "public", "port 51820/udp")
+    assert result["masquerade"][0]["rule"] == "zone public: masquerade: yes"
+
+
+def test_firewalld_without_its_default_zone_is_unknown_for_an_unbound_uplink():
+    outputs = firewalld_outputs("default_closed")
+    del outputs["firewalld_default_zone"]
+    result = firewall_facts(outputs, {LAB_WG: PORT}, [LAB_WG], [LAB_UPLINK])
+    assert result["interfaces"][LAB_WG]["input"]["verdict"] == "unknown"
+    assert result["errors"] == ["firewalld: default zone unknown is not among the listed zones"]
 
 
 def test_firewalld_not_running_is_not_a_backend():
