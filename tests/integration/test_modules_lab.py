@@ -156,6 +156,23 @@ def test_ufw_default_deny_without_the_port_drops_it(healthy):
     assert verdict["backend"] == "ufw", verdict
 
 
+def test_firewalld_without_the_port_rejects_it_in_the_uplink_zone_then_accepts_it_once_open(healthy):
+    # The lab's eth0 is bound to no zone (no NetworkManager): the default zone public decides.
+    healthy.sh("server", "systemctl start firewalld && firewall-cmd --state")
+    try:
+        wireguard, closed = _input_verdict(healthy)
+        healthy.sh("server", "firewall-cmd --zone=public --add-port=51820/udp")
+        dummy, opened = _input_verdict(healthy)
+    finally:
+        healthy.sh("server", "systemctl stop firewalld; systemctl disable firewalld 2>/dev/null; "
+                             "nft list table inet firewalld >/dev/null 2>&1 && nft delete table inet firewalld; true")
+    assert wireguard["firewall"]["backends"] == ["firewalld"], wireguard["firewall"]
+    assert (closed["verdict"], closed["backend"], closed["table"]) == ("reject", "firewalld", "public"), closed
+    assert closed["in_interface"] == "eth0" and closed["reject_with"] == "icmpx admin-prohibited", closed
+    assert "interface eth0 is bound to no zone: the default zone public applies" in closed["evidence"], closed
+    assert (opened["verdict"], opened["table"], opened["rule"]) == ("accept", "public", "port 51820/udp"), opened
+
+
 def test_client_holding_a_stranger_key_for_the_server_is_reported_file_and_runtime(healthy):
     server_key = public_key(healthy, "server")
     healthy.sh("client", f"sed -i 's|^PublicKey = .*|PublicKey = {STRANGER_KEY}|' {CONF}")
