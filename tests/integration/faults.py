@@ -53,6 +53,15 @@ FAULTS = [
           inject=[("server", "ufw allow 22/tcp >/dev/null && ufw default deny incoming >/dev/null && ufw --force enable")],
           undo=[("server", "ufw --force disable && ufw --force reset >/dev/null")],
           restart=("server", "client")),
+    # firewalld's default zone (public: ssh, dhcpv6-client) on the uplink, which is bound to no zone.
+    # The undo puts back the permanent config saved before, so the port the remediation added is gone too.
+    Fault("firewalld running without the WireGuard port", "udp_blocked_host_firewall", "server",
+          inject=[("server", "rm -rf /root/firewalld.baseline && cp -a /etc/firewalld /root/firewalld.baseline && "
+                             "systemctl enable --now --quiet firewalld.service && firewall-cmd --state")],
+          undo=[("server", "systemctl disable --now --quiet firewalld.service"),
+                ("server", "test -d /root/firewalld.baseline && rm -rf /etc/firewalld && "
+                           "mv /root/firewalld.baseline /etc/firewalld")],
+          restart=("server", "client")),
     Fault("router filters UDP upstream (cloud security group)", "udp_blocked_upstream", "server",
           inject=[("router", "nft add rule inet lab_upstream forward udp dport 51820 drop")],
           undo=[("router", "nft flush chain inet lab_upstream forward")],
