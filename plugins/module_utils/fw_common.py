@@ -229,8 +229,8 @@ def _read_iptables(outputs, errors, variant):
         result = outputs.get(key) if outputs.get(key) is not None else outputs.get(prefix)
         if text is None or (text == "" and not _succeeded(result)):
             # Absent or failed: the other family's rules say nothing about this one (unknown, not open).
-            parsed = fw_iptables.missing_output(family, "%s-%s-save: %s" % (prefix, variant, "command failed" if text == ""
-                                                                              else "no output (not installed?)"))
+            why = "command failed" if text == "" else "no output (not installed?)"
+            parsed = fw_iptables.missing_output(family, "%s-%s-save: %s" % (prefix, variant, why))
         else:
             parsed = fw_iptables.parse_save(text, family=family)
         parsed["source"] = key
