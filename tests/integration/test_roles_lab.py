@@ -31,6 +31,7 @@ def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         raise AssertionError(f"podman {' '.join(args[:3])}... failed ({proc.returncode}): {proc.stderr}")
     return proc
 
+
 PLAY = """\
 - name: Copy the client's PresharedKey from the server
   hosts: client
