@@ -58,7 +58,7 @@ def test_ssh_still_answers_through_firewalld(server):
     server.check_output("systemd-run --collect --unit=lab-ssh-standin nc -lk -p 22")
     try:
         client = lab_host("client")
-        assert any(client.run(f"nc -z -w 2 {address} 22").rc == 0 for _ in range(5)), "TCP 22 is not reachable"
+        assert any(client.run(f"nc -z -w 2 {address} 22").rc == 0 for _attempt in range(5)), "TCP 22 is not reachable"
     finally:
         server.run("systemctl stop lab-ssh-standin")
 
@@ -89,7 +89,7 @@ def test_tunnel_traffic_is_forwarded_and_masqueraded_out_of_the_uplink(server):
     router = server.check_output("ip -4 route show default").split()[2]
     assert lab_host("router").run("ip route get 10.99.0.2").rc != 0, "the router must have no route to the tunnel"
     with client_routes_through_the_tunnel(router) as client:
-        assert any(client.run(f"ping -c 1 -W 2 -I wg0 {router}").rc == 0 for _ in range(5)), \
+        assert any(client.run(f"ping -c 1 -W 2 -I wg0 {router}").rc == 0 for _attempt in range(5)), \
             "the router does not answer through the tunnel: not forwarded or not masqueraded"
 
 
