@@ -1,7 +1,10 @@
-"""`diagnose.yml -e wg_remediate=true --check --diff` shows the fixes and makes none."""
+"""`diagnose.yml -e wg_remediate=true --check --diff` shows the fixes of every role and makes none."""
 from __future__ import annotations
 
-from faults import NFT_DROP
+import pytest
+
+from faults import FAULTS, NFT_DROP
+from test_fault_matrix import _recap_changed, _run_steps, _secrets, assert_no_secret_leaked
 
 
 def test_check_diff_shows_the_firewall_fix_and_changes_nothing(lab, tmp_path):
@@ -29,3 +32,76 @@ def test_check_diff_shows_the_firewall_fix_and_changes_nothing(lab, tmp_path):
         lab.sh("server", "nft delete table inet filter", check=False)
         lab.restore_healthy()
         lab.wait_for_handshake()
+
+
+# ---------------------------------------------------------------- every role, in check mode
+# One fault per role and per firewall backend (nftables is the test above): `--check --diff`
+# reports the change the role would make, and afterwards nothing on either end differs.
+CHECKED = {
+    "iptables DROP rule on the server": "firewall (iptables)",
+    "ufw enabled without the WireGuard port": "firewall (ufw)",
+    "firewalld running without the WireGuard port": "firewall (firewalld)",
+    "wg-quick stopped on the server": "service",
+    "client's Endpoint port is wrong": "peer (Endpoint)",
+    "client holds a wrong server public key": "peer (PublicKey)",
+    "different preshared keys on the two ends": "peer (PresharedKey)",
+    "NATed client without PersistentKeepalive": "keepalive",
+    "full-tunnel client, gateway with forwarding off": "ip_forwarding",
+}
+CHECK_FAULTS = [fault for fault in FAULTS if fault.name in CHECKED]
+
+# Everything a role may change, each item hashed inside the host: a key is never read out.
+STATE = {
+    "files": "find /etc/wireguard /etc/sysctl.d /etc/nftables.conf /etc/nftables.d /etc/iptables /etc/ufw "
+             "/etc/firewalld /etc/default /etc/cron.d /etc/systemd/system /usr/local/sbin -type f 2>/dev/null "
+             "| sort | xargs -r sha256sum",
+    "nftables": "nft -s list ruleset 2>/dev/null",
+    "iptables legacy": "iptables-legacy-save 2>/dev/null | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'",
+    "sysctls": "sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding",
+    "units": "for unit in wg-quick@wg0.service wgdoctor-reresolve@wg0.timer ufw.service firewalld.service nftables.service; do "
+             "echo $unit $(systemctl is-active $unit) $(systemctl is-enabled $unit 2>/dev/null); done",
+    "firewalld": "firewall-cmd --list-all-zones 2>/dev/null || true",
+    # Interface: name, public key, port, fwmark; peer: name, key, PSK, AllowedIPs, keepalive (endpoints roam).
+    "wg": "wg show all dump 2>/dev/null | awk -F'\\t' 'NF==5 {print $1,$3,$4,$5} NF==9 {print $1,$2,$3,$5,$9}'",
+    "endpoints": "wg show all endpoints 2>/dev/null",
+}
+
+
+def state_digests(lab, host: str) -> dict:
+    digests = {}
+    for item, script in STATE.items():
+        if item == "endpoints" and host == "server":
+            continue  # the server learns the client's endpoint from its packets
+        digests[item] = lab.sh(host, f"({script}) | sha256sum", check=False).stdout.split()[0]
+    return digests
+
+
+@pytest.mark.parametrize("fault", CHECK_FAULTS, ids=[CHECKED[f.name] for f in CHECK_FAULTS])
+def test_remediation_in_check_mode_shows_the_fix_and_changes_nothing(lab, tmp_path, fault):
+    lab.wait_for_handshake()
+    try:
+        _run_steps(lab, fault.inject)
+        for end in fault.restart:
+            lab.sh(end, "systemctl restart wg-quick@wg0", check=False)
+        secrets = _secrets(lab)
+        before = {host: state_digests(lab, host) for host in ("client", "server")}
+        report = lab.diagnose(tmp_path, "-e", "wg_remediate=true", "--check", "--diff")
+        run = lab.last_run
+        assert fault.code in {f["code"] for f in report["findings"]}
+        assert "after" not in report, "check mode must not claim a verified result"
+        hosts = fault.host if isinstance(fault.host, tuple) else (fault.host,)
+        assert any(_recap_changed(run.stdout, host) > 0 for host in hosts), \
+            f"check mode shows no change for {fault.code}:\n{run.stdout[-3000:]}"
+        assert_no_secret_leaked(secrets, run.stdout, run.stderr)
+        after = {host: state_digests(lab, host) for host in ("client", "server")}
+        changed = [(host, item) for host in before for item in before[host] if before[host][item] != after[host][item]]
+        assert not changed, f"--check changed {changed}"
+    finally:
+        _run_steps(lab, fault.undo, check=False)
+        lab.restore_healthy()
+        try:
+            lab.wait_for_handshake()
+        except AssertionError:
+            lab.deploy_healthy()
+            lab.restore_healthy()
+            lab.wait_for_handshake()
