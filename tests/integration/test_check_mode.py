@@ -98,10 +98,4 @@ def test_remediation_in_check_mode_shows_the_fix_and_changes_nothing(lab, tmp_pa
         assert not changed, f"--check changed {changed}"
     finally:
         _run_steps(lab, fault.undo, check=False)
-        lab.restore_healthy()
-        try:
-            lab.wait_for_handshake()
-        except AssertionError:
-            lab.deploy_healthy()
-            lab.restore_healthy()
-            lab.wait_for_handshake()
+        lab.back_to_healthy()

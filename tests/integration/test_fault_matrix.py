@@ -49,14 +49,7 @@ def healthy(lab):
     """The healthy tunnel, restored after the test whatever the test did."""
     lab.wait_for_handshake()
     yield lab
-    lab.restore_healthy()
-    try:
-        lab.wait_for_handshake()
-    except AssertionError:
-        # A test left more behind than its undo knew about: redeploy the whole baseline.
-        lab.deploy_healthy()
-        lab.restore_healthy()
-        lab.wait_for_handshake()
+    lab.back_to_healthy()
 
 
 def test_healthy_tunnel_has_no_finding_above_info(healthy, tmp_path):
