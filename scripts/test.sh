@@ -10,8 +10,8 @@
 # The molecule and lab stages each run their own lab (prefixes wgd-mol and wgd-suite,
 # subnets of lab indexes 1 and 0) and run side by side: most of their time is spent
 # waiting on handshakes, timeouts and systemd, not on the CPU. Side by side, the
-# Molecule lane also takes the check-mode lab suite once its scenarios are done, so
-# that the two lanes end at about the same time.
+# Molecule lane also takes the check-mode and role lab suites once its scenarios are
+# done, so that the two lanes end at about the same time.
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -50,11 +50,12 @@ stage_lint() { ansible-lint --profile production && antsibull-changelog lint; }
 stage_sanity() { "$repo/scripts/sanity.sh"; }
 stage_molecule() { WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 setsid molecule test --all; }
 stage_lab() { WGD_LAB_PREFIX=wgd-suite WGD_LAB_INDEX=0 python -m pytest tests/integration -v -p no:cacheprovider --durations=10 "$@"; }
-# The suite the Molecule lane takes over when both lanes run (see the top).
-lane_suite=tests/integration/test_check_mode.py
+# The suites the Molecule lane takes over when both lanes run (see the top).
+lane_suites="tests/integration/test_check_mode.py tests/integration/test_roles_lab.py"
 molecule_lane() {
+  # shellcheck disable=SC2086  # lane_suites is a list of paths without spaces
   WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 molecule test --all \
-    && WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 python -m pytest "$lane_suite" -v -p no:cacheprovider
+    && WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 python -m pytest $lane_suites -v -p no:cacheprovider
 }
 
 summary=()
@@ -75,9 +76,9 @@ ok() {  # stage, seconds
 
 for stage in "${stages[@]}"; do
   if [[ $stage == molecule ]] && wants lab; then
-    printf '==> %-10s started beside the lab stage (then %s)\n' molecule "$lane_suite"
+    printf '==> %-10s started beside the lab stage (then %s)\n' molecule "$lane_suites"
     molecule_start=$(date +%s)
-    export -f molecule_lane; export lane_suite
+    export -f molecule_lane; export lane_suites
     setsid bash -c molecule_lane >"$logs/molecule.log" 2>&1 &
     background_pid=$!
     continue
@@ -85,7 +86,9 @@ for stage in "${stages[@]}"; do
   printf '==> %-10s ' "$stage"
   start=$(date +%s)
   stage_args=()
-  [[ $stage == lab && -n "$background_pid" ]] && stage_args=(--ignore="$lane_suite")
+  if [[ $stage == lab && -n "$background_pid" ]]; then
+    for suite in $lane_suites; do stage_args+=(--ignore="$suite"); done
+  fi
   "stage_$stage" "${stage_args[@]}" >"$logs/$stage.log" 2>&1
   rc=$?
   took=$(( $(date +%s) - start ))
