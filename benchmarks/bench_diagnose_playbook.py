@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 
+from lab_inventory import container_of
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 WRONG_SERVER_KEY = "YJxs/Xv1rk/q7NfjD0vQzHPvYQzHLYgqFoW6E2X0sFQ="
@@ -44,15 +46,6 @@ BREAK = {
 def env() -> dict:
     return dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), PYTHONUNBUFFERED="1",
                 ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-
-
-def container_of(inventory: str, host: str) -> str:
-    with open(inventory, encoding="utf-8") as handle:
-        data = json.load(handle)
-    for group in data["all"]["children"].values():
-        if host in group.get("hosts", {}):
-            return group["hosts"][host]["ansible_host"]
-    raise SystemExit("%s not in %s" % (host, inventory))
 
 
 def break_lab(inventory: str) -> None:

@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 
+from lab_inventory import container_of
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 WORK = "/tmp/wgd-bench"
@@ -109,15 +111,6 @@ def podman(*args: str, input_text: str | None = None, check: bool = True) -> str
     if check and proc.returncode != 0:
         raise SystemExit("podman %s: rc %d: %s" % (" ".join(args[:3]), proc.returncode, proc.stderr.strip()[-400:]))
     return proc.stdout
-
-
-def container_of(inventory: str, host: str) -> str:
-    with open(inventory, encoding="utf-8") as handle:
-        data = json.load(handle)
-    for group in data["all"]["children"].values():
-        if host in group.get("hosts", {}):
-            return group["hosts"][host]["ansible_host"]
-    raise SystemExit("%s not in %s" % (host, inventory))
 
 
 def public_keys(count: int) -> list:

@@ -48,7 +48,7 @@ PLAY = """\
 def healthy(lab):
     lab.restore_healthy()
     yield lab
-    lab.restore_healthy()
+    lab.back_to_healthy()
 
 
 def secrets(lab) -> list[str]:
