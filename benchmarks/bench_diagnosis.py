@@ -24,10 +24,10 @@ if not os.path.islink(LINK):
     os.symlink(REPO, LINK)
 sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis import diagnose  # noqa: E402
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis import _common  # noqa: E402
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_topology  # noqa: E402
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_report import (  # noqa: E402
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import diagnose  # noqa: E402
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import _common  # noqa: E402
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import topology as wg_topology  # noqa: E402
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import (  # noqa: E402
     render_console, render_json, render_markdown,
 )
 

@@ -26,7 +26,10 @@ sys.path.insert(0, os.path.join(REPO, "tests", "unit", "probe"))
 # conftest makes the repo importable as ansible_collections.wgdoctor.wireguard
 import conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto, wg_keys, wg_noise, wg_probe  # noqa: E402
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto  # noqa: E402
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys  # noqa: E402
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import noise as wg_noise  # noqa: E402
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import probe as wg_probe  # noqa: E402
 
 RESPONDER_PRIVATE = wg_crypto.clamp_private_key(b"\x21" * 32)
 PROBE_PRIVATE = wg_crypto.clamp_private_key(b"\x31" * 32)

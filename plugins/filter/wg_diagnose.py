@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis import diagnose
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_report import (
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import diagnose
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import (
     count_at_or_above, render_console, render_markdown,
 )
 

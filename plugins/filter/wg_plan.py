@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_probe_plan import ping_plan, probe_plan
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.plan import ping_plan, probe_plan
 
 
 def _facts(value, name):

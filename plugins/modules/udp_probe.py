@@ -251,7 +251,10 @@ import binascii
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto, wg_keys, wg_noise, wg_probe
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import noise as wg_noise
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import probe as wg_probe
 
 
 def _read_key(module: AnsibleModule, name: str, required: bool) -> bytes | None:

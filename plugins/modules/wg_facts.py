@@ -158,12 +158,12 @@ import concurrent.futures
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_system
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_config import parse_config
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_dump import DumpParseError, compute_drift, parse_dump
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import system as wg_system
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.dump import DumpParseError, compute_drift, parse_dump
 
 try:
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_common
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import primitives as fw_common
 except ImportError:
     fw_common = None
 

@@ -227,8 +227,8 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_keypair
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_config import parse_config
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keypair as wg_keypair
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
 
 INTERFACE_NAME = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
 NONE = "(none)"

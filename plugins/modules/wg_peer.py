@@ -154,7 +154,10 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_apply, wg_config, wg_dump, wg_keys
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import apply as wg_apply
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import config as wg_config
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import dump as wg_dump
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 
 
 def desired_values(params: dict, preshared_key, current) -> dict:

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_config import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import (
     ConfigParseError, add_peer, parse_config, parse_config_strict, remove_peer, replace_peer_public_key,
     set_interface_values, set_peer_values,
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_config import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import (
     ConfigParseError, parse_config, parse_config_strict,
 )
 
@@ -65,7 +65,7 @@ def hand_written_configs(draw):
 def test_an_edit_changes_only_its_peer_and_keeps_every_comment(generated, which, keepalive):
     text, peers = generated
     which = which % peers
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_config import set_peer_values
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import set_peer_values
     after = set_peer_values(text, PEER_KEYS[which], {"PersistentKeepalive": keepalive})
     before_config, after_config = parse_config_strict(text), parse_config_strict(after)
     assert after_config["peers"][which]["persistent_keepalive"] == (keepalive or None)

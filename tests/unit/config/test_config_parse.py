@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_config import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import (
     ConfigParseError, parse_config, parse_config_strict,
 )
 

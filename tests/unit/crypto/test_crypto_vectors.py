@@ -12,7 +12,7 @@ import hashlib
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
 
 H = bytes.fromhex
 LADIES = (b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, "

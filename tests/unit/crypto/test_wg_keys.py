@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_keys import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.keys import (
     KeyFormatError, decode_key, generate_private_key, is_valid_key, preshared_key_digest, public_key_from_private,
 )
 

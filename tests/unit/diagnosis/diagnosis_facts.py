@@ -5,7 +5,7 @@ import copy
 import json
 import os
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis import diagnose
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import diagnose
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 NOW = 1764085000.0

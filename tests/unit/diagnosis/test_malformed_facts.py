@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 
 from diagnosis_facts import healthy_facts, run, probe
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_report import render_console, render_markdown
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import render_console, render_markdown
 
 JUNK = st.one_of(st.none(), st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=2),
                  st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.booleans())

@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.wgdoctor.wireguard.plugins.filter.wg_diagnose import (
     FilterModule, wg_diagnose, wg_report_count,
 )
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_report import (
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import (
     SecretLeakError, assert_no_secrets, count_at_or_above, render_console, render_json, render_markdown,
 )
 from diagnosis_facts import (

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_topology import pair_ends
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import pair_ends
 from diagnosis_facts import (
     CLIENT_KEY, OUTSIDE_KEY, SERVER_KEY, STRANGER_KEY, config_peer, runtime_peer, wg0,
 )

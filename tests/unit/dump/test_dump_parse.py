@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_dump import DumpParseError, parse_dump
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.dump import DumpParseError, parse_dump
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "fixtures")

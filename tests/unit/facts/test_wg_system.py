@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_system
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import system as wg_system
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_iptables
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import iptables as fw_iptables
 from ansible_collections.wgdoctor.wireguard.tests.unit.firewall.fw_fixtures import (
     PORT, UPLINK, WG, expected_verdict, fixture, probes)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_nftables
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import nftables as fw_nftables
 from ansible_collections.wgdoctor.wireguard.tests.unit.firewall.fw_fixtures import PORT, UPLINK, WG, expected_verdict, fixture, probes
 
 NFT_PROBES = sorted((key.split("/", 1)[1], value) for key, value in probes().items() if key.startswith("nftables/"))

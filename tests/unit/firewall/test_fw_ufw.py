@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_iptables, fw_ufw
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import iptables as fw_iptables
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import ufw as fw_ufw
 from ansible_collections.wgdoctor.wireguard.tests.unit.firewall.fw_fixtures import (
     PORT, UPLINK, expected_verdict, fixture, probes)
 

@@ -11,9 +11,9 @@ import os
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_config import parse_config
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_keypair import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.keypair import (
     KeypairInputError, check_pair, check_peers, derive_public_key, has_problems, key_problem, pair_problems,
     parse_peers_output, peer_problems, require_key,
 )

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_apply
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import apply as wg_apply
 
 PRIVATE = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
 PSK = "FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE="

@@ -14,8 +14,8 @@ import socket
 import struct
 import threading
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_noise import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.noise import (
     COOKIE_REPLY_LEN, INITIATION_LEN, cookie_key, initial_chain, mac1_key,
 )
 

@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto, wg_noise, wg_probe
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import noise as wg_noise
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import probe as wg_probe
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="AF_PACKET needs root")
 

@@ -13,7 +13,8 @@ import struct
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto, wg_noise
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import noise as wg_noise
 from noise_responder import Responder
 
 INITIATOR_PRIVATE = bytes([0x11] * 32)

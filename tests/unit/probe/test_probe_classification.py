@@ -17,7 +17,9 @@ import uuid
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto, wg_noise, wg_probe
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import noise as wg_noise
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import probe as wg_probe
 from noise_responder import Responder, UDPResponder
 
 RESPONDER_PRIVATE = wg_crypto.clamp_private_key(b"\x21" * 32)

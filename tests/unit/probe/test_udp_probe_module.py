@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto, wg_keys
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 from ansible_collections.wgdoctor.wireguard.plugins.modules import udp_probe
 from module_harness import assert_no_secret, intercept_exits, run_module
 from noise_responder import Responder, UDPResponder

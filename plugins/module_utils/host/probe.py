@@ -18,7 +18,8 @@ import socket
 import struct
 import time
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto, wg_noise
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import noise as wg_noise
 
 IP_RECVERR = 11
 IPV6_RECVERR = 25

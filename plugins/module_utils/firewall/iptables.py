@@ -7,7 +7,7 @@ import ipaddress
 import re
 import shlex
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.fw_common import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
     ChainWalk, forward_packet, interface_matches, make_verdict, port_in, probe_packet, rule_verdict)
 
 BUILTIN = ("INPUT", "FORWARD", "OUTPUT", "PREROUTING", "POSTROUTING")

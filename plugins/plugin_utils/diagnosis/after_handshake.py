@@ -4,7 +4,7 @@
 """The handshake completes, but does traffic flow? (FINDINGS.md: after the handshake)."""
 from __future__ import annotations
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis._common import (
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     address_ip, covered, end_scope, firewall_line, make_finding, network, peer_value, remedy, short_key, tunnel_scope,
 )
 

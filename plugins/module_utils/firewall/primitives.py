@@ -217,7 +217,7 @@ def _unknown_backend(name, reason):
 
 def _read_iptables(outputs, errors, variant):
     """{family: parsed} for iptables-<variant>, falling back to plain iptables-save whose header names the variant."""
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_iptables  # pylint: disable=import-outside-toplevel
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import iptables as fw_iptables  # pylint: disable=import-outside-toplevel
     found = {}
     for family, prefix in ((4, "iptables"), (6, "ip6tables")):
         key = "%s_%s" % (prefix, variant)
@@ -248,7 +248,7 @@ def _succeeded(result):
 
 
 def _iptables_backend(name, by_family, errors):
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_iptables  # pylint: disable=import-outside-toplevel
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import iptables as fw_iptables  # pylint: disable=import-outside-toplevel
     broken = ["%s: %s" % (p["source"], e) for p in by_family.values() for e in p["errors"]]
     if broken:
         errors.extend(broken)
@@ -266,7 +266,7 @@ def _iptables_backend(name, by_family, errors):
 
 def _nft_backend(outputs, errors, skip_from):
     """(backend or None, parsed) for nftables proper, leaving out tables other backends own."""
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_nftables  # pylint: disable=import-outside-toplevel
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import nftables as fw_nftables  # pylint: disable=import-outside-toplevel
     text = _output(outputs, "nft", errors)
     if text is None:
         return None
@@ -295,7 +295,7 @@ def _nft_backend(outputs, errors, skip_from):
 
 def _ufw_backend(outputs, errors, carrier):
     """ufw decides through the iptables rules it generated (carrier); its status names the rule."""
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_ufw  # pylint: disable=import-outside-toplevel
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import ufw as fw_ufw  # pylint: disable=import-outside-toplevel
     text = _output(outputs, "ufw", errors)
     if not text:
         return None
@@ -342,7 +342,7 @@ def _name_by_ufw(truth, named):
 
 
 def _firewalld_backend(outputs, errors):
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_firewalld  # pylint: disable=import-outside-toplevel
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import firewalld as fw_firewalld  # pylint: disable=import-outside-toplevel
     state = outputs.get("firewalld_state")
     if state is None or not isinstance(state, (list, tuple)) or len(state) != 3:
         return None
@@ -392,12 +392,12 @@ def _collect_backends(outputs, errors):
 
 
 def _iptables_is_active(parsed):
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_iptables  # pylint: disable=import-outside-toplevel
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import iptables as fw_iptables  # pylint: disable=import-outside-toplevel
     return fw_iptables.is_active(parsed)
 
 
 def _has_ufw(parsed):
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils import fw_iptables  # pylint: disable=import-outside-toplevel
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import iptables as fw_iptables  # pylint: disable=import-outside-toplevel
     return fw_iptables.has_chain_prefix(parsed, "ufw-")
 
 

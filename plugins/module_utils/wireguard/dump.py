@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_config import preshared_key_digest
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import preshared_key_digest
 
 NONE = "(none)"
 INTERFACE_FIELDS = 5   # ifname, private-key, public-key, listen-port, fwmark

@@ -4,7 +4,7 @@
 """What the user sees, reported with the causes found (FINDINGS.md: symptoms)."""
 from __future__ import annotations
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis._common import (
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     CATALOG, CONNECTED_AGE, SYMPTOMS, make_finding, short_key, tunnel_scope,
 )
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 import datetime
 import gc
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis import (
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import (
     after_handshake, endpoint, handshake_path, keys, symptoms,
 )
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis._common import (
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     CATALOG, CATALOG_RANK, SEVERITY, SEVERITY_RANK, SYMPTOMS, Context,
 )
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_topology import build_topology
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import build_topology
 
 SCHEMA = 1
 

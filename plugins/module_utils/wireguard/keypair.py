@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import base64
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_keys
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 
 SOURCES = ("config", "runtime")
 

@@ -10,7 +10,7 @@ the tunnel addresses of every pair.
 """
 from __future__ import annotations
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_topology import build_topology
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import build_topology
 
 
 def _target(entry):

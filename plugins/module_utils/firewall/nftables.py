@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.fw_common import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
     ChainWalk, forward_packet, interface_matches, make_verdict, port_in, probe_packet, rule_verdict)
 
 FAMILIES = {4: ("ip", "inet"), 6: ("ip6", "inet")}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import binascii
 import base64
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis._common import (
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     address_ip, end_scope, make_finding, peer_value, probe_line, remedy, short_key, tunnel_scope,
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.fw_common import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
     interface_matches, make_verdict, port_in)
 
 ACTIONS = {"ALLOW": "accept", "LIMIT": "accept", "DENY": "drop", "REJECT": "reject"}

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import os
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
 
 KEY_LEN = 32
 _PSK_DIGEST_KEY = b"wgdoctor-psk-digest-v1"

@@ -4,7 +4,7 @@
 """Does the initiator send to where the responder is now? (FINDINGS.md: endpoint, DNS, NAT)."""
 from __future__ import annotations
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis._common import (
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     CONNECTED_AGE, is_public, make_finding, peer_value, remedy, short_key, tunnel_scope,
 )
 

@@ -25,7 +25,7 @@ import ipaddress
 import re
 import shlex
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.fw_common import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
     interface_matches, make_verdict, port_in)
 
 # Ports of the services a WireGuard host plausibly opens; others are reported as doubts.

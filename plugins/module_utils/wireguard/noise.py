@@ -17,7 +17,7 @@ import os
 import struct
 import time
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
 
 CONSTRUCTION = b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
 IDENTIFIER = b"WireGuard v1 zx2c4 Jason@zx2c4.com"

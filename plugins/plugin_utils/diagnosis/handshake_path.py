@@ -4,10 +4,10 @@
 """Can an initiation reach a listening responder? (FINDINGS.md: handshake path)."""
 from __future__ import annotations
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.diagnosis._common import (
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     end_scope, firewall_line, make_finding, probe_line, remedy, short_key, tunnel_scope,
 )
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wg_topology import peer_endpoint
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import peer_endpoint
 
 BLOCKING = ("drop", "reject")
 # Outcomes that prove an initiation reached the socket and was answered.

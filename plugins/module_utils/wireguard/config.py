@@ -25,7 +25,7 @@ import re
 import socket
 
 try:
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils import wg_keys
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 except ImportError:  # pragma: no cover - the sibling ships with the collection
     wg_keys = None
 
