@@ -163,7 +163,7 @@ from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.confi
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.dump import DumpParseError, compute_drift, parse_dump
 
 try:
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import primitives as fw_common
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach as fw_common
 except ImportError:
     fw_common = None
 

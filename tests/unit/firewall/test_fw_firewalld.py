@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import firewalld as fw_firewalld
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import VERDICTS, firewall_facts
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import VERDICTS
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.reach import firewall_facts
 from ansible_collections.wgdoctor.wireguard.tests.unit.firewall.fw_fixtures import (
     LAB_UPLINK, LAB_WG, PORT, expected_verdict, firewalld_outputs, firewalld_probes, fixture)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
-    FIREWALL_COMMANDS, VERDICTS, firewall_facts, masquerade_covers)
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import VERDICTS, masquerade_covers
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.reach import FIREWALL_COMMANDS, firewall_facts
 from ansible_collections.wgdoctor.wireguard.tests.unit.firewall.fw_fixtures import (
     LAB_UPLINK, LAB_WG, PORT, UPLINK, WG, firewalld_outputs, fixture, ran)
 

@@ -1,0 +1,332 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Does UDP to port P on interface I reach the socket? Every backend's answer, combined.
+
+Runs the readers of each firewall the host has (nftables, iptables legacy and nft, ufw,
+firewalld) over the output of the commands in ``FIREWALL_COMMANDS`` and returns the
+``firewall`` facts: which backend decides, its verdict per listen port, forwarding and
+masquerade. The readers share their primitives (packets, verdicts, chain walking) with
+this module through ``primitives``; nothing here imports back into a reader.
+"""
+from __future__ import annotations
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import firewalld as fw_firewalld
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import iptables as fw_iptables
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import nftables as fw_nftables
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import ufw as fw_ufw
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
+    combine_verdicts, make_verdict, unknown_verdict,
+)
+
+FIREWALL_COMMANDS = {
+    "nft": ["nft", "-j", "list", "ruleset"],
+    "iptables_legacy": ["iptables-legacy-save", "-c"],
+    "iptables_nft": ["iptables-nft-save", "-c"],
+    "ip6tables_legacy": ["ip6tables-legacy-save", "-c"],
+    "ip6tables_nft": ["ip6tables-nft-save", "-c"],
+    # Distributions without the -legacy/-nft names ship one iptables-save; its header says which.
+    "iptables": ["iptables-save", "-c"],
+    "ip6tables": ["ip6tables-save", "-c"],
+    "ufw": ["ufw", "status", "verbose"],
+    "firewalld_state": ["firewall-cmd", "--state"],
+    # firewalld 1.3 marks no zone "(default)" in --list-all-zones; unbound interfaces fall into this one.
+    "firewalld_default_zone": ["firewall-cmd", "--get-default-zone"],
+    "firewalld_active_zones": ["firewall-cmd", "--get-active-zones"],
+    "firewalld_zones": ["firewall-cmd", "--list-all-zones"],
+}
+
+# --- the facts: every backend's answer, combined ------------------------------------------------------------
+
+BACKEND_ORDER = ("ufw", "firewalld", "nftables", "iptables-nft", "iptables-legacy")
+
+
+def _output(outputs, key, errors):
+    """stdout of a command that ran, or None (absent or failed, failures noted)."""
+    result = outputs.get(key)
+    if result is None:
+        return None
+    try:
+        rc, stdout, stderr = result
+    except (TypeError, ValueError):
+        errors.append("%s: unreadable command result" % key)
+        return ""
+    if rc != 0:
+        first = (stderr or stdout or "").strip().splitlines()
+        errors.append("%s: command failed (rc=%s): %s" % (key, rc, first[0][:200] if first else "no output"))
+        return ""
+    return stdout or ""
+
+
+class _Backend(object):
+    """One active backend: how to ask it the input and forward questions."""
+
+    def __init__(self, name, input_fn, forward_fn, policy=None, masquerade=()):
+        self.name = name
+        self.input = input_fn
+        self.forward = forward_fn
+        self.policy = policy
+        self.masquerade = list(masquerade)
+
+
+def _unknown_backend(name, reason):
+    return _Backend(name, lambda port, iface, family=4: unknown_verdict(name, reason),
+                    lambda win, wout, ct: unknown_verdict(name, reason))
+
+
+def _read_iptables(outputs, errors, variant):
+    """{family: parsed} for iptables-<variant>, falling back to plain iptables-save whose header names the variant."""
+    found = {}
+    for family, prefix in ((4, "iptables"), (6, "ip6tables")):
+        key = "%s_%s" % (prefix, variant)
+        text = _output(outputs, key, errors) if outputs.get(key) is not None else None
+        if text is None and outputs.get(prefix) is not None:
+            text = _output(outputs, prefix, errors)
+            if text and ("(nf_tables)" in text) != (variant == "nft"):
+                text = None
+        result = outputs.get(key) if outputs.get(key) is not None else outputs.get(prefix)
+        if text is None or (text == "" and not _succeeded(result)):
+            # Absent or failed: the other family's rules say nothing about this one (unknown, not open).
+            why = "command failed" if text == "" else "no output (not installed?)"
+            parsed = fw_iptables.missing_output(family, "%s-%s-save: %s" % (prefix, variant, why))
+        else:
+            parsed = fw_iptables.parse_save(text, family=family)
+        parsed["source"] = key
+        found[family] = parsed
+    if all(p.get("missing") for p in found.values()):
+        return {}
+    return found
+
+
+def _succeeded(result):
+    try:
+        return result[0] == 0
+    except (TypeError, IndexError, KeyError):
+        return False
+
+
+def _iptables_backend(name, by_family, errors):
+    broken = ["%s: %s" % (p["source"], e) for p in by_family.values() for e in p["errors"]]
+    if broken:
+        errors.extend(broken)
+        return _unknown_backend(name, "; ".join(broken)[:300])
+    empty = {"family": 4, "tables": {}}
+
+    def verdict_in(port, iface, family=4):
+        return fw_iptables.udp_input_verdict(by_family.get(family, empty), port, iface, backend=name)
+
+    def verdict_fwd(win, wout, ct):
+        return fw_iptables.forward_verdict(by_family.get(4, empty), win, wout, ct_state=ct, backend=name)
+    masq = fw_iptables.masquerade_rules(by_family[4], backend=name) if 4 in by_family else []
+    return _Backend(name, verdict_in, verdict_fwd, fw_iptables.forward_policy(by_family.get(4, empty)), masq)
+
+
+def _nft_backend(outputs, errors, skip_from):
+    """(backend or None, parsed) for nftables proper, leaving out tables other backends own."""
+    text = _output(outputs, "nft", errors)
+    if text is None:
+        return None
+    if text == "":
+        return _unknown_backend("nftables", "nft listing unavailable") if errors and errors[-1].startswith("nft:") else None
+    try:
+        parsed = fw_nftables.parse_ruleset(text)
+    except fw_nftables.NftParseError as exc:
+        errors.append("nft: %s" % exc)
+        return _unknown_backend("nftables", str(exc))
+    errors.extend("nft: %s" % e for e in parsed["errors"])
+    skip = set(fw_nftables.iptables_nft_tables(parsed, skip_from.get("iptables_tables")))
+    if skip_from.get("firewalld"):
+        skip.update(k for k, t in parsed["tables"].items() if t["name"] == "firewalld")
+    if not fw_nftables.is_active(parsed, skip):
+        return None
+
+    def verdict_in(port, iface, family=4):
+        return fw_nftables.udp_input_verdict(parsed, port, iface, family=family, skip_tables=skip)
+
+    def verdict_fwd(win, wout, ct):
+        return fw_nftables.forward_verdict(parsed, win, wout, ct_state=ct, skip_tables=skip)
+    return _Backend("nftables", verdict_in, verdict_fwd, fw_nftables.forward_policy(parsed, skip),
+                    fw_nftables.masquerade_rules(parsed, skip_tables=skip))
+
+
+def _ufw_backend(outputs, errors, carrier):
+    """ufw decides through the iptables rules it generated (carrier); its status names the rule."""
+    text = _output(outputs, "ufw", errors)
+    if not text:
+        return None
+    status = fw_ufw.parse_status(text)
+    errors.extend("ufw: %s" % e for e in status["errors"])
+    if not status["active"]:
+        return None
+
+    def verdict_in(port, iface, family=4):
+        named = fw_ufw.udp_input_verdict(status, port, iface, family=family)
+        if carrier is None:
+            return named
+        truth = carrier.input(port, iface, family)
+        return _name_by_ufw(truth, named)
+
+    def verdict_fwd(win, wout, ct):
+        if carrier is None:
+            return fw_ufw.policy_verdict(status, "routed")
+        truth = carrier.forward(win, wout, ct)
+        named = fw_ufw.policy_verdict(status, "routed")
+        rows = fw_ufw.forward_rules(status, win) + fw_ufw.forward_rules(status, wout)
+        if rows and truth["verdict"] == "accept":
+            named = make_verdict("accept", "ufw", rule=rows[0]["text"])
+        return _name_by_ufw(truth, named)
+    policy = fw_ufw.POLICIES.get(status["default"].get("routed"))
+    return _Backend("ufw", verdict_in, verdict_fwd, policy or "accept", carrier.masquerade if carrier else [])
+
+
+def _name_by_ufw(truth, named):
+    """The iptables verdict, told with the ufw row a person can change."""
+    verdict = dict(truth)
+    verdict["backend"] = "ufw"
+    verdict["evidence"] = list(truth["evidence"])
+    if truth.get("rule"):
+        verdict["evidence"].append("iptables: %s/%s rule %s '%s'" % (truth["table"], truth["chain"], truth["position"], truth["rule"]))
+    if named["verdict"] == truth["verdict"]:
+        verdict["rule"] = named["rule"]
+        verdict["evidence"].extend(named["evidence"])
+    else:
+        verdict["evidence"].append("ufw status alone suggests %s (%s): the generated iptables rules decide"
+                                   % (named["verdict"], named["rule"] or "; ".join(named["evidence"])))
+    verdict["conditional"] = list(truth["conditional"]) + [c for c in named["conditional"] if c not in truth["conditional"]]
+    return verdict
+
+
+def _firewalld_backend(outputs, errors):
+    state = outputs.get("firewalld_state")
+    if state is None or not isinstance(state, (list, tuple)) or len(state) != 3:
+        return None
+    if not fw_firewalld.parse_state(state[0], state[1] or ""):
+        return None
+    zones_text = _output(outputs, "firewalld_zones", errors)
+    if not zones_text:
+        return _unknown_backend("firewalld", "firewalld runs but its zones could not be listed")
+    default_zone = fw_firewalld.parse_default_zone(_output(outputs, "firewalld_default_zone", errors))
+    zones = fw_firewalld.parse_zones(zones_text, default_zone=default_zone)
+    errors.extend("firewalld: %s" % e for e in zones["errors"])
+    if not zones["zones"]:
+        return _unknown_backend("firewalld", "firewalld zones unreadable")
+    active = fw_firewalld.parse_active_zones(_output(outputs, "firewalld_active_zones", errors) or "")
+    return _Backend("firewalld", lambda port, iface, family=4: fw_firewalld.udp_input_verdict(zones, port, iface, active, family=family),
+                    lambda win, wout, ct: fw_firewalld.forward_verdict(zones, win, wout, active, ct_state=ct),
+                    None, fw_firewalld.masquerade_rules(zones, active))
+
+
+def _collect_backends(outputs, errors):
+    legacy = _read_iptables(outputs, errors, "legacy")
+    nft_variant = _read_iptables(outputs, errors, "nft")
+    backends = {}
+    for name, by_family in (("iptables-legacy", legacy), ("iptables-nft", nft_variant)):
+        if by_family and any(_iptables_is_active(p) or p["errors"] for p in by_family.values()):
+            backends[name] = _iptables_backend(name, by_family, errors)
+    ufw_carrier = None
+    for name, by_family in (("iptables-nft", nft_variant), ("iptables-legacy", legacy)):
+        if name in backends and any(_has_ufw(p) for p in by_family.values()):
+            ufw_carrier = backends[name]
+            break
+    ufw = _ufw_backend(outputs, errors, ufw_carrier)
+    if ufw is not None:
+        backends["ufw"] = ufw
+        if ufw_carrier is not None:
+            backends = {k: v for k, v in backends.items() if v is not ufw_carrier}
+    firewalld = _firewalld_backend(outputs, errors)
+    if firewalld is not None:
+        backends["firewalld"] = firewalld
+    tables = None
+    if nft_variant:
+        tables = sorted({name for p in nft_variant.values() for name in p["tables"]})
+    nft = _nft_backend(outputs, errors, {"iptables_tables": tables, "firewalld": firewalld is not None})
+    if nft is not None:
+        backends["nftables"] = nft
+    return [backends[name] for name in BACKEND_ORDER if name in backends]
+
+
+def _iptables_is_active(parsed):
+    return fw_iptables.is_active(parsed)
+
+
+def _has_ufw(parsed):
+    return fw_iptables.has_chain_prefix(parsed, "ufw-")
+
+
+def _no_firewall(what):
+    return make_verdict("accept", None, evidence=["no active firewall backend: nothing filters %s" % what])
+
+
+def _input_for(backends, port, uplinks, family=4):
+    """Combined verdict on the first uplink; other uplinks that disagree are noted."""
+    if not backends:
+        return _no_firewall("incoming UDP")
+    candidates = list(uplinks) or [None]
+    verdicts = [combine_verdicts([b.input(port, iface, family) for b in backends]) for iface in candidates]
+    first = dict(verdicts[0])
+    first["in_interface"] = candidates[0]
+    for iface, other in zip(candidates[1:], verdicts[1:]):
+        if other["verdict"] != first["verdict"]:
+            first["conditional"] = first["conditional"] + ["arriving on %s instead: %s (%s)" % (iface, other["verdict"], other["rule"])]
+    return first
+
+
+def _forward_for(backends, wg_interface, uplink):
+    """Traffic leaving the tunnel (NEW) and replies coming back into it (ESTABLISHED)."""
+    if not backends:
+        return _no_firewall("forwarded traffic")
+    leaving = combine_verdicts([b.forward(wg_interface, uplink, "new") for b in backends])
+    replies = combine_verdicts([b.forward(uplink, wg_interface, "established") for b in backends])
+    entering = combine_verdicts([b.forward(uplink, wg_interface, "new") for b in backends])
+    deciding_replies = leaving["verdict"] == "accept" and replies["verdict"] != "accept"
+    verdict = dict(replies if deciding_replies else leaving)
+    verdict["direction"] = "replies to %s" % wg_interface if deciding_replies else "from %s" % wg_interface
+    verdict["from_tunnel"] = leaving["verdict"]
+    verdict["replies_to_tunnel"] = replies["verdict"]
+    verdict["new_to_tunnel"] = entering["verdict"]
+    return verdict
+
+
+def firewall_facts(outputs, listen_ports, wg_interfaces, uplinks):
+    """The `firewall` object of docs/facts.md plus per-interface verdicts; never raises on bad output."""
+    errors = []
+    try:
+        backends = _collect_backends(outputs or {}, errors)
+    except Exception as exc:  # pylint: disable=broad-except
+        # A reader bug must not cost the whole fact gathering: say so and stay unknown.
+        errors.append("firewall: internal error while reading rules: %s: %s" % (type(exc).__name__, exc))
+        backends = [_unknown_backend("unknown", "firewall rules could not be read")]
+    interfaces = {}
+    for name in wg_interfaces or []:
+        uplink = uplinks[0] if uplinks else None
+        port = (listen_ports or {}).get(name)
+        try:
+            interfaces[name] = {
+                "input": _input_for(backends, port, uplinks or []) if port else None,
+                "input_ipv6": _input_for(backends, port, uplinks or [], family=6) if port else None,
+                "forward": _forward_for(backends, name, uplink),
+            }
+        except Exception as exc:  # pylint: disable=broad-except
+            errors.append("firewall: internal error evaluating %s: %s: %s" % (name, type(exc).__name__, exc))
+            interfaces[name] = {"input": unknown_verdict(None, "evaluation failed"), "input_ipv6": None,
+                                "forward": unknown_verdict(None, "evaluation failed")}
+    return {
+        "backends": [b.name for b in backends],
+        "forward": _forward_summary(backends, interfaces),
+        "masquerade": [m for b in backends for m in b.masquerade],
+        "interfaces": interfaces,
+        "errors": errors,
+    }
+
+
+def _forward_summary(backends, interfaces):
+    with_policy = [b for b in backends if b.policy]
+    if not with_policy:
+        return {"policy": "accept" if not backends else None, "backend": None, "rule": None}
+    strict = next((b for b in with_policy if b.policy != "accept"), with_policy[0])
+    rule = None
+    for verdicts in interfaces.values():
+        forward = verdicts.get("forward") or {}
+        if forward.get("backend") == strict.name and forward.get("rule"):
+            rule = forward["rule"]
+            break
+    return {"policy": strict.policy, "backend": strict.name, "rule": rule}
