@@ -1,0 +1,361 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The dict contracts between the targets and the controller, typed in one place.
+
+Targets produce facts (wg_facts, docs/facts.md) and firewall verdicts; the controller
+reads them and produces probe and ping records, findings, remedies and the report
+(docs/findings.md). This is the lowest layer: both sides import it, so it imports
+nothing from the collection and nothing but ``typing``, and it must import on every
+target Python ansible-core supports (3.9+: hence no ``typing.NotRequired``; keys that may
+be absent live in a ``total=False`` subclass of the keys that are always there).
+
+``X | None`` means the key is always present and may be null (docs/facts.md: "unknown
+values are null, never absent"); a key in a ``total=False`` class may be missing.
+"""
+from __future__ import annotations
+
+import typing as t
+
+# ---------------------------------------------------------------- firewall verdicts
+
+VerdictName = t.Literal["accept", "drop", "reject", "unknown"]
+
+
+class _FirewallVerdictBase(t.TypedDict):
+    verdict: VerdictName
+    backend: str | None  # nftables, iptables-legacy, iptables-nft, ufw, firewalld; None: no backend
+    table: str | None  # the firewalld zone for firewalld
+    chain: str | None
+    rule: str | None  # the rule text as the backend prints it; None: the chain policy decided
+    counter: int | None
+    position: int | None
+    reject_with: str | None
+    conditional: list[str]  # rules that might decide but cannot be evaluated from here
+    evidence: list[str]
+
+
+class FirewallVerdict(_FirewallVerdictBase, total=False):
+    """firewall.primitives.make_verdict, plus what the reach question adds on top."""
+    in_interface: str | None  # input: the uplink the verdict was computed for
+    direction: str  # forward: "from wg0" or "replies to wg0", whichever decides
+    from_tunnel: VerdictName  # forward: NEW packets leaving the tunnel
+    replies_to_tunnel: VerdictName  # forward: ESTABLISHED replies coming back
+    new_to_tunnel: VerdictName  # forward: NEW packets from the uplink into the tunnel
+
+
+class InterfaceFirewall(t.TypedDict):
+    input: FirewallVerdict | None  # None when the interface has no listen port
+    input_ipv6: FirewallVerdict | None
+    forward: FirewallVerdict
+
+
+class ForwardSummary(t.TypedDict):
+    policy: str | None
+    backend: str | None
+    rule: str | None
+
+
+class MasqueradeEntry(t.TypedDict):
+    backend: str
+    source: str | None  # "!"-prefixed when negated
+    out_interface: str | None
+    rule: str
+    counter: int | None
+    chain: str
+    target: str
+
+
+class FirewallSummary(t.TypedDict):
+    backends: list[str]
+    forward: ForwardSummary
+    masquerade: list[MasqueradeEntry]
+
+
+# ---------------------------------------------------------------- facts (docs/facts.md, schema 1)
+
+class Tools(t.TypedDict):
+    wg: str | None
+    wg_quick: bool
+    wireguard_go: str | None
+
+
+class Address(t.TypedDict):
+    interface: str
+    address: str
+    prefixlen: int | None
+    family: int  # 4 or 6
+    dynamic: bool
+
+
+class Forwarding(t.TypedDict):
+    ipv4: bool | None
+    ipv6: bool | None
+
+
+class Clock(t.TypedDict):
+    epoch: float
+    ntp_synchronized: bool | None
+
+
+class ParseError(t.TypedDict):
+    file: str
+    line: int  # 0: the file as a whole (unreadable)
+    reason: str
+
+
+class Hooks(t.TypedDict):
+    pre_up: bool
+    post_up: bool
+    pre_down: bool
+    post_down: bool
+
+
+class _ConfigEndpointBase(t.TypedDict):
+    raw: str
+    host: str
+    port: int
+    is_hostname: bool
+
+
+class ConfigEndpoint(_ConfigEndpointBase, total=False):
+    """`resolved` / `resolve_error` are filled in by wg_facts' resolution step only."""
+    resolved: list[str] | None
+    resolve_error: str | None
+
+
+class ConfigPeer(t.TypedDict):
+    public_key: str | None  # None: the [Peer] section has no (valid) PublicKey
+    line: int  # line of the [Peer] header
+    endpoint: ConfigEndpoint | None
+    allowed_ips: list[str]
+    persistent_keepalive: int | None
+    has_preshared_key: bool
+    preshared_key_digest: str | None
+
+
+class ConfigFacts(t.TypedDict):
+    path: str
+    exists: bool
+    parse_errors: list[ParseError]
+    address: list[str]
+    listen_port: int | None
+    fwmark: int | None
+    mtu: int | None
+    table: str | None
+    dns: list[str]
+    save_config: bool
+    hooks: Hooks
+    has_private_key: bool
+    public_key: str | None
+    peers: list[ConfigPeer]
+
+
+class RuntimeEndpoint(t.TypedDict):
+    raw: str
+    host: str
+    port: int
+
+
+class RuntimePeer(t.TypedDict):
+    public_key: str
+    endpoint: RuntimeEndpoint | None
+    allowed_ips: list[str]
+    latest_handshake: int | None  # Unix seconds; None: never
+    latest_handshake_age: int | None
+    transfer_rx: int
+    transfer_tx: int
+    persistent_keepalive: int | None
+    has_preshared_key: bool
+    preshared_key_digest: str | None
+
+
+class RuntimeFacts(t.TypedDict):
+    up: bool
+    public_key: str | None
+    has_private_key: bool
+    listen_port: int
+    fwmark: int | None
+    peers: list[RuntimePeer]
+
+
+class Drift(t.TypedDict):
+    field: str
+    peer: str | None
+    config: t.Any
+    runtime: t.Any
+
+
+class Unit(t.TypedDict):
+    name: str
+    enabled: bool
+    active: str | None
+
+
+class Reresolve(t.TypedDict):
+    method: str  # "systemd timer" or "cron"
+    unit: str
+    active: bool
+
+
+class Listening(t.TypedDict):
+    port: int | None
+    bound: bool | None
+
+
+class Route(t.TypedDict):
+    dev: str | None
+    via: str | None
+    table: str
+
+
+class InterfaceFacts(t.TypedDict):
+    name: str
+    config: ConfigFacts
+    runtime: RuntimeFacts | None  # None: `wg show` does not list the interface
+    drift: list[Drift]
+    unit: Unit | None  # None without systemd
+    reresolve: Reresolve | None  # None: nothing re-resolves hostname Endpoints
+    listening: Listening
+    routes: dict[str, Route | None]
+    firewall: InterfaceFirewall | None  # None when the firewall could not be read
+
+
+class KeypairCheck(t.TypedDict, total=False):
+    """What the diagnosis reads from a stored key pair check (wg_keypair_check's pair)."""
+    interface: str | None
+    source: str
+    public_key: str | None
+    derived_public_key: str | None
+    match: bool | None
+
+
+class _FactsBase(t.TypedDict):
+    schema: int
+    hostname: str
+    implementation: t.Literal["kernel", "wireguard-go", "boringtun", "none"]
+    tools: Tools
+    errors: list[str]
+    addresses: list[Address]
+    forwarding: Forwarding
+    clock: Clock
+    firewall: FirewallSummary | None
+    interfaces: dict[str, InterfaceFacts]
+
+
+class Facts(_FactsBase, total=False):
+    """ansible_facts.wireguard of one end. `keypair_checks` is read by the diagnosis
+    but not produced by wg_facts (issue #11)."""
+    keypair_checks: list[KeypairCheck]
+
+
+# ---------------------------------------------------------------- probe and ping records
+
+class ProbeTarget(t.TypedDict):
+    host: str
+    port: int
+
+
+class ProbeRecord(t.TypedDict):
+    """One handshake probe joined with what the responder's capture saw."""
+    initiator: str
+    responder: str
+    interface: str  # the responder's interface
+    peer: str  # the responder's public key
+    target: ProbeTarget
+    vantage: str  # the initiator's hostname, or "controller"
+    outcome: str  # udp_probe's outcome: ok, timeout, refused, unreachable, auth_failed, error, ...
+    rtt_ms: float | None
+    attempts: int | None
+    arrived: int | None  # initiations the responder's capture saw; None: no capture
+    error: str | None
+
+
+# "from" is a keyword: the functional form is the only way to spell this key.
+_PingRecordBase = t.TypedDict("_PingRecordBase", {
+    "from": str,
+    "to": str,
+    "address": str,  # the tunnel address pinged
+    "ok": bool,
+    "loss": t.Optional[float],  # 0.0 .. 1.0; None: the ping output could not be read
+})
+
+
+class PingRecord(_PingRecordBase, total=False):
+    """One ping through a tunnel, as the diagnosis reads it."""
+    output: str  # the last lines of ping's output, for a human
+
+
+# ---------------------------------------------------------------- findings, remedies, report
+
+Severity = t.Literal["critical", "error", "warning", "info"]
+
+
+class Remedy(t.TypedDict):
+    role: str  # FQCN: wgdoctor.wireguard.<role>
+    host: str
+    vars: dict[str, t.Any]  # validated by the role's meta/argument_specs.yml
+
+
+class _FindingBase(t.TypedDict):
+    code: str
+    severity: Severity
+    host: str | None
+    interface: str | None
+    peer: str | None  # the other end's public key
+    summary: str
+    evidence: list[str]
+    remedy: Remedy | None  # None: only a person can fix it
+
+
+class Finding(_FindingBase, total=False):
+    """A finding as the report carries it; symptoms also say what explains them."""
+    follows_from: list[str]
+
+
+class Unchecked(t.TypedDict):
+    host: str | None
+    what: str
+
+
+class TunnelSide(t.TypedDict):
+    host: str
+    interface: str
+    public_key: str | None
+    peer: str | None  # the key this end's entry for the other end holds
+    peer_matched_by: str | None  # keys, endpoint, allowed_ips
+
+
+class Tunnel(t.TypedDict):
+    a: TunnelSide
+    b: TunnelSide
+    matched_by: t.Literal["keys", "endpoint"]
+    initiators: list[str]
+    responder: str | None
+    latest_handshake_age: int | float | None
+
+
+class OutsidePeer(t.TypedDict):
+    host: str
+    interface: str
+    public_key: str | None
+    endpoint: str | None
+
+
+class _ReportBase(t.TypedDict):
+    schema: int
+    generated: str  # ISO 8601, UTC, "Z"
+    tunnels: list[Tunnel]
+    outside_peers: list[OutsidePeer]
+    unchecked: list[Unchecked]
+    findings: list[Finding]
+    healthy: bool
+
+
+class Report(_ReportBase, total=False):
+    """diagnosis.diagnose's return value; the playbook adds the records it diagnosed from."""
+    probes: list[ProbeRecord]
+    pings: list[PingRecord]
+
+
+FactsByHost = t.Dict[str, Facts]
