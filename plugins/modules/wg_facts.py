@@ -60,7 +60,8 @@ options:
     version_added: 0.1.0
   resolve_timeout:
     description:
-      - Seconds to wait for all endpoint names to resolve.
+      - Seconds to wait for all endpoint names to resolve, together. The module does not wait longer, even for a
+        resolver that never answers; such a name is reported in C(endpoint.resolve_error).
     type: float
     default: 3.0
     version_added: 0.1.0
@@ -129,6 +130,14 @@ ansible_facts:
           elements: dict
           returned: always
           sample: [{"interface": "eth0", "address": "198.51.100.10", "prefixlen": 24, "family": 4}]
+        uplinks:
+          description:
+            - The devices the main routing table's default routes leave by, one entry per family (IPv4 first) whose
+              default route is not a WireGuard interface; empty without a default route.
+          type: list
+          elements: dict
+          returned: always
+          sample: [{"interface": "eth0", "family": 4, "via": "198.51.100.1"}]
         forwarding:
           description: IPv4 and IPv6 forwarding sysctls, null when unknown.
           type: dict
@@ -150,374 +159,14 @@ ansible_facts:
           returned: always
 '''
 
-import os
-import re
-import socket
-import time
-import concurrent.futures
+import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import system as wg_system
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.dump import DumpParseError, compute_drift, parse_dump
-
-try:
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach as fw_common
-except ImportError:
-    fw_common = None
-
-INTERFACE_NAME = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
-RUN_DIR = "/var/run/wireguard"
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import facts as wg_host_facts
 
 
-class Host:
-    """Runs the commands and reads the files; turns every failure into an entry of `errors`."""
-
-    def __init__(self, module: AnsibleModule) -> None:
-        self.module = module
-        self.errors = []
-
-    def binary(self, name: str):
-        return self.module.get_bin_path(name)
-
-    def run(self, label: str, argv: list, quiet_rc=()):
-        """stdout, or None (the command is absent or failed: then `errors` says why)."""
-        path = self.binary(argv[0])
-        if path is None:
-            return None
-        rc, out, err = self.run_argv([path] + argv[1:])
-        if rc != 0 and rc not in quiet_rc:
-            first = (err or out or "").strip().splitlines()
-            self.errors.append("%s: command failed (rc %d): %s" % (label, rc, first[0] if first else "no output"))
-            return None
-        return out
-
-    def run_argv(self, argv: list):
-        try:
-            return self.module.run_command(argv, environ_update={"LC_ALL": "C"})
-        except Exception as exc:  # pylint: disable=broad-except
-            return 127, "", "%s: %s" % (type(exc).__name__, exc)
-
-    def read(self, path: str):
-        try:
-            with open(path, "r", encoding="utf-8", errors="replace", newline="") as handle:
-                return handle.read()
-        except (IOError, OSError) as exc:
-            self.errors.append("%s: cannot read: %s" % (path, exc.strerror or type(exc).__name__))
-            return None
-
-    def listdir(self, path: str) -> list:
-        try:
-            return sorted(os.listdir(path))
-        except (IOError, OSError) as exc:
-            if not isinstance(exc, FileNotFoundError):
-                self.errors.append("%s: cannot list: %s" % (path, exc.strerror or type(exc).__name__))
-            return []
-
-    def parsed(self, label: str, parser, text, *args):
-        """parser(text) or None with an `errors` entry; never a traceback."""
-        if text is None:
-            return None
-        try:
-            return parser(text, *args)
-        except ValueError as exc:
-            self.errors.append("%s: %s" % (label, exc))
-        except Exception as exc:  # pylint: disable=broad-except
-            # Only the type: the message of an unexpected error could quote the input.
-            self.errors.append("%s: unexpected %s while parsing the output" % (label, type(exc).__name__))
-        return None
-
-
-# ---------------------------------------------------------------- host-wide facts
-
-def gather_tools(host: Host) -> dict:
-    wireguard_go = None
-    if host.binary("wireguard-go"):
-        wireguard_go = host.parsed("wireguard-go --version", wg_system.parse_wireguard_go_version,
-                                   host.run("wireguard-go --version", ["wireguard-go", "--version"]))
-    return {
-        "wg": host.parsed("wg --version", wg_system.parse_wg_version, host.run("wg --version", ["wg", "--version"])),
-        "wg_quick": host.binary("wg-quick") is not None,
-        "wireguard_go": wireguard_go,
-    }
-
-
-def gather_runtime(host: Host) -> dict:
-    if not host.binary("wg"):
-        return {}
-    text = host.run("wg show all dump", ["wg", "show", "all", "dump"])
-    if text is None:
-        return {}
-    try:
-        return parse_dump(text)
-    except DumpParseError as exc:
-        host.errors.append(str(exc))
-    return {}
-
-
-def userspace_processes() -> list:
-    processes = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as handle:
-                argv = handle.read().split(b"\0")
-        except (IOError, OSError):
-            continue
-        processes.append([arg.decode("utf-8", "replace") for arg in argv if arg])
-    return processes
-
-
-def kernel_module_present() -> bool:
-    if os.path.isdir("/sys/module/wireguard"):
-        return True
-    release = os.uname()[2]
-    base = "/lib/modules/%s" % release
-    if os.path.isdir(os.path.join(base, "kernel/drivers/net/wireguard")):
-        return True
-    try:
-        with open(os.path.join(base, "modules.builtin")) as handle:
-            return "wireguard.ko" in handle.read()
-    except (IOError, OSError):
-        return False
-
-
-def gather_implementation(host: Host, runtime: dict) -> str:
-    sockets = host.listdir(RUN_DIR)
-    userspace = wg_system.userspace_interfaces(sockets, userspace_processes() if sockets else [])
-    binaries = {"wireguard-go": bool(host.binary("wireguard-go")), "boringtun": bool(host.binary("boringtun-cli") or host.binary("boringtun"))}
-    return wg_system.detect_implementation(sorted(runtime), userspace, kernel_module_present(), binaries)
-
-
-def gather_routes(host: Host) -> wg_system.RouteTable:
-    routes = []
-    for family in (4, 6):
-        label = "ip -j -%d route show table all" % family
-        text = host.run(label, ["ip", "-j", "-%d" % family, "route", "show", "table", "all"])
-        routes.extend(host.parsed(label, wg_system.parse_ip_routes, text, family) or [])
-    return wg_system.RouteTable(routes)
-
-
-def gather_forwarding(host: Host) -> dict:
-    names = ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")
-    # rc 255 with the IPv4 value printed when IPv6 is disabled: keep what was printed.
-    text = host.run("sysctl", ["sysctl"] + list(names), quiet_rc=(255,))
-    values = host.parsed("sysctl", wg_system.parse_sysctl, text) or {}
-    return {"ipv4": wg_system.sysctl_flag(values, names[0]), "ipv6": wg_system.sysctl_flag(values, names[1])}
-
-
-def systemd_running() -> bool:
-    return os.path.isdir("/run/systemd/system")
-
-
-def gather_clock(host: Host) -> dict:
-    synchronized = None
-    if systemd_running() and host.binary("timedatectl"):
-        synchronized = host.parsed("timedatectl show", wg_system.parse_timedatectl, host.run("timedatectl show", ["timedatectl", "show"]))
-    return {"epoch": round(time.time(), 2), "ntp_synchronized": synchronized}
-
-
-def gather_unit(host: Host, name: str):
-    if not systemd_running() or not host.binary("systemctl"):
-        return None
-    unit = "wg-quick@%s" % name
-    text = host.run("systemctl show %s" % unit, ["systemctl", "show", unit, "-p", "ActiveState", "-p", "UnitFileState"])
-    return host.parsed("systemctl show %s" % unit, wg_system.parse_systemctl_show, text, unit)
-
-
-# Jobs that re-resolve a hostname Endpoint: WireGuard itself resolves it only once.
-RERESOLVE_TIMERS = ("wgdoctor-reresolve@%s.timer", "wireguard-reresolve-dns@%s.timer", "reresolve-dns@%s.timer",
-                    "wg-reresolve-dns@%s.timer")
-CRON_FILES_DIR = "/etc/cron.d"
-
-
-def gather_reresolve(host: Host, name: str):
-    """How the hostname Endpoints of interface `name` are re-resolved, or None when nothing does."""
-    if systemd_running() and host.binary("systemctl"):
-        for pattern in RERESOLVE_TIMERS:
-            unit = pattern % name
-            text = host.run("systemctl show %s" % unit, ["systemctl", "show", unit, "-p", "ActiveState", "-p", "UnitFileState"])
-            state = host.parsed("systemctl show %s" % unit, wg_system.parse_systemctl_show, text, unit) or {}
-            if state.get("active") == "active":
-                return {"method": "systemd timer", "unit": unit, "active": True}
-    for entry in host.listdir(CRON_FILES_DIR):
-        text = host.read(os.path.join(CRON_FILES_DIR, entry)) or ""
-        for line in text.splitlines():
-            if not line.lstrip().startswith("#") and "reresolve" in line and name in line.split():
-                return {"method": "cron", "unit": os.path.join(CRON_FILES_DIR, entry), "active": True}
-    return None
-
-
-def gather_firewall(host: Host, listen_ports: dict, uplinks: list):
-    if fw_common is None or not hasattr(fw_common, "firewall_facts"):
-        host.errors.append("firewall: the fw_common module_utils is not available, firewall not read")
-        return None
-    outputs = {}
-    for name, argv in fw_common.FIREWALL_COMMANDS.items():
-        path = host.binary(argv[0])
-        outputs[name] = None if path is None else host.run_argv([path] + list(argv[1:]))
-    try:
-        facts = fw_common.firewall_facts(outputs, listen_ports, sorted(listen_ports), uplinks)
-    except Exception as exc:  # pylint: disable=broad-except
-        host.errors.append("firewall: unexpected %s while reading the rules" % type(exc).__name__)
-        return None
-    host.errors.extend("firewall: %s" % error for error in facts.get("errors") or [])
-    return facts
-
-
-# ---------------------------------------------------------------- endpoints
-
-def _resolve(host: str, port: int) -> list:
-    answers = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-    resolved = []
-    for answer in answers:
-        address = answer[4][0]
-        if address not in resolved:
-            resolved.append(address)
-    return resolved
-
-
-def resolve_endpoints(configs: list, timeout: float) -> None:
-    """Fill endpoint.resolved / resolve_error in place; all names in parallel, one overall deadline."""
-    wanted = {}
-    for config in configs:
-        for peer in config["peers"]:
-            endpoint = peer["endpoint"]
-            if endpoint is None:
-                continue
-            if not endpoint["is_hostname"]:
-                endpoint["resolved"] = [endpoint["host"]]
-                continue
-            wanted.setdefault((endpoint["host"], endpoint["port"]), []).append(endpoint)
-    if not wanted:
-        return
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(wanted)))
-    futures = {pool.submit(_resolve, key[0], key[1]): key for key in wanted}
-    done = concurrent.futures.wait(futures, timeout=timeout).done
-    for future, key in futures.items():
-        resolved, error = None, None
-        if future not in done:
-            error = "no answer within %g s" % timeout
-        elif future.exception() is not None:
-            exc = future.exception()
-            error = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else str(exc)
-        else:
-            resolved = future.result()
-        for endpoint in wanted[key]:
-            endpoint["resolved"], endpoint["resolve_error"] = resolved, error
-    # Do not wait for a resolver stuck past the deadline.
-    pool.shutdown(wait=False)
-
-
-# ---------------------------------------------------------------- interfaces
-
-def interface_names(host: Host, config_dir: str, runtime: dict, requested) -> list:
-    if requested:
-        return list(requested)
-    names = set(runtime)
-    for entry in host.listdir(config_dir):
-        if entry.endswith(".conf") and INTERFACE_NAME.match(entry[:-5]):
-            names.add(entry[:-5])
-    return sorted(names)
-
-
-def read_config(host: Host, config_dir: str, name: str) -> dict:
-    path = os.path.join(config_dir, "%s.conf" % name)
-    if not os.path.exists(path):
-        config = parse_config("", path)
-        config["exists"] = False
-        return config
-    text = host.read(path)
-    if text is None:
-        config = parse_config("", path)
-        config["parse_errors"].append({"file": path, "line": 0, "reason": "cannot read the file"})
-        return config
-    return parse_config(text, path)
-
-
-def routes_of(table: wg_system.RouteTable, name: str, config: dict, runtime) -> dict:
-    prefixes = []
-    for peer in config["peers"] + (runtime["peers"] if runtime else []):
-        prefixes.extend(peer["allowed_ips"])
-    routes = {}
-    for prefix in prefixes:
-        if prefix not in routes:
-            routes[prefix] = table.route_for(prefix, name)
-    return routes
-
-
-def interface_facts(name, config, runtime, links, sockets, table, unit) -> dict:
-    if runtime is not None and name in links:
-        runtime["up"] = links[name]["up"]
-    port = runtime["listen_port"] if runtime else config["listen_port"]
-    bound = None if sockets is None or port is None else wg_system.udp_port_bound(sockets, port)
-    return {
-        "name": name,
-        "config": config,
-        "runtime": runtime,
-        "drift": compute_drift(config, runtime),
-        "unit": unit,
-        "listening": {"port": port, "bound": bound},
-        "routes": routes_of(table, name, config, runtime),
-        "firewall": None,
-    }
-
-
-def uplinks_of(table: wg_system.RouteTable, wg_names: list) -> list:
-    uplinks = []
-    for default in ("0.0.0.0/0", "::/0"):
-        route = table.route_for(default, "")
-        if route and route["dev"] and route["dev"] not in wg_names and route["dev"] not in uplinks:
-            uplinks.append(route["dev"])
-    return uplinks
-
-
-def gather(module: AnsibleModule) -> dict:
-    host = Host(module)
-    params = module.params
-    tools = gather_tools(host)
-    runtime = gather_runtime(host)
-    implementation = gather_implementation(host, runtime)
-    ip_addr = host.parsed("ip -j addr show", wg_system.parse_ip_addr, host.run("ip -j addr show", ["ip", "-j", "addr", "show"]))
-    ip_addr = ip_addr or {"addresses": [], "links": {}}
-    sockets = host.parsed("ss -H -uanp", wg_system.parse_ss_udp, host.run("ss -H -uanp", ["ss", "-H", "-uanp"]))
-    table = gather_routes(host)
-
-    names = interface_names(host, params["config_dir"], runtime, params["interfaces"])
-    configs = {name: read_config(host, params["config_dir"], name) for name in names}
-    if params["resolve_endpoints"]:
-        resolve_endpoints(list(configs.values()), params["resolve_timeout"])
-    interfaces = {}
-    for name in names:
-        interfaces[name] = interface_facts(name, configs[name], runtime.get(name), ip_addr["links"], sockets, table,
-                                           gather_unit(host, name))
-        interfaces[name]["reresolve"] = gather_reresolve(host, name)
-
-    listen_ports = {name: facts["listening"]["port"] for name, facts in interfaces.items() if facts["listening"]["port"]}
-    firewall = gather_firewall(host, listen_ports, uplinks_of(table, names))
-    if firewall is not None:
-        for name, verdicts in (firewall.get("interfaces") or {}).items():
-            if name in interfaces:
-                interfaces[name]["firewall"] = verdicts
-        firewall = {key: value for key, value in firewall.items() if key not in ("interfaces", "errors")}
-
-    return {
-        "schema": 1,
-        "hostname": socket.gethostname(),
-        "implementation": implementation,
-        "tools": tools,
-        "errors": host.errors,
-        "addresses": ip_addr["addresses"],
-        "forwarding": gather_forwarding(host),
-        "clock": gather_clock(host),
-        "firewall": firewall,
-        "interfaces": interfaces,
-    }
-
-
-def main() -> None:
+def main() -> t.NoReturn:
     module = AnsibleModule(
         argument_spec=dict(
             interfaces=dict(type="list", elements="str"),
@@ -527,10 +176,13 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    bad = [name for name in module.params["interfaces"] or [] if not INTERFACE_NAME.match(name)]
+    params = module.params
+    bad = [name for name in params["interfaces"] or [] if not wg_host_facts.INTERFACE_NAME.match(name)]
     if bad:
         module.fail_json(msg="not a WireGuard interface name (1-15 of a-z A-Z 0-9 _ = + . -): %s" % ", ".join(bad))
-    module.exit_json(changed=False, ansible_facts={"wireguard": gather(module)})
+    facts = wg_host_facts.gather(module, params["config_dir"], params["interfaces"], params["resolve_endpoints"],
+                                 params["resolve_timeout"])
+    module.exit_json(changed=False, ansible_facts={"wireguard": facts})
 
 
 if __name__ == "__main__":

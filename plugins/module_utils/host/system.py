@@ -12,15 +12,17 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import typing as t
 
 # `ip route` types that carry no traffic to a device of their own.
+Network = t.Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 _LOCAL_ROUTE_TYPES = ("local", "broadcast", "multicast", "anycast", "nat")
 _USERSPACE_IMPLEMENTATIONS = {"wireguard-go": "wireguard-go", "boringtun": "boringtun", "boringtun-cli": "boringtun"}
 
 
 # ---------------------------------------------------------------- sockets
 
-def parse_ss_udp(text: str) -> list:
+def parse_ss_udp(text: str) -> t.List[t.Dict[str, t.Any]]:
     """`ss -H -uanp`: one dict per UDP socket with its local address, port and owning process."""
     sockets = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -45,14 +47,14 @@ def parse_ss_udp(text: str) -> list:
     return sockets
 
 
-def udp_port_bound(sockets: list, port) -> bool:
+def udp_port_bound(sockets: t.List[t.Dict[str, t.Any]], port: t.Optional[int]) -> bool:
     """Kernel WireGuard's sockets have no owning process, so any socket on the port counts."""
     return port is not None and any(sock["port"] == port for sock in sockets)
 
 
 # ---------------------------------------------------------------- addresses and routes
 
-def _json_list(text: str, what: str) -> list:
+def _json_list(text: str, what: str) -> t.List[t.Any]:
     try:
         data = json.loads(text or "[]")
     except ValueError:
@@ -62,9 +64,10 @@ def _json_list(text: str, what: str) -> list:
     return data
 
 
-def parse_ip_addr(text: str) -> dict:
+def parse_ip_addr(text: str) -> t.Dict[str, t.Any]:
     """`ip -j addr show`: {"addresses": [...facts.md addresses...], "links": {ifname: {"up", "operstate", "mtu"}}}."""
-    addresses, links = [], {}
+    addresses: t.List[t.Dict[str, t.Any]] = []
+    links: t.Dict[str, t.Dict[str, t.Any]] = {}
     for link in _json_list(text, "ip -j addr show"):
         name = link.get("ifname")
         if not name:
@@ -81,7 +84,7 @@ def parse_ip_addr(text: str) -> dict:
     return {"addresses": addresses, "links": links}
 
 
-def parse_ip_routes(text: str, family: int = 4) -> list:
+def parse_ip_routes(text: str, family: int = 4) -> t.List[t.Dict[str, t.Any]]:
     """`ip -j -4|-6 route show table all`: routes that can carry traffic, dst as a network."""
     routes = []
     for route in _json_list(text, "ip -j route show"):
@@ -108,15 +111,15 @@ def parse_ip_routes(text: str, family: int = 4) -> list:
 class RouteTable:
     """Longest-prefix match over every routing table, linear in the number of lookups."""
 
-    def __init__(self, routes: list) -> None:
-        self._tables = {}
+    def __init__(self, routes: t.List[t.Dict[str, t.Any]]) -> None:
+        self._tables: t.Dict[str, t.Dict[t.Tuple[int, int, int], t.Dict[str, t.Any]]] = {}
         for route in routes:
             network = ipaddress.ip_network(route["dst"])
             table = self._tables.setdefault(route["table"], {})
             # The first route printed for a prefix is the one the kernel uses (lowest metric).
             table.setdefault((network.version, network.prefixlen, int(network.network_address)), route)
 
-    def lookup(self, table: str, network) -> dict:
+    def lookup(self, table: str, network: Network) -> t.Optional[t.Dict[str, t.Any]]:
         entries = self._tables.get(table)
         if not entries:
             return None
@@ -129,7 +132,7 @@ class RouteTable:
                 return route
         return None
 
-    def route_for(self, allowed_ip: str, interface: str):
+    def route_for(self, allowed_ip: str, interface: str) -> t.Optional[t.Dict[str, t.Any]]:
         """The route that carries a peer's AllowedIP: main's answer when it is the WireGuard interface,
         else another table's route into the interface (wg-quick's table 51820 behind its fwmark rule),
         else main's answer (traffic leaves elsewhere), or None."""
@@ -146,27 +149,27 @@ class RouteTable:
         return _route_fact(main) if main is not None else None
 
 
-def _route_fact(route: dict) -> dict:
+def _route_fact(route: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
     return {"dev": route["dev"], "via": route["via"], "table": route["table"]}
 
 
 # ---------------------------------------------------------------- sysctl, clock, systemd
 
-def parse_sysctl(text: str) -> dict:
+def parse_sysctl(text: str) -> t.Dict[str, str]:
     """`sysctl NAME...` lines "name = value"; names that do not exist are simply absent."""
     return _key_values(text)
 
 
-def sysctl_flag(values: dict, name: str):
+def sysctl_flag(values: t.Dict[str, str], name: str) -> t.Optional[bool]:
     value = values.get(name)
     if value is None or not value.isdigit():
         return None
     return value != "0"
 
 
-def _key_values(text: str) -> dict:
+def _key_values(text: str) -> t.Dict[str, str]:
     """Lines "name=value" (sysctl, timedatectl show, systemctl show), spaces around "=" ignored."""
-    values = {}
+    values: t.Dict[str, str] = {}
     for line in text.splitlines():
         name, sep, value = line.partition("=")
         if sep:
@@ -174,7 +177,7 @@ def _key_values(text: str) -> dict:
     return values
 
 
-def parse_timedatectl(text: str):
+def parse_timedatectl(text: str) -> t.Optional[bool]:
     """`timedatectl show`: NTPSynchronized as a bool, None when it is not printed."""
     value = _key_values(text).get("NTPSynchronized")
     if value is None:
@@ -182,7 +185,7 @@ def parse_timedatectl(text: str):
     return value == "yes"
 
 
-def parse_systemctl_show(text: str, name: str):
+def parse_systemctl_show(text: str, name: str) -> t.Optional[t.Dict[str, t.Any]]:
     """`systemctl show UNIT -p ActiveState -p UnitFileState`: the unit object of facts.md."""
     values = _key_values(text)
     if "ActiveState" not in values:
@@ -197,25 +200,25 @@ def parse_systemctl_show(text: str, name: str):
 
 # ---------------------------------------------------------------- tools and implementation
 
-def parse_wg_version(text: str):
+def parse_wg_version(text: str) -> t.Optional[str]:
     """`wg --version`: "wireguard-tools v1.0.20210914 - https://..." -> "v1.0.20210914"."""
     match = re.search(r"wireguard-tools (v\S+)", text)
     return match.group(1) if match else None
 
 
-def parse_wireguard_go_version(text: str):
+def parse_wireguard_go_version(text: str) -> t.Optional[str]:
     """`wireguard-go --version`: "wireguard-go v0.0.20220316" -> "0.0.20220316"."""
     match = re.search(r"wireguard-go v?(\S+)", text)
     return match.group(1) if match else None
 
 
-def userspace_interfaces(sockets: list, processes: list) -> dict:
+def userspace_interfaces(sockets: t.List[str], processes: t.List[t.List[str]]) -> t.Dict[str, str]:
     """ifname -> wireguard-go | boringtun, for every control socket in /run/wireguard.
 
     sockets: socket file names ("wg0.sock"); processes: argv lists of running processes.
     A socket whose process is gone still says userspace ("unknown" implementation).
     """
-    owners = {}
+    owners: t.Dict[str, str] = {}
     for argv in processes:
         if not argv:
             continue
@@ -226,7 +229,7 @@ def userspace_interfaces(sockets: list, processes: list) -> dict:
         for arg in argv[1:]:
             if not arg.startswith("-"):
                 owners[arg] = implementation
-    found = {}
+    found: t.Dict[str, str] = {}
     for sock in sockets:
         if sock.endswith(".sock"):
             name = sock[:-len(".sock")]
@@ -234,7 +237,7 @@ def userspace_interfaces(sockets: list, processes: list) -> dict:
     return found
 
 
-def detect_implementation(running: list, userspace: dict, kernel_module: bool, binaries: dict) -> str:
+def detect_implementation(running: t.List[str], userspace: t.Dict[str, str], kernel_module: bool, binaries: t.Dict[str, bool]) -> str:
     """kernel | wireguard-go | boringtun | none.
 
     running: names of running WireGuard interfaces; userspace: userspace_interfaces();

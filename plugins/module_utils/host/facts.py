@@ -1,0 +1,374 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Gathering `ansible_facts.wireguard` (docs/facts.md) on a host: the I/O behind wg_facts.
+
+Runs the commands and reads the files, hands their text to the pure readers (host/system.py,
+wireguard/config.py and dump.py, firewall/reach.py) and assembles the facts. Every command
+or file that cannot be read becomes an entry of `errors`; nothing here raises on what a
+host prints.
+
+Commands run through an object with AnsibleModule's `get_bin_path(name)` and
+`run_command(argv, environ_update=...)`, so that this file holds no Ansible object and a
+test can answer from recorded outputs.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+import typing as t
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import resolve
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import system as wg_system
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.dump import DumpParseError, compute_drift, parse_dump
+
+INTERFACE_NAME = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
+RUN_DIR = "/var/run/wireguard"
+# Jobs that re-resolve a hostname Endpoint: WireGuard itself resolves it only once.
+RERESOLVE_TIMERS = ("wgdoctor-reresolve@%s.timer", "wireguard-reresolve-dns@%s.timer", "reresolve-dns@%s.timer",
+                    "wg-reresolve-dns@%s.timer")
+CRON_FILES_DIR = "/etc/cron.d"
+
+Facts = t.Dict[str, t.Any]
+CommandResult = t.Tuple[int, str, str]
+
+
+class CommandRunner(t.Protocol):
+    """What gathering needs of AnsibleModule."""
+
+    def get_bin_path(self, arg: str) -> t.Optional[str]:
+        ...
+
+    def run_command(self, args: t.List[str], environ_update: t.Optional[t.Dict[str, str]] = None) -> CommandResult:
+        ...
+
+
+class Host:
+    """Runs the commands and reads the files; turns every failure into an entry of `errors`."""
+
+    def __init__(self, runner: CommandRunner) -> None:
+        self.runner = runner
+        self.errors: t.List[str] = []
+
+    def binary(self, name: str) -> t.Optional[str]:
+        return self.runner.get_bin_path(name)
+
+    def run(self, label: str, argv: t.List[str], quiet_rc: t.Tuple[int, ...] = ()) -> t.Optional[str]:
+        """stdout, or None (the command is absent or failed: then `errors` says why)."""
+        path = self.binary(argv[0])
+        if path is None:
+            return None
+        rc, out, err = self.run_argv([path] + argv[1:])
+        if rc != 0 and rc not in quiet_rc:
+            first = (err or out or "").strip().splitlines()
+            self.errors.append("%s: command failed (rc %d): %s" % (label, rc, first[0] if first else "no output"))
+            return None
+        return out
+
+    def run_argv(self, argv: t.List[str]) -> CommandResult:
+        try:
+            return self.runner.run_command(argv, environ_update={"LC_ALL": "C"})
+        except Exception as exc:  # pylint: disable=broad-except
+            return 127, "", "%s: %s" % (type(exc).__name__, exc)
+
+    def read(self, path: str) -> t.Optional[str]:
+        try:
+            with open(path, "r", encoding="utf-8", errors="replace", newline="") as handle:
+                return handle.read()
+        except (IOError, OSError) as exc:
+            self.errors.append("%s: cannot read: %s" % (path, exc.strerror or type(exc).__name__))
+            return None
+
+    def listdir(self, path: str) -> t.List[str]:
+        try:
+            return sorted(os.listdir(path))
+        except (IOError, OSError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                self.errors.append("%s: cannot list: %s" % (path, exc.strerror or type(exc).__name__))
+            return []
+
+    def parsed(self, label: str, parser: t.Callable[..., t.Any], text: t.Optional[str], *args: t.Any) -> t.Any:
+        """parser(text) or None with an `errors` entry; never a traceback."""
+        if text is None:
+            return None
+        try:
+            return parser(text, *args)
+        except ValueError as exc:
+            self.errors.append("%s: %s" % (label, exc))
+        except Exception as exc:  # pylint: disable=broad-except
+            # Only the type: the message of an unexpected error could quote the input.
+            self.errors.append("%s: unexpected %s while parsing the output" % (label, type(exc).__name__))
+        return None
+
+
+# ---------------------------------------------------------------- host-wide facts
+
+def gather_tools(host: Host) -> Facts:
+    wireguard_go = None
+    if host.binary("wireguard-go"):
+        wireguard_go = host.parsed("wireguard-go --version", wg_system.parse_wireguard_go_version,
+                                   host.run("wireguard-go --version", ["wireguard-go", "--version"]))
+    return {
+        "wg": host.parsed("wg --version", wg_system.parse_wg_version, host.run("wg --version", ["wg", "--version"])),
+        "wg_quick": host.binary("wg-quick") is not None,
+        "wireguard_go": wireguard_go,
+    }
+
+
+def gather_runtime(host: Host) -> Facts:
+    if not host.binary("wg"):
+        return {}
+    text = host.run("wg show all dump", ["wg", "show", "all", "dump"])
+    if text is None:
+        return {}
+    try:
+        return parse_dump(text)
+    except DumpParseError as exc:
+        host.errors.append(str(exc))
+    return {}
+
+
+def userspace_processes() -> t.List[t.List[str]]:
+    processes = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except (IOError, OSError):
+            continue
+        processes.append([arg.decode("utf-8", "replace") for arg in argv if arg])
+    return processes
+
+
+def kernel_module_present() -> bool:
+    if os.path.isdir("/sys/module/wireguard"):
+        return True
+    release = os.uname()[2]
+    base = "/lib/modules/%s" % release
+    if os.path.isdir(os.path.join(base, "kernel/drivers/net/wireguard")):
+        return True
+    try:
+        with open(os.path.join(base, "modules.builtin")) as handle:
+            return "wireguard.ko" in handle.read()
+    except (IOError, OSError):
+        return False
+
+
+def gather_implementation(host: Host, runtime: Facts) -> str:
+    sockets = host.listdir(RUN_DIR)
+    userspace = wg_system.userspace_interfaces(sockets, userspace_processes() if sockets else [])
+    binaries = {"wireguard-go": bool(host.binary("wireguard-go")), "boringtun": bool(host.binary("boringtun-cli") or host.binary("boringtun"))}
+    return wg_system.detect_implementation(sorted(runtime), userspace, kernel_module_present(), binaries)
+
+
+def gather_routes(host: Host) -> wg_system.RouteTable:
+    routes: t.List[Facts] = []
+    for family in (4, 6):
+        label = "ip -j -%d route show table all" % family
+        text = host.run(label, ["ip", "-j", "-%d" % family, "route", "show", "table", "all"])
+        routes.extend(host.parsed(label, wg_system.parse_ip_routes, text, family) or [])
+    return wg_system.RouteTable(routes)
+
+
+def gather_forwarding(host: Host) -> Facts:
+    names = ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")
+    # rc 255 with the IPv4 value printed when IPv6 is disabled: keep what was printed.
+    text = host.run("sysctl", ["sysctl"] + list(names), quiet_rc=(255,))
+    values = host.parsed("sysctl", wg_system.parse_sysctl, text) or {}
+    return {"ipv4": wg_system.sysctl_flag(values, names[0]), "ipv6": wg_system.sysctl_flag(values, names[1])}
+
+
+def systemd_running() -> bool:
+    return os.path.isdir("/run/systemd/system")
+
+
+def gather_clock(host: Host) -> Facts:
+    synchronized = None
+    if systemd_running() and host.binary("timedatectl"):
+        synchronized = host.parsed("timedatectl show", wg_system.parse_timedatectl, host.run("timedatectl show", ["timedatectl", "show"]))
+    return {"epoch": round(time.time(), 2), "ntp_synchronized": synchronized}
+
+
+def gather_unit(host: Host, name: str) -> t.Optional[Facts]:
+    if not systemd_running() or not host.binary("systemctl"):
+        return None
+    unit = "wg-quick@%s" % name
+    text = host.run("systemctl show %s" % unit, ["systemctl", "show", unit, "-p", "ActiveState", "-p", "UnitFileState"])
+    return host.parsed("systemctl show %s" % unit, wg_system.parse_systemctl_show, text, unit)
+
+
+def gather_reresolve(host: Host, name: str) -> t.Optional[Facts]:
+    """How the hostname Endpoints of interface `name` are re-resolved, or None when nothing does."""
+    if systemd_running() and host.binary("systemctl"):
+        for pattern in RERESOLVE_TIMERS:
+            unit = pattern % name
+            text = host.run("systemctl show %s" % unit, ["systemctl", "show", unit, "-p", "ActiveState", "-p", "UnitFileState"])
+            state = host.parsed("systemctl show %s" % unit, wg_system.parse_systemctl_show, text, unit) or {}
+            if state.get("active") == "active":
+                return {"method": "systemd timer", "unit": unit, "active": True}
+    for entry in host.listdir(CRON_FILES_DIR):
+        text = host.read(os.path.join(CRON_FILES_DIR, entry)) or ""
+        for line in text.splitlines():
+            if not line.lstrip().startswith("#") and "reresolve" in line and name in line.split():
+                return {"method": "cron", "unit": os.path.join(CRON_FILES_DIR, entry), "active": True}
+    return None
+
+
+def gather_firewall(host: Host, listen_ports: t.Dict[str, int], uplinks: t.List[str]) -> t.Optional[Facts]:
+    outputs: t.Dict[str, t.Optional[CommandResult]] = {}
+    for name, argv in reach.FIREWALL_COMMANDS.items():
+        path = host.binary(argv[0])
+        outputs[name] = None if path is None else host.run_argv([path] + list(argv[1:]))
+    try:
+        facts = reach.firewall_facts(outputs, listen_ports, sorted(listen_ports), uplinks)
+    except Exception as exc:  # pylint: disable=broad-except
+        host.errors.append("firewall: unexpected %s while reading the rules" % type(exc).__name__)
+        return None
+    host.errors.extend("firewall: %s" % error for error in facts.get("errors") or [])
+    return facts
+
+
+# ---------------------------------------------------------------- endpoints
+
+def resolve_endpoints(configs: t.List[Facts], timeout: float) -> None:
+    """Fill endpoint.resolved / resolve_error in place; all names in parallel, one overall deadline."""
+    wanted: t.Dict[resolve.Key, t.List[Facts]] = {}
+    for config in configs:
+        for peer in config["peers"]:
+            endpoint = peer["endpoint"]
+            if endpoint is None:
+                continue
+            if not endpoint["is_hostname"]:
+                endpoint["resolved"] = [endpoint["host"]]
+                continue
+            wanted.setdefault((endpoint["host"], endpoint["port"]), []).append(endpoint)
+    for key, (resolved, error) in resolve.resolve_all(wanted, timeout).items():
+        for endpoint in wanted[key]:
+            endpoint["resolved"], endpoint["resolve_error"] = resolved, error
+
+
+# ---------------------------------------------------------------- interfaces
+
+def interface_names(host: Host, config_dir: str, runtime: Facts, requested: t.Optional[t.List[str]]) -> t.List[str]:
+    if requested:
+        return list(requested)
+    names = set(runtime)
+    for entry in host.listdir(config_dir):
+        if entry.endswith(".conf") and INTERFACE_NAME.match(entry[:-5]):
+            names.add(entry[:-5])
+    return sorted(names)
+
+
+def read_config(host: Host, config_dir: str, name: str) -> Facts:
+    path = os.path.join(config_dir, "%s.conf" % name)
+    if not os.path.exists(path):
+        config = parse_config("", path)
+        config["exists"] = False
+        return config
+    text = host.read(path)
+    if text is None:
+        config = parse_config("", path)
+        config["parse_errors"].append({"file": path, "line": 0, "reason": "cannot read the file"})
+        return config
+    return parse_config(text, path)
+
+
+def routes_of(table: wg_system.RouteTable, name: str, config: Facts, runtime: t.Optional[Facts]) -> Facts:
+    prefixes = []
+    for peer in config["peers"] + (runtime["peers"] if runtime else []):
+        prefixes.extend(peer["allowed_ips"])
+    routes = {}
+    for prefix in prefixes:
+        if prefix not in routes:
+            routes[prefix] = table.route_for(prefix, name)
+    return routes
+
+
+def interface_facts(name: str, config: Facts, runtime: t.Optional[Facts], links: Facts, sockets: t.Optional[t.List[Facts]],
+                    table: wg_system.RouteTable, unit: t.Optional[Facts]) -> Facts:
+    if runtime is not None and name in links:
+        runtime["up"] = links[name]["up"]
+    port = runtime["listen_port"] if runtime else config["listen_port"]
+    bound = None if sockets is None or port is None else wg_system.udp_port_bound(sockets, port)
+    return {
+        "name": name,
+        "config": config,
+        "runtime": runtime,
+        "drift": compute_drift(config, runtime),
+        "unit": unit,
+        "listening": {"port": port, "bound": bound},
+        "routes": routes_of(table, name, config, runtime),
+        "firewall": None,
+    }
+
+
+def uplink_routes(table: wg_system.RouteTable, wg_names: t.List[str]) -> t.List[Facts]:
+    """The `uplinks` fact: the main table's default route of each family, when it leaves by a
+    device that is not one of the WireGuard interfaces (IPv4 first)."""
+    uplinks = []
+    for family, default in ((4, "0.0.0.0/0"), (6, "::/0")):
+        route = table.route_for(default, "")
+        if route and route["dev"] and route["dev"] not in wg_names:
+            uplinks.append({"interface": route["dev"], "family": family, "via": route["via"]})
+    return uplinks
+
+
+def uplink_names(uplinks: t.List[Facts]) -> t.List[str]:
+    """The devices of uplink_routes(), each once, in its order (what the firewall readers take)."""
+    names: t.List[str] = []
+    for route in uplinks:
+        if route["interface"] not in names:
+            names.append(route["interface"])
+    return names
+
+
+def gather(runner: CommandRunner, config_dir: str, interfaces: t.Optional[t.List[str]] = None,
+           resolve_endpoints_now: bool = True, resolve_timeout: float = 3.0) -> Facts:
+    """`ansible_facts.wireguard` of this host (docs/facts.md)."""
+    host = Host(runner)
+    tools = gather_tools(host)
+    runtime = gather_runtime(host)
+    implementation = gather_implementation(host, runtime)
+    ip_addr = host.parsed("ip -j addr show", wg_system.parse_ip_addr, host.run("ip -j addr show", ["ip", "-j", "addr", "show"]))
+    ip_addr = ip_addr or {"addresses": [], "links": {}}
+    sockets = host.parsed("ss -H -uanp", wg_system.parse_ss_udp, host.run("ss -H -uanp", ["ss", "-H", "-uanp"]))
+    table = gather_routes(host)
+
+    names = interface_names(host, config_dir, runtime, interfaces)
+    configs = {name: read_config(host, config_dir, name) for name in names}
+    if resolve_endpoints_now:
+        resolve_endpoints(list(configs.values()), resolve_timeout)
+    facts_of_interfaces = {}
+    for name in names:
+        facts_of_interfaces[name] = interface_facts(name, configs[name], runtime.get(name), ip_addr["links"], sockets, table,
+                                                    gather_unit(host, name))
+        facts_of_interfaces[name]["reresolve"] = gather_reresolve(host, name)
+
+    listen_ports = {name: facts["listening"]["port"] for name, facts in facts_of_interfaces.items() if facts["listening"]["port"]}
+    uplinks = uplink_routes(table, names)
+    firewall = gather_firewall(host, listen_ports, uplink_names(uplinks))
+    if firewall is not None:
+        for name, verdicts in (firewall.get("interfaces") or {}).items():
+            if name in facts_of_interfaces:
+                facts_of_interfaces[name]["firewall"] = verdicts
+        firewall = {key: value for key, value in firewall.items() if key not in ("interfaces", "errors")}
+
+    return {
+        "schema": 1,
+        "hostname": socket.gethostname(),
+        "implementation": implementation,
+        "tools": tools,
+        "errors": host.errors,
+        "addresses": ip_addr["addresses"],
+        "uplinks": uplinks,
+        "forwarding": gather_forwarding(host),
+        "clock": gather_clock(host),
+        "firewall": firewall,
+        "interfaces": facts_of_interfaces,
+    }
