@@ -46,7 +46,8 @@ trap cleanup EXIT
 stage_bootstrap() { "$repo/scripts/bootstrap.sh"; }
 stage_image() { python tests/lab/lab.py image; }
 stage_unit() { python -m pytest tests/unit -q -p no:cacheprovider; }
-stage_lint() { ansible-lint --profile production && antsibull-changelog lint; }
+# mypy.ini: module_utils and plugin_utils, read through the .cache/collections link bootstrap makes.
+stage_lint() { ansible-lint --profile production && antsibull-changelog lint && mypy --config-file "$repo/mypy.ini"; }
 stage_sanity() { "$repo/scripts/sanity.sh"; }
 stage_molecule() { WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 setsid molecule test --all; }
 stage_lab() { WGD_LAB_PREFIX=wgd-suite WGD_LAB_INDEX=0 python -m pytest tests/integration -v -p no:cacheprovider --durations=10 "$@"; }

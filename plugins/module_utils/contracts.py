@@ -281,9 +281,21 @@ _PingRecordBase = t.TypedDict("_PingRecordBase", {
 })
 
 
+class PingRtt(t.TypedDict):
+    min: float
+    avg: float
+    max: float
+
+
 class PingRecord(_PingRecordBase, total=False):
-    """One ping through a tunnel, as the diagnosis reads it."""
-    output: str  # the last lines of ping's output, for a human
+    """One ping through a tunnel. The diagnosis reads only the keys above; these are for a human."""
+    interface: str | None  # the sending end's interface (`ping -I`)
+    transmitted: int | None
+    received: int | None
+    errors: int | None
+    rtt_ms: PingRtt | None
+    error: str | None  # why there is no `loss`, e.g. ping's own error message
+    output: str  # the last lines of ping's output
 
 
 # ---------------------------------------------------------------- findings, remedies, report
@@ -354,6 +366,7 @@ class _ReportBase(t.TypedDict):
 
 class Report(_ReportBase, total=False):
     """diagnosis.diagnose's return value; the playbook adds the records it diagnosed from."""
+    incomplete: bool  # something was not checked (issue #11: then the report is not healthy)
     probes: list[ProbeRecord]
     pings: list[PingRecord]
 
