@@ -88,6 +88,12 @@ class Address(t.TypedDict):
     dynamic: bool
 
 
+class Uplink(t.TypedDict):
+    interface: str  # the default route's dev
+    family: int  # 4 or 6
+    via: str | None
+
+
 class Forwarding(t.TypedDict):
     ipv4: bool | None
     ipv6: bool | None
@@ -244,8 +250,11 @@ class _FactsBase(t.TypedDict):
 
 
 class Facts(_FactsBase, total=False):
-    """ansible_facts.wireguard of one end. `keypair_checks` is read by the diagnosis
-    but not produced by wg_facts (issue #11)."""
+    """ansible_facts.wireguard of one end.
+
+    `uplinks` is always there from today's wg_facts; facts of an older one lack it.
+    `keypair_checks` is read by the diagnosis but not produced by wg_facts (issue #11)."""
+    uplinks: list[Uplink]
     keypair_checks: list[KeypairCheck]
 
 
