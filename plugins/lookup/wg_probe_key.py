@@ -34,7 +34,7 @@ _raw:
 
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.keys import generate_private_key, public_key_from_private
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.derive import generate_private_key, public_key_from_private
 
 
 class LookupModule(LookupBase):

@@ -156,6 +156,7 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import apply as wg_apply
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import config as wg_config
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import config_edit as wg_config_edit
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import dump as wg_dump
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 
@@ -172,25 +173,25 @@ def desired_values(params: dict, preshared_key, current) -> dict:
     keepalive = params["persistent_keepalive"]
     if keepalive is not None and (current is None or (current["persistent_keepalive"] or 0) != keepalive):
         values["PersistentKeepalive"] = str(keepalive) if keepalive else None
-    if preshared_key is not None and (current is None or current["preshared_key_digest"] != wg_config.preshared_key_digest(preshared_key)):
+    if preshared_key is not None and (current is None or current["preshared_key_digest"] != wg_keys.preshared_key_digest(preshared_key)):
         values["PresharedKey"] = preshared_key
     return values
 
 
 def plan_edit(text: str, path: str, params: dict, preshared_key):
     """(new text, PublicKey of the entry) for the requested state; raises ConfigParseError."""
-    peers = dict((peer["public_key"], peer) for peer in wg_config.parse_config_strict(text, path)["peers"])
+    peers = dict((peer["public_key"], peer) for peer in wg_config.parse_config_strict(text, path, derive_public_key=None)["peers"])
     public_key, new_public_key = params["public_key"], params["new_public_key"]
     if params["state"] == "absent":
         for key in (public_key, new_public_key):
             if key in peers:
-                text = wg_config.remove_peer(text, key, path)
+                text = wg_config_edit.remove_peer(text, key, path)
         return text, public_key
     target = public_key
     if public_key in peers and new_public_key and new_public_key != public_key:
         if new_public_key in peers:
             raise wg_config.ConfigParseError(path, peers[new_public_key]["line"], "a [Peer] already holds the new PublicKey")
-        text = wg_config.replace_peer_public_key(text, public_key, new_public_key, path)
+        text = wg_config_edit.replace_peer_public_key(text, public_key, new_public_key, path)
         peers[new_public_key] = peers.pop(public_key)
         target = new_public_key
     elif public_key not in peers and new_public_key in peers:
@@ -200,10 +201,10 @@ def plan_edit(text: str, path: str, params: dict, preshared_key):
         values = desired_values(params, preshared_key, None)
         added = dict(PublicKey=target)
         added.update((key, value) for key, value in values.items() if value is not None)
-        return wg_config.add_peer(text, added, path), target
+        return wg_config_edit.add_peer(text, added, path), target
     values = desired_values(params, preshared_key, peers[target])
     if values:
-        text = wg_config.set_peer_values(text, target, values, path)
+        text = wg_config_edit.set_peer_values(text, target, values, path)
     return text, target
 
 
@@ -235,7 +236,7 @@ def drift_after(module: AnsibleModule, wg: str, new_text: str, path: str, target
     if params["state"] == "absent":
         keys = set(k for k in (params["public_key"], params["new_public_key"]) if k)
         return ["peer"] if any(live_peer(module, wg, interface, key) for key in keys) else []
-    wanted = [peer for peer in wg_config.parse_config(new_text, path)["peers"] if peer["public_key"] == target][0]
+    wanted = [peer for peer in wg_config.parse_config(new_text, path, derive_public_key=None)["peers"] if peer["public_key"] == target][0]
     drift = wg_apply.runtime_drift(wanted, live_peer(module, wg, interface, target))
     if target != params["public_key"] and live_peer(module, wg, interface, params["public_key"]):
         drift.append("public_key")
@@ -309,13 +310,13 @@ def main() -> None:
 
     try:
         new_text, target = plan_edit(old_text, path, params, preshared_key)
-        wg_config.parse_config_strict(new_text, path)
+        wg_config.parse_config_strict(new_text, path, derive_public_key=None)
     except ValueError as exc:
         # ConfigParseError carries FILE:LINE; other ValueErrors come from option values and never hold a secret option.
         module.fail_json(msg=str(exc), **result)
     result["peer"] = target
     if params["state"] == "present":
-        entry = [peer for peer in wg_config.parse_config(new_text, path)["peers"] if peer["public_key"] == target][0]
+        entry = [peer for peer in wg_config.parse_config(new_text, path, derive_public_key=None)["peers"] if peer["public_key"] == target][0]
         result["endpoint"] = dict((key, value) for key, value in (entry["endpoint"] or {}).items()
                                   if key in ("raw", "host", "port", "is_hostname")) or None
 

@@ -10,8 +10,9 @@ at the first place they are seen, and no error message ever quotes a dump line.
 from __future__ import annotations
 
 import time
+import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import preshared_key_digest
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.keys import preshared_key_digest
 
 NONE = "(none)"
 INTERFACE_FIELDS = 5   # ifname, private-key, public-key, listen-port, fwmark
@@ -33,7 +34,7 @@ def _number(text: str, what: str, line: int) -> int:
     return int(text)
 
 
-def _off_or_number(text: str, what: str, line: int, base: int = 10):
+def _off_or_number(text: str, what: str, line: int, base: int = 10) -> int | None:
     if text == "off":
         return None
     try:
@@ -42,7 +43,7 @@ def _off_or_number(text: str, what: str, line: int, base: int = 10):
         raise DumpParseError(line, "%s is neither off nor a number" % what) from None
 
 
-def split_runtime_endpoint(text: str):
+def split_runtime_endpoint(text: str) -> dict[str, t.Any] | None:
     """wg prints 1.2.3.4:51820 or [v6%zone]:51820; (none) before the peer was ever seen."""
     if text == NONE:
         return None
@@ -54,7 +55,7 @@ def split_runtime_endpoint(text: str):
     return {"raw": text, "host": host, "port": int(port)}
 
 
-def _interface(fields: list, line: int) -> dict:
+def _interface(fields: list[str], line: int) -> dict[str, t.Any]:
     private_key, public_key, listen_port, fwmark = fields[1:]
     return {
         "up": True,
@@ -66,7 +67,7 @@ def _interface(fields: list, line: int) -> dict:
     }
 
 
-def _peer(fields: list, line: int, now: float) -> dict:
+def _peer(fields: list[str], line: int, now: float) -> dict[str, t.Any]:
     public_key, preshared_key, endpoint, allowed_ips, handshake, rx, tx, keepalive = fields[1:]
     try:
         endpoint_object = split_runtime_endpoint(endpoint)
@@ -93,11 +94,11 @@ def _peer(fields: list, line: int, now: float) -> dict:
     }
 
 
-def parse_dump(text: str, now=None) -> dict:
+def parse_dump(text: str, now: float | None = None) -> dict[str, dict[str, t.Any]]:
     """ifname -> runtime object. `now` (Unix seconds) is the clock the handshake ages are taken against."""
     if now is None:
         now = time.time()
-    interfaces = {}
+    interfaces: dict[str, dict[str, t.Any]] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -119,11 +120,11 @@ def parse_dump(text: str, now=None) -> dict:
 _PEER_FIELDS_COMPARED = ("allowed_ips", "persistent_keepalive", "preshared_key_digest")
 
 
-def _drift(field: str, peer, config_value, runtime_value) -> dict:
+def _drift(field: str, peer: str | None, config_value: object, runtime_value: object) -> dict[str, t.Any]:
     return {"field": field, "peer": peer, "config": config_value, "runtime": runtime_value}
 
 
-def _endpoint_drifted(config_endpoint, runtime_endpoint) -> bool:
+def _endpoint_drifted(config_endpoint: dict[str, t.Any] | None, runtime_endpoint: dict[str, t.Any] | None) -> bool:
     """A roamed or re-resolved endpoint is normal; one the file cannot explain is drift."""
     if config_endpoint is None or runtime_endpoint is None:
         return False
@@ -135,7 +136,7 @@ def _endpoint_drifted(config_endpoint, runtime_endpoint) -> bool:
     return (runtime_endpoint["host"], runtime_endpoint["port"]) != (config_endpoint["host"], config_endpoint["port"])
 
 
-def compute_drift(config: dict, runtime: dict) -> list:
+def compute_drift(config: dict[str, t.Any] | None, runtime: dict[str, t.Any] | None) -> list[dict[str, t.Any]]:
     """What `wg syncconf` would change: interface keys and ports, peers missing on one side, peer values.
 
     Endpoints count only when the file names an IP (or a resolved hostname) the runtime does not hold;
@@ -143,7 +144,7 @@ def compute_drift(config: dict, runtime: dict) -> list:
     """
     if not config or not config.get("exists") or runtime is None:
         return []
-    drift = []
+    drift: list[dict[str, t.Any]] = []
     for field in ("public_key", "listen_port", "fwmark"):
         config_value, runtime_value = config.get(field), runtime.get(field)
         # ListenPort unset in the file means "random": any runtime port matches it.
@@ -155,7 +156,7 @@ def compute_drift(config: dict, runtime: dict) -> list:
         if config_value != runtime_value:
             drift.append(_drift(field, None, config_value, runtime_value))
     runtime_peers = {peer["public_key"]: peer for peer in runtime.get("peers", [])}
-    config_peers = {}
+    config_peers: dict[str, dict[str, t.Any]] = {}
     for peer in config.get("peers", []):
         if peer["public_key"] is not None:
             config_peers.setdefault(peer["public_key"], peer)

@@ -12,9 +12,9 @@ exception built here contains one. Public keys are not secret and are shown.
 """
 from __future__ import annotations
 
-import base64
+import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import derive as wg_derive
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 
 SOURCES = ("config", "runtime")
@@ -26,74 +26,45 @@ class KeypairInputError(ValueError):
 
 # ---------------------------------------------------------------- key text
 
-def key_problem(text) -> str | None:
-    """Why `text` is not a key as `wg` prints it (None when it is), described without quoting it."""
-    try:
-        raw = wg_keys.decode_key(text)
-    except wg_keys.KeyFormatError as exc:
-        return str(exc)
-    # wg's key_from_base64 also refuses stray bits in the last base64 group, which b64decode lets through.
-    if base64.b64encode(raw).decode("ascii") != text.strip():
-        return "not in the form wg prints (44 characters ending in '=')"
-    return None
-
-
-def require_key(text, label: str) -> str:
+def require_key(text: object, label: str) -> str:
     """The key without surrounding whitespace, or KeypairInputError naming `label`."""
-    problem = key_problem(text)
+    stripped = text.strip() if isinstance(text, str) else text
+    problem = wg_keys.key_problem(stripped)
     if problem is not None:
         raise KeypairInputError("%s is not a WireGuard key: %s" % (label, problem))
-    return text.strip()
+    return t.cast(str, stripped)
 
 
 # ---------------------------------------------------------------- (a) the host's own pair
 
-def derive_public_key(private_key: str, wg_pubkey=None) -> tuple:
-    """(public key, backend name). `wg_pubkey(private) -> public` is the `wg pubkey` fallback.
-
-    The pure-Python X25519 is not constant-time, so a long-term key goes to `wg pubkey`
-    when no library backend is installed and wg is; pure Python is the last resort.
-    """
-    backend = wg_crypto.backend_name()
-    if backend == "pure" and wg_pubkey is not None:
-        try:
-            public_key = wg_pubkey(private_key)
-        except Exception:  # pylint: disable=broad-except
-            # Only the fact: the exception of a subprocess may carry its stdin.
-            public_key = None
-        if public_key is not None and key_problem(public_key) is None:
-            return public_key.strip(), "wg"
-    return wg_keys.public_key_from_private(private_key), backend
-
-
-def check_pair(private_key: str, public_key=None, wg_pubkey=None) -> dict:
+def check_pair(private_key: str, public_key: str | None = None, wg_pubkey: wg_derive.WgPubkey | None = None) -> dict[str, t.Any]:
     """{derived_public_key, public_key, match, backend}; match is None when no public key was given to compare."""
     if public_key is not None and public_key.strip() == private_key.strip():
         # The classic wrong file (wg0.key for wg0.pub): returning it as "the public key" would publish the secret.
         raise KeypairInputError("the public key given is the private key itself: point it at the public key instead")
-    derived, backend = derive_public_key(private_key, wg_pubkey)
+    derived, backend = wg_derive.derive_public_key(private_key, wg_pubkey)
     match = None if public_key is None else derived == public_key
     return {"derived_public_key": derived, "public_key": public_key, "match": match, "backend": backend}
 
 
 # ---------------------------------------------------------------- (b) the host's peers
 
-def parse_peers_output(text: str) -> list:
+def parse_peers_output(text: str) -> list[str]:
     """`wg show IF peers`: one public key per line. ValueError naming the line on anything else."""
-    keys = []
+    keys: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        if key_problem(line) is not None:
+        if wg_keys.key_problem(line.strip()) is not None:
             raise ValueError("wg show peers, line %d: not a public key" % number)
         keys.append(line.strip())
     return keys
 
 
-def _malformed_config_peers(config: dict) -> list:
+def _malformed_config_peers(config: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     """[Peer] sections whose PublicKey wg would refuse, with the parser's reason (reasons never quote keys)."""
     peers = config.get("peers") or []
-    malformed = []
+    malformed: list[dict[str, t.Any]] = []
     for index, peer in enumerate(peers):
         if peer.get("public_key") is not None:
             continue
@@ -105,11 +76,11 @@ def _malformed_config_peers(config: dict) -> list:
     return malformed
 
 
-def _present_keys(config, runtime_keys) -> dict:
+def _present_keys(config: dict[str, t.Any] | None, runtime_keys: list[str] | None) -> dict[str, dict[str, list[int]]]:
     """source -> {public key: [config lines]} for the sources that could be read."""
-    present = {}
+    present: dict[str, dict[str, list[int]]] = {}
     if config is not None and config.get("exists", True):
-        lines = {}
+        lines: dict[str, list[int]] = {}
         for peer in config.get("peers") or []:
             if peer.get("public_key") is not None:
                 lines.setdefault(peer["public_key"], []).append(peer["line"])
@@ -119,9 +90,9 @@ def _present_keys(config, runtime_keys) -> dict:
     return present
 
 
-def _duplicates(expected: dict, config, own_public_key) -> list:
-    duplicates = []
-    by_key = {}
+def _duplicates(expected: dict[str, str], config: dict[str, t.Any] | None, own_public_key: str | None) -> list[dict[str, t.Any]]:
+    duplicates: list[dict[str, t.Any]] = []
+    by_key: dict[str, list[str]] = {}
     for name, key in expected.items():
         by_key.setdefault(key, []).append(name)
     for key, names in sorted(by_key.items(), key=lambda item: item[1]):
@@ -137,7 +108,8 @@ def _duplicates(expected: dict, config, own_public_key) -> list:
     return duplicates
 
 
-def check_peers(expected: dict, config=None, runtime_keys=None, own_public_key=None) -> dict:
+def check_peers(expected: dict[str, str], config: dict[str, t.Any] | None = None, runtime_keys: list[str] | None = None,
+                own_public_key: str | None = None) -> dict[str, t.Any]:
     """Sort the expected peers and the entries the host holds into ok / unknown / missing / malformed / duplicates.
 
     `expected`: name -> the public key that peer really has. `config`: wg_config.parse_config's object (or None).
@@ -149,9 +121,9 @@ def check_peers(expected: dict, config=None, runtime_keys=None, own_public_key=N
         # Otherwise every expected peer would pass as "ok" for lack of anything to contradict it.
         raise KeypairInputError("no [Peer] entries to check: neither a config file nor a running interface")
     wanted = set(expected.values())
-    result = {"sources": sorted(present, key=SOURCES.index), "ok": [], "unknown": [], "missing": [],
-              "malformed": _malformed_config_peers(config) if config else [],
-              "duplicates": _duplicates(expected, config, own_public_key)}
+    result: dict[str, t.Any] = {"sources": sorted(present, key=SOURCES.index), "ok": [], "unknown": [], "missing": [],
+                                "malformed": _malformed_config_peers(config) if config else [],
+                                "duplicates": _duplicates(expected, config, own_public_key)}
     for name in sorted(expected):
         key = expected[name]
         absent = [source for source in SOURCES if source in present and key not in present[source]]
@@ -173,20 +145,20 @@ def check_peers(expected: dict, config=None, runtime_keys=None, own_public_key=N
 
 # ---------------------------------------------------------------- what a human reads
 
-def pair_problems(pair: dict, public_key_label: str = "public_key") -> list:
+def pair_problems(pair: dict[str, t.Any], public_key_label: str = "public_key") -> list[str]:
     if pair.get("match") is not False:
         return []
     return ["the private key's public key is %s, not the %s %s: they do not belong together"
             % (pair["derived_public_key"], public_key_label, pair["public_key"])]
 
 
-def _where(item: dict, config_path, interface) -> str:
+def _where(item: dict[str, t.Any], config_path: str | None, interface: str | None) -> str:
     if item["source"] == "config":
         return "%s line %s" % (config_path, item["line"])
     return "the running %s" % interface
 
 
-def peer_problems(peers: dict, config_path=None, interface=None) -> list:
+def peer_problems(peers: dict[str, t.Any], config_path: str | None = None, interface: str | None = None) -> list[str]:
     """One sentence per problem, in the order a person fixes them."""
     lines = []
     for item in peers["malformed"]:
@@ -197,7 +169,7 @@ def peer_problems(peers: dict, config_path=None, interface=None) -> list:
             text += " (probably a wrong key for %s, whose key is missing there)" % item["instead_of"]
         lines.append(text)
     for item in peers["missing"]:
-        places = [config_path if source == "config" else "the running %s" % interface for source in item["missing_from"]]
+        places = [str(config_path) if source == "config" else "the running %s" % interface for source in item["missing_from"]]
         lines.append("%s (%s) is not a peer in %s" % (item["name"], item["public_key"], " nor in ".join(places)))
     for item in peers["duplicates"]:
         if item["source"] == "expected_peers":
@@ -211,7 +183,7 @@ def peer_problems(peers: dict, config_path=None, interface=None) -> list:
     return lines
 
 
-def has_problems(pair, peers) -> bool:
+def has_problems(pair: dict[str, t.Any] | None, peers: dict[str, t.Any] | None) -> bool:
     """What fail_on_mismatch fails on: a pair that does not match, or any peer problem."""
     if pair is not None and pair.get("match") is False:
         return True

@@ -4,27 +4,12 @@
 """Do both ends hold each other's real keys? (FINDINGS.md: keys)."""
 from __future__ import annotations
 
-import binascii
-import base64
-
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.keys import key_problem
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     address_ip, end_scope, make_finding, peer_value, probe_line, remedy, short_key, tunnel_scope,
 )
 
 MAX_CLOCK_SKEW = 60
-
-
-def _key_problem(text):
-    """Why `text` is not a WireGuard key, or None. Never echoes the text."""
-    if not isinstance(text, str) or len(text) != 44:
-        return "%s characters, a key has 44" % (len(text) if isinstance(text, str) else 0)
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return "not base64"
-    if len(raw) != 32:
-        return "decodes to %d bytes, expected 32" % len(raw)
-    return None
 
 
 def _where(end, entry):
@@ -67,7 +52,7 @@ def invalid_key(ctx):
                     ["%s:%s: %s" % (error.get("file"), error.get("line"), reason)],
                     interface=end.interface, scope=end_scope(end)))
         for key, entry in end.peers.items():
-            problem = _key_problem(key)
+            problem = key_problem(key)
             if problem is None:
                 continue
             index = ctx.tunnel_of.get((end.id, key))
@@ -114,7 +99,7 @@ def peer_public_key_mismatch(ctx):
     for index, tunnel, end, other, entry in ctx.directions():
         if entry is None or not other.public_key or entry["public_key"] == other.public_key:
             continue
-        if _key_problem(entry["public_key"]):
+        if key_problem(entry["public_key"]):
             continue  # invalid_key names it, with the same fix
         side = tunnel["a"] if end is tunnel["_ends"][0] else tunnel["b"]
         evidence = ["%s: %s [Peer] PublicKey = %s" % (end.host, _where(end, entry), short_key(entry["public_key"])),

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import (
-    ConfigParseError, add_peer, parse_config, parse_config_strict, remove_peer, replace_peer_public_key,
-    set_interface_values, set_peer_values,
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import ConfigParseError, parse_config, parse_config_strict
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config_edit import (
+    add_peer, remove_peer, replace_peer_public_key, set_interface_values, set_peer_values,
 )
 
 HERE = os.path.dirname(__file__)

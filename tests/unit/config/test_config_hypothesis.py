@@ -6,6 +6,7 @@ from hypothesis import given, settings, strategies as st
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import (
     ConfigParseError, parse_config, parse_config_strict,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config_edit import set_peer_values
 
 KEY = "1ZgvesEc2l9Ri5pLlv1teiXRCdBRh5/1Zw5bE1bsxHM="
 FRAGMENTS = ["[Interface]", "[Peer]", "[peer]", "[", "]", "=", "#", ",", ":", "/", " ", "\t", "\r\n", "\n", "\r",
@@ -65,7 +66,6 @@ def hand_written_configs(draw):
 def test_an_edit_changes_only_its_peer_and_keeps_every_comment(generated, which, keepalive):
     text, peers = generated
     which = which % peers
-    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import set_peer_values
     after = set_peer_values(text, PEER_KEYS[which], {"PersistentKeepalive": keepalive})
     before_config, after_config = parse_config_strict(text), parse_config_strict(after)
     assert after_config["peers"][which]["persistent_keepalive"] == (keepalive or None)

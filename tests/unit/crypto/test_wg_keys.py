@@ -3,15 +3,19 @@
 """Keys as `wg` prints them, and errors that never repeat the key they were handed."""
 from __future__ import annotations
 
+import ast
 import base64
+import os
 import shutil
 import subprocess
 
 import pytest
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.derive import generate_private_key, public_key_from_private
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.keys import (
-    KeyFormatError, decode_key, generate_private_key, is_valid_key, preshared_key_digest, public_key_from_private,
+    KeyFormatError, decode_key, is_valid_key, key_problem, preshared_key_digest,
 )
 
 # RFC 7748 section 6.1: Alice's private key and the public key it yields.
@@ -86,3 +90,36 @@ def test_preshared_key_digest_is_hmac_sha256_with_the_contract_label():
     psk_raw = b"\x42" * 32
     expected = hmac.new(b"wgdoctor-psk-digest-v1", psk_raw, hashlib.sha256).hexdigest()[:16]
     assert preshared_key_digest(base64.b64encode(psk_raw).decode()) == expected
+
+
+def test_a_key_as_wg_prints_it_has_no_problem():
+    assert key_problem(ALICE_PUBLIC) is None and key_problem(ALICE_PRIVATE) is None
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("not a key at all!", "not base64"),
+    (None, "not base64"),
+    ("c2hvcnQ=", "decodes to 5 bytes, expected 32"),
+    (ALICE_PUBLIC[:-2] + "==", "decodes to 31 bytes, expected 32"),
+    # wg's key_from_base64 refuses what b64decode forgives: stray bits in the last group, text around the key.
+    (ALICE_PUBLIC[:42] + chr(ord(ALICE_PUBLIC[42]) + 1) + "=", "not in the form wg prints (44 characters ending in '=')"),
+    (ALICE_PUBLIC + "\n", "not in the form wg prints (44 characters ending in '=')"),
+    (ALICE_PUBLIC.encode(), "not in the form wg prints (44 characters ending in '=')"),
+])
+def test_key_problem_is_wg_key_from_base64_and_never_quotes_the_key(text, reason):
+    assert key_problem(text) == reason
+    assert not isinstance(text, str) or text.strip()[:20] not in reason
+
+
+def test_stray_bits_pass_the_lenient_check_but_not_the_wg_one():
+    stray = ALICE_PUBLIC[:42] + chr(ord(ALICE_PUBLIC[42]) + 1) + "="
+    assert is_valid_key(stray) and key_problem(stray) is not None
+
+
+def test_key_validation_and_the_digest_need_no_curve():
+    # keys.py ships with every module that reads a config: the X25519 code must not come along with it.
+    with open(wg_keys.__file__) as handle:
+        tree = ast.parse(handle.read())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert [name for name in imported if name.startswith("ansible_collections")] == [], os.path.basename(wg_keys.__file__)

@@ -13,10 +13,11 @@ import pytest
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.derive import derive_public_key
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.keypair import (
-    KeypairInputError, check_pair, check_peers, derive_public_key, has_problems, key_problem, pair_problems,
-    parse_peers_output, peer_problems, require_key,
+    KeypairInputError, check_pair, check_peers, has_problems, pair_problems, parse_peers_output, peer_problems, require_key,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.keys import key_problem
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 

@@ -12,6 +12,7 @@ import os
 import pytest
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.derive import public_key_from_private
 from ansible_collections.wgdoctor.wireguard.plugins.modules import wg_keypair_check
 from module_harness import assert_no_secret, fake_commands, intercept_exits, run_module
 
@@ -50,7 +51,6 @@ class FakeWg:
         self.calls.append((list(args), data))
         rest = list(args[1:])
         if rest == ["pubkey"]:
-            from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.keys import public_key_from_private
             return 0, public_key_from_private(data) + "\n", ""
         if rest[:2] == ["show", "wg0"] and self.running:
             answers = {"private-key": self.private_key + "\n", "peers": "".join(k + "\n" for k in self.peers),
