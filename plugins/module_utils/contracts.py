@@ -296,7 +296,7 @@ class PingRtt(t.TypedDict):
     max: float
 
 
-class PingRecord(_PingRecordBase, total=False):
+class PingRecord(_PingRecordBase, total=False):  # pylint: disable=inherit-non-class  # functional TypedDict: a class
     """One ping through a tunnel. The diagnosis reads only the keys above; these are for a human."""
     interface: str | None  # the sending end's interface (`ping -I`)
     transmitted: int | None
