@@ -22,9 +22,11 @@ author:
   - wgdoctor contributors (@wgdoctor)
 options:
   interface:
-    description: The WireGuard interface; the config is O(config_dir)/O(interface).conf.
+    description:
+      - The WireGuard interface; the config is O(config_dir)/O(interface).conf.
+      - Required since 0.2.0; it used to default to V(wg0), a guess that edited the wrong tunnel on hosts with other names.
     type: str
-    default: wg0
+    required: true
     version_added: 0.1.0
   config_dir:
     description: Directory of the wg-quick config.
@@ -105,11 +107,13 @@ EXAMPLES = r'''
 
 - name: Replace the wrong server key the client holds
   wgdoctor.wireguard.wg_peer:
+    interface: wg-office
     public_key: "{{ wrong_key }}"
     new_public_key: "{{ server_public_key }}"
 
 - name: Remove a peer that left
   wgdoctor.wireguard.wg_peer:
+    interface: wg-office
     public_key: "{{ old_laptop_key }}"
     state: absent
 '''
@@ -275,7 +279,7 @@ def validator(module: AnsibleModule):
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            interface=dict(type="str", default="wg0"),
+            interface=dict(type="str", required=True),
             config_dir=dict(type="path", default="/etc/wireguard"),
             public_key=dict(type="str", required=True, no_log=False),
             new_public_key=dict(type="str", no_log=False),

@@ -22,6 +22,9 @@ WRONG_SERVER = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0="
 LAPTOP = "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA="
 PSK = "FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE="
 OLD_PSK = base64.b64encode(b"\x01" * 32).decode()
+# Not wg0: the module must not fall back on a name of its own.
+IFACE = "wg-branch7"
+CONFIG_NAME = IFACE + ".conf"
 
 CLIENT_CONFIG = """\
 # managed by hand, keep the comments
@@ -44,7 +47,7 @@ AllowedIPs = 10.99.0.3/32
 
 
 class FakeWg:
-    """`wg`/`wg-quick` as the module calls them; `running` says whether wg0 is up."""
+    """`wg`/`wg-quick` as the module calls them; `running` says whether the interface is up."""
 
     def __init__(self, running=False, dump=""):
         self.running = running
@@ -59,7 +62,7 @@ class FakeWg:
             with open(rest[1]) as stream:
                 return 0, "".join(line for line in stream if not line.lower().startswith("address")), ""
         if rest == ["show", "interfaces"]:
-            return 0, "wg0\n" if self.running else "", ""
+            return 0, IFACE + "\n" if self.running else "", ""
         if rest[:1] == ["show"] and rest[2:] == ["dump"]:
             return 0, self.dump, ""
         if rest[:1] == ["syncconf"]:
@@ -79,7 +82,7 @@ def fake_wg(monkeypatch):
 
 @pytest.fixture
 def config_dir(tmp_path):
-    path = tmp_path / "wg0.conf"
+    path = tmp_path / CONFIG_NAME
     path.write_text(CLIENT_CONFIG)
     path.chmod(0o600)
     return tmp_path
@@ -87,20 +90,21 @@ def config_dir(tmp_path):
 
 def run(config_dir, **args):
     args.setdefault("config_dir", str(config_dir))
+    args.setdefault("interface", IFACE)
     return run_module(wg_peer.main, args)
 
 
 def backups(config_dir):
-    return [name for name in os.listdir(config_dir) if name != "wg0.conf"]
+    return [name for name in os.listdir(config_dir) if name != CONFIG_NAME]
 
 
 def test_keepalive_is_added_to_that_peer_only_and_the_rest_of_the_file_stays(fake_wg, config_dir):
     exited = run(config_dir, public_key=SERVER, persistent_keepalive=25)
     assert not exited.failed and exited.result["changed"]
-    text = (config_dir / "wg0.conf").read_text()
+    text = (config_dir / CONFIG_NAME).read_text()
     assert text == CLIENT_CONFIG.replace("Endpoint = vpn.wgdoctor.test:51820\n",
                                          "Endpoint = vpn.wgdoctor.test:51820\nPersistentKeepalive = 25\n")
-    assert stat.S_IMODE(os.stat(config_dir / "wg0.conf").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(config_dir / CONFIG_NAME).st_mode) == 0o600
     assert exited.result["backup_file"] and os.path.exists(exited.result["backup_file"])
     assert exited.result["peer"] == SERVER and exited.result["applied_live"] is False
 
@@ -116,7 +120,7 @@ def test_check_mode_shows_the_change_and_writes_nothing(fake_wg, config_dir):
     exited = run(config_dir, public_key=SERVER, persistent_keepalive=25, _ansible_check_mode=True, _ansible_diff=True)
     assert exited.result["changed"]
     assert "PersistentKeepalive = 25" in exited.result["diff"]["after"]
-    assert (config_dir / "wg0.conf").read_text() == CLIENT_CONFIG
+    assert (config_dir / CONFIG_NAME).read_text() == CLIENT_CONFIG
     assert backups(config_dir) == []
 
 
@@ -127,7 +131,7 @@ def test_diff_and_result_never_hold_the_private_or_preshared_key(fake_wg, config
     assert "PrivateKey = (hidden)" in diff["before"] and "PresharedKey = (hidden)" in diff["after"]
     assert_no_secret(exited.result, PRIVATE, PSK, OLD_PSK)
     # The file itself holds the new key: the secret went where it belongs and nowhere else.
-    assert "PresharedKey = %s" % PSK in (config_dir / "wg0.conf").read_text()
+    assert "PresharedKey = %s" % PSK in (config_dir / CONFIG_NAME).read_text()
 
 
 def test_preshared_key_is_read_from_a_file_on_the_target(fake_wg, config_dir, tmp_path):
@@ -143,14 +147,14 @@ def test_a_malformed_preshared_key_is_refused_without_echoing_it(fake_wg, config
     exited = run(config_dir, public_key=SERVER, preshared_key=bad)
     assert exited.failed and "not base64 of 32 bytes" in exited.result["msg"]
     assert_no_secret(exited.result, bad)
-    assert (config_dir / "wg0.conf").read_text() == CLIENT_CONFIG
+    assert (config_dir / CONFIG_NAME).read_text() == CLIENT_CONFIG
 
 
 def test_wrong_server_key_is_replaced_and_a_rerun_finds_the_entry_by_its_new_key(fake_wg, config_dir):
-    (config_dir / "wg0.conf").write_text(CLIENT_CONFIG.replace(SERVER, WRONG_SERVER))
+    (config_dir / CONFIG_NAME).write_text(CLIENT_CONFIG.replace(SERVER, WRONG_SERVER))
     exited = run(config_dir, public_key=WRONG_SERVER, new_public_key=SERVER)
     assert exited.result["changed"] and exited.result["peer"] == SERVER
-    text = (config_dir / "wg0.conf").read_text()
+    text = (config_dir / CONFIG_NAME).read_text()
     assert WRONG_SERVER not in text and text == CLIENT_CONFIG
     assert run(config_dir, public_key=WRONG_SERVER, new_public_key=SERVER).result["changed"] is False
 
@@ -159,31 +163,31 @@ def test_peer_is_added_when_absent_and_removed_with_state_absent(fake_wg, config
     new_peer = "dHJ1ZSBrZXlzIGFyZSBuZXZlciBwcmludGVkIGhlcmU="
     added = run(config_dir, public_key=new_peer, allowed_ips=["10.99.0.4/32"], persistent_keepalive=25)
     assert added.result["changed"]
-    assert "[Peer]\nPublicKey = %s\nAllowedIPs = 10.99.0.4/32\nPersistentKeepalive = 25\n" % new_peer in (config_dir / "wg0.conf").read_text()
+    assert "[Peer]\nPublicKey = %s\nAllowedIPs = 10.99.0.4/32\nPersistentKeepalive = 25\n" % new_peer in (config_dir / CONFIG_NAME).read_text()
     removed = run(config_dir, public_key=LAPTOP, state="absent")
-    assert removed.result["changed"] and LAPTOP not in (config_dir / "wg0.conf").read_text()
+    assert removed.result["changed"] and LAPTOP not in (config_dir / CONFIG_NAME).read_text()
     assert run(config_dir, public_key=LAPTOP, state="absent").result["changed"] is False
 
 
 def test_keepalive_zero_removes_the_line(fake_wg, config_dir):
     run(config_dir, public_key=SERVER, persistent_keepalive=25)
     exited = run(config_dir, public_key=SERVER, persistent_keepalive=0)
-    assert exited.result["changed"] and "PersistentKeepalive" not in (config_dir / "wg0.conf").read_text()
+    assert exited.result["changed"] and "PersistentKeepalive" not in (config_dir / CONFIG_NAME).read_text()
 
 
 def test_config_with_a_syntax_error_is_named_by_file_and_line_and_not_rewritten(fake_wg, config_dir):
     broken = CLIENT_CONFIG.replace("AllowedIPs = 10.99.0.3/32", "AllowedIPs = 10.99.0.300/32")
-    (config_dir / "wg0.conf").write_text(broken)
+    (config_dir / CONFIG_NAME).write_text(broken)
     exited = run(config_dir, public_key=SERVER, persistent_keepalive=25)
     assert exited.failed
-    assert exited.result["msg"].startswith("%s:16: " % (config_dir / "wg0.conf"))
-    assert (config_dir / "wg0.conf").read_text() == broken and backups(config_dir) == []
+    assert exited.result["msg"].startswith("%s:16: " % (config_dir / CONFIG_NAME))
+    assert (config_dir / CONFIG_NAME).read_text() == broken and backups(config_dir) == []
 
 
 def test_a_bad_endpoint_value_fails_and_leaves_the_file(fake_wg, config_dir):
     exited = run(config_dir, public_key=SERVER, endpoint="vpn.wgdoctor.test")
     assert exited.failed and "no port" in exited.result["msg"]
-    assert (config_dir / "wg0.conf").read_text() == CLIENT_CONFIG
+    assert (config_dir / CONFIG_NAME).read_text() == CLIENT_CONFIG
 
 
 def test_wg_quick_refusing_the_new_file_vetoes_the_write(fake_wg, config_dir, monkeypatch):
@@ -196,7 +200,7 @@ def test_wg_quick_refusing_the_new_file_vetoes_the_write(fake_wg, config_dir, mo
     exited = run(config_dir, public_key=SERVER, persistent_keepalive=25)
     assert exited.failed and "wg-quick strip refused" in exited.result["msg"]
     assert_no_secret(exited.result, PRIVATE)
-    assert (config_dir / "wg0.conf").read_text() == CLIENT_CONFIG
+    assert (config_dir / CONFIG_NAME).read_text() == CLIENT_CONFIG
     assert not [name for name in os.listdir(config_dir) if name.startswith(".wgp")]
 
 
@@ -234,7 +238,7 @@ def test_removed_keepalive_is_switched_off_live_because_syncconf_keeps_it(fake_w
     run(config_dir, public_key=SERVER, persistent_keepalive=25)
     fake_wg.running, fake_wg.dump = True, running_dump("25")
     run(config_dir, public_key=SERVER, persistent_keepalive=0)
-    assert ["/usr/bin/wg", "set", "wg0", "peer", SERVER, "persistent-keepalive", "0"] in fake_wg.calls
+    assert ["/usr/bin/wg", "set", IFACE, "peer", SERVER, "persistent-keepalive", "0"] in fake_wg.calls
 
 
 def test_missing_config_fails_for_present_and_is_fine_for_absent(fake_wg, tmp_path):
@@ -247,3 +251,11 @@ def test_endpoint_of_the_entry_is_returned_so_a_role_knows_whether_to_re_resolve
     assert exited.result["endpoint"] == {"raw": "vpn.wgdoctor.test:51820", "host": "vpn.wgdoctor.test",
                                          "port": 51820, "is_hostname": True}
     assert run(config_dir, public_key=LAPTOP).result["endpoint"] is None
+
+
+def test_no_interface_given_is_an_error_not_a_guess(fake_wg, config_dir):
+    (config_dir / "wg0.conf").write_text(CLIENT_CONFIG)
+    exited = run_module(wg_peer.main, {"config_dir": str(config_dir), "public_key": SERVER, "persistent_keepalive": 25})
+    assert exited.failed and "interface" in exited.result["msg"]
+    assert (config_dir / "wg0.conf").read_text() == CLIENT_CONFIG
+    assert fake_wg.calls == []
