@@ -24,9 +24,21 @@ from __future__ import annotations
 import ipaddress
 import re
 import shlex
+import typing as t
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import FirewallVerdict, MasqueradeEntry
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
-    interface_matches, make_verdict, port_in)
+    Match, interface_matches, make_verdict, port_in)
+
+# parse_zones()'s answer: {"zones": {name: zone}, "default_zone", "errors"}; a zone maps each setting
+# --list-all-zones prints to its value (scalar settings a string, the others a list of words).
+Zones = t.Dict[str, t.Any]
+Zone = t.Dict[str, t.Any]
+# parse_active_zones()'s answer: {zone: {"interfaces": [...], "sources": [...]}}.
+ActiveZones = t.Dict[str, t.Dict[str, t.List[str]]]
+RichRule = t.Dict[str, t.Any]
+# One decision of a zone in firewalld's order: (stage, what, verdict, reject_with, True|None, doubt).
+Step = t.Tuple[str, str, str, t.Optional[str], t.Optional[bool], t.Optional[str]]
 
 # Ports of the services a WireGuard host plausibly opens; others are reported as doubts.
 SERVICE_PORTS = {"wireguard": [("udp", (51820, 51820))], "dns": [("udp", (53, 53)), ("tcp", (53, 53))],
@@ -50,24 +62,25 @@ class FirewalldParseError(ValueError):
     pass
 
 
-def parse_state(rc, stdout):
+def parse_state(rc: int, stdout: str) -> bool:
     """True when firewalld runs; --state prints 'running' (rc 0), or 'not running' on stderr (rc 252)."""
     return rc == 0 and stdout.strip() == "running"
 
 
-def parse_default_zone(text):
+def parse_default_zone(text: str | None) -> str | None:
     """The zone name --get-default-zone printed, or None."""
     name = (text or "").strip()
     return name if ZONE_NAME.match(name) else None
 
 
-def parse_active_zones(text):
+def parse_active_zones(text: str | None) -> ActiveZones:
     """{zone: {"interfaces": [...], "sources": [...]}} from --get-active-zones.
 
     A zone appears only with the settings it has: no ``interfaces:`` line when only sources are
     bound, and no zone at all for an interface that falls into the default zone.
     """
-    zones, current = {}, None
+    zones: ActiveZones = {}
+    current: str | None = None
     for line in (text or "").splitlines():
         if not line.strip():
             continue
@@ -82,14 +95,15 @@ def parse_active_zones(text):
     return zones
 
 
-def parse_zones(text, default_zone=None):
+def parse_zones(text: str | None, default_zone: str | None = None) -> Zones:
     """{"zones": {name: {...}}, "default_zone": name|None, "errors": [...]} from --list-all-zones.
 
     default_zone: --get-default-zone's answer; a header flag ``(default)`` (other firewalld
     versions) is honoured too.
     """
-    parsed = {"zones": {}, "default_zone": None, "errors": []}
-    current, key = None, None
+    parsed: Zones = {"zones": {}, "default_zone": None, "errors": []}
+    current: Zone | None = None
+    key: str | None = None
     for number, line in enumerate((text or "").splitlines(), 1):
         if not line.strip():
             continue
@@ -111,7 +125,7 @@ def parse_zones(text, default_zone=None):
             # firewall-cmd prints multi-valued settings (rich rules, forward-ports) one per tab-indented line.
             if key == "rich rules" or line.strip().startswith("rule "):
                 current["rich rules"].append(line.strip())
-            elif isinstance(current.get(key), list):
+            elif key is not None and isinstance(current.get(key), list):
                 current[key].append(line.strip())
             else:
                 parsed["errors"].append("line %d: continuation of no list setting" % number)
@@ -135,10 +149,10 @@ def parse_zones(text, default_zone=None):
 
 # ---------------------------------------------------------------- rich rules
 
-def parse_rich_rule(text):
+def parse_rich_rule(text: str) -> RichRule:
     """A rich rule as firewall-cmd prints it, e.g. ``rule family="ipv4" source NOT address="10.0.0.0/8" port port="51820" protocol="udp" drop``."""
-    rule = {"text": text, "family": None, "priority": 0, "source": None, "destination": None, "element": None,
-            "action": None, "reject_type": None, "limit": None, "error": None}
+    rule: RichRule = {"text": text, "family": None, "priority": 0, "source": None, "destination": None, "element": None,
+                      "action": None, "reject_type": None, "limit": None, "error": None}
     try:
         words = shlex.split(text)
     except ValueError as exc:
@@ -187,14 +201,14 @@ def parse_rich_rule(text):
     return rule
 
 
-def _port_range(value):
+def _port_range(value: str | None) -> tuple[int, int] | None:
     low, dummy_sep, high = (value or "").partition("-")
     if low.isdigit() and (high.isdigit() or not high):
         return (int(low), int(high or low))
     return None
 
 
-def _address_match(spec, family, source):
+def _address_match(spec: str, family: int, source: str | None) -> Match:
     """True/False/None: does the packet's source fall in a zone source or a rich rule address?"""
     if spec.startswith("ipset:"):
         return None, "source in ipset %s" % spec[6:]
@@ -215,7 +229,7 @@ def _address_match(spec, family, source):
     return address.version == family and address in network, None
 
 
-def _rich_match(rule, port, family, source):
+def _rich_match(rule: RichRule, port: int, family: int, source: str | None) -> Match:
     """(True|False|None, doubt) for a NEW UDP packet to port."""
     if rule["family"] and rule["family"] != "ipv%d" % family:
         return False, None
@@ -266,7 +280,7 @@ def _rich_match(rule, port, family, source):
 
 # ---------------------------------------------------------------- the zone a packet meets
 
-def _bound(parsed, active, name, key):
+def _bound(parsed: Zones, active: ActiveZones | None, name: str, key: str) -> list[str]:
     """The interfaces or sources bound to a zone, from both listings."""
     found = []
     for value in list((active or {}).get(name, {}).get(key) or []) + list(parsed["zones"].get(name, {}).get(key) or []):
@@ -275,15 +289,15 @@ def _bound(parsed, active, name, key):
     return found
 
 
-def _zone_interfaces(parsed, active, name):
+def _zone_interfaces(parsed: Zones, active: ActiveZones | None, name: str) -> list[str]:
     return _bound(parsed, active, name, "interfaces")
 
 
-def _zone_sources(parsed, active, name):
+def _zone_sources(parsed: Zones, active: ActiveZones | None, name: str) -> list[str]:
     return _bound(parsed, active, name, "sources")
 
 
-def interface_zone(parsed, active, interface):
+def interface_zone(parsed: Zones, active: ActiveZones | None, interface: str | None) -> tuple[str | None, str]:
     """(zone name, how): the zone bound to the interface, else the default zone."""
     names = list(parsed["zones"]) + [n for n in (active or {}) if n not in parsed["zones"]]
     for name in names:
@@ -293,13 +307,14 @@ def interface_zone(parsed, active, interface):
     return default, "interface %s is bound to no zone: the default zone %s applies" % (interface, default)
 
 
-def zone_of(parsed, active, interface):
+def zone_of(parsed: Zones, active: ActiveZones | None, interface: str | None) -> str | None:
     return interface_zone(parsed, active, interface)[0]
 
 
-def _source_zones(parsed, active, family, source):
+def _source_zones(parsed: Zones, active: ActiveZones | None, family: int,
+                  source: str | None) -> list[tuple[str, str, bool | None, str | None]]:
     """[(zone, spec, True|None, doubt)] of the zones bound to a source the packet may come from."""
-    found = []
+    found: list[tuple[str, str, bool | None, str | None]] = []
     names = list(parsed["zones"]) + [n for n in (active or {}) if n not in parsed["zones"]]
     for name in names:
         for spec in _zone_sources(parsed, active, name):
@@ -309,7 +324,7 @@ def _source_zones(parsed, active, family, source):
     return found
 
 
-def _forward_port(zone, port, family):
+def _forward_port(zone: Zone, port: int, family: int) -> str | None:
     """The forward-port of the zone that takes port/udp away before filtering, or None."""
     if family != 4:
         return None
@@ -321,7 +336,7 @@ def _forward_port(zone, port, family):
     return None
 
 
-def _zone_steps(zone, port, family, source):
+def _zone_steps(zone: Zone, port: int, family: int, source: str | None) -> tuple[list[Step], list[str]]:
     """The zone's decisions in firewalld's order: [(stage, what, verdict, reject_with, True|None, doubt)]."""
     rules = [parse_rich_rule(text) for text in zone.get("rich rules", [])]
     steps, broken = [], [r for r in rules if r["error"]]
@@ -357,7 +372,7 @@ def _zone_steps(zone, port, family, source):
     return [s for s in steps if s[4] is not False], ["rich rule '%s': %s" % (r["text"], r["error"]) for r in broken]
 
 
-def _rich_step(stage, rule, port, family, source):
+def _rich_step(stage: str, rule: RichRule, port: int, family: int, source: str | None) -> Step:
     state, doubt = _rich_match(rule, port, family, source)
     reject_with = None
     if rule["action"] == "reject":
@@ -365,7 +380,8 @@ def _rich_step(stage, rule, port, family, source):
     return (stage, "rich rule '%s'" % rule["text"], rule["action"], reject_with, state, doubt)
 
 
-def zone_verdict(parsed, name, port, family=4, source=None, how=None):
+def zone_verdict(parsed: Zones, name: str, port: int, family: int = 4, source: str | None = None,
+                 how: str | None = None) -> FirewallVerdict:
     """What zone `name` does with a NEW UDP packet to port."""
     zone = parsed["zones"].get(name)
     evidence = [how] if how else []
@@ -394,7 +410,8 @@ def zone_verdict(parsed, name, port, family=4, source=None, how=None):
                                              % (name, port, target)])
 
 
-def udp_input_verdict(parsed, port, in_interface=None, active=None, family=4, source=None):
+def udp_input_verdict(parsed: Zones, port: int, in_interface: str | None = None, active: ActiveZones | None = None,
+                      family: int = 4, source: str | None = None) -> FirewallVerdict:
     """parsed: parse_zones(); active: parse_active_zones(); source: the sender's address when known."""
     conditional = []
     for name, spec, state, doubt in _source_zones(parsed, active, family, source):
@@ -405,19 +422,20 @@ def udp_input_verdict(parsed, port, in_interface=None, active=None, family=4, so
         conditional.append("packets from %s go to zone %s, which would %s them (%s)" % (spec, name, other["verdict"], other["rule"]))
         if doubt and not doubt.startswith("source "):
             conditional[-1] += ": %s" % doubt
-    name, how = interface_zone(parsed, active, in_interface) if in_interface else (
+    zone, how = interface_zone(parsed, active, in_interface) if in_interface else (
         parsed.get("default_zone"), "arrival interface unknown: the default zone %s applies" % parsed.get("default_zone"))
-    if name is None:
+    if zone is None:
         return make_verdict("unknown", "firewalld", conditional=conditional,
                             evidence=["the default zone is unknown (firewall-cmd --get-default-zone) and %s is bound to no zone" % in_interface])
-    verdict = zone_verdict(parsed, name, port, family, source, how=how)
+    verdict = zone_verdict(parsed, zone, port, family, source, how=how)
     verdict["conditional"] = conditional + verdict["conditional"]
     return verdict
 
 
 # ---------------------------------------------------------------- forwarding and NAT
 
-def forward_verdict(parsed, in_interface, out_interface, active=None, ct_state="new"):
+def forward_verdict(parsed: Zones, in_interface: str | None, out_interface: str | None, active: ActiveZones | None = None,
+                    ct_state: str = "new") -> FirewallVerdict:
     """A routed packet from in_interface to out_interface (firewalld 1.x filter_FORWARD)."""
     conditional = ["firewalld policies (firewall-cmd --list-all-policies) are not read"]
     if ct_state in ("established", "related"):
@@ -445,13 +463,13 @@ def forward_verdict(parsed, in_interface, out_interface, active=None, ct_state="
                         evidence=[how, "zone %s (target %s) does not forward to %s" % (in_zone, target, out_interface)])
 
 
-def masquerade_rules(parsed, active=None):
+def masquerade_rules(parsed: Zones, active: ActiveZones | None = None) -> list[MasqueradeEntry]:
     """Zones with masquerade: yes rewrite what leaves through their interfaces (the default zone: any other)."""
-    found = []
+    found: list[MasqueradeEntry] = []
     for name, zone in sorted(parsed["zones"].items()):
         if zone.get("masquerade") != "yes":
             continue
-        interfaces = _zone_interfaces(parsed, active, name)
+        interfaces: list[str | None] = list(_zone_interfaces(parsed, active, name))
         if name == parsed.get("default_zone"):
             interfaces.append(None)
         for interface in interfaces:

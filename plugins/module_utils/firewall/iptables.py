@@ -6,9 +6,15 @@ from __future__ import annotations
 import ipaddress
 import re
 import shlex
+import typing as t
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import FirewallVerdict, MasqueradeEntry
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
-    ChainWalk, forward_packet, interface_matches, make_verdict, port_in, probe_packet, rule_verdict)
+    Action, ChainWalk, Match, Packet, PortSpec, Rule, forward_packet, interface_matches, make_verdict, port_in,
+    probe_packet, rule_verdict)
+
+# parse_save()'s answer for one family: {"family", "tables": {name: {"chains", "policies"}}, "errors", "variant"}.
+Save = t.Dict[str, t.Any]
 
 BUILTIN = ("INPUT", "FORWARD", "OUTPUT", "PREROUTING", "POSTROUTING")
 # The chains an incoming packet crosses before the socket, in kernel order.
@@ -34,10 +40,10 @@ class IptablesParseError(ValueError):
     pass
 
 
-def parse_save(text, family=4):
+def parse_save(text: str, family: int = 4) -> Save:
     """Parse iptables-save -c output into {"tables": {name: {"chains": {...}, "policies": {...}}}, "errors": [...]}."""
-    parsed = {"family": family, "tables": {}, "errors": [], "variant": None}
-    table = None
+    parsed: Save = {"family": family, "tables": {}, "errors": [], "variant": None}
+    table: str | None = None
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line:
@@ -55,7 +61,7 @@ def parse_save(text, family=4):
     return parsed
 
 
-def _parse_line(parsed, table, line):
+def _parse_line(parsed: Save, table: str | None, line: str) -> str | None:
     if line.startswith("*"):
         table = line[1:]
         parsed["tables"][table] = {"chains": {}, "policies": {}}
@@ -88,7 +94,7 @@ def _parse_line(parsed, table, line):
     return table
 
 
-def parse_rule(line):
+def parse_rule(line: str) -> Rule:
     """One '-A CHAIN ...' line into matches and an action."""
     try:
         tokens = shlex.split(line)
@@ -96,7 +102,7 @@ def parse_rule(line):
         raise IptablesParseError("unreadable rule '%s': %s" % (line[:80], exc))
     if len(tokens) < 2 or tokens[0] not in ("-A", "--append"):
         raise IptablesParseError("expected '-A CHAIN', got '%s'" % line[:60])
-    rule = {"chain": tokens[1], "text": line, "matches": [], "action": {"kind": "continue"}}
+    rule: Rule = {"chain": tokens[1], "text": line, "matches": [], "action": {"kind": "continue"}}
     index, negate = 2, False
     while index < len(tokens):
         token = tokens[index]
@@ -118,7 +124,7 @@ def parse_rule(line):
     return rule
 
 
-def _action(token, rest):
+def _action(token: str, rest: list[str]) -> Action:
     if not rest:
         raise IptablesParseError("%s without a target" % token)
     target, options = rest[0], rest[1:]
@@ -134,7 +140,7 @@ def _action(token, rest):
     return {"kind": "goto" if token in ("-g", "--goto") else "jump", "target": target}
 
 
-def match_rule(rule, packet):
+def match_rule(rule: Rule, packet: Packet) -> Match:
     """(True|False|None, reason) for one rule against the probe packet."""
     doubts = []
     for item in rule["matches"]:
@@ -144,13 +150,13 @@ def match_rule(rule, packet):
         if state is False:
             return False, None
         if state is None:
-            doubts.append(reason)
+            doubts.append(reason or "cannot tell")
     if doubts:
         return None, "; ".join(doubts)
     return True, None
 
 
-def _match_option(item, packet):
+def _match_option(item: dict[str, t.Any], packet: Packet) -> Match:
     option, value = item["option"], item["value"]
     key = VALUE_OPTIONS.get(option)
     if key in ("module", "comment"):
@@ -162,7 +168,7 @@ def _match_option(item, packet):
             return None, "only protocol %s" % value
         return value in (packet["l4proto"], "17" if packet["l4proto"] == "udp" else "-"), None
     if key in ("iif", "oif"):
-        name = packet[key]
+        name = packet["iif"] if key == "iif" else packet["oif"]
         if name is None:
             return None, "only %s %s" % ("in on" if key == "iif" else "out on", value)
         return interface_matches(value, name), None
@@ -186,7 +192,7 @@ def _match_option(item, packet):
     return None, "unknown match %s %s" % (option, value or "")
 
 
-def _match_port(key, value, packet):
+def _match_port(key: str, value: str, packet: Packet) -> Match:
     if key in ("sport", "sports"):
         return None, "only source port %s" % value
     if packet["dport"] is None:
@@ -194,8 +200,8 @@ def _match_port(key, value, packet):
     return port_in(packet["dport"], _port_spec(value)), None
 
 
-def _port_spec(value):
-    spec = []
+def _port_spec(value: str) -> PortSpec:
+    spec: list[int | tuple[int, int]] = []
     for part in value.split(","):
         if ":" in part:
             low, high = part.split(":", 1)
@@ -205,7 +211,7 @@ def _port_spec(value):
     return spec
 
 
-def _match_address(value, address, what):
+def _match_address(value: str, address: str | None, what: str) -> Match:
     if address is None:
         return None, "only %s %s" % (what, value)
     try:
@@ -214,16 +220,16 @@ def _match_address(value, address, what):
         return None, "unreadable %s %s" % (what, value)
 
 
-def _match_addrtype(value, packet):
+def _match_addrtype(value: str, packet: Packet) -> bool:
     types = value.split(",")
     if packet["hook"] == "input":
         return "LOCAL" in types or "UNICAST" in types
     return "UNICAST" in types
 
 
-def _walk_path(parsed, path, packet, backend):
+def _walk_path(parsed: Save, path: t.Sequence[tuple[str, str]], packet: Packet, backend: str) -> FirewallVerdict:
     """Walk the built-in chains of the path; a DROP/REJECT anywhere ends it."""
-    last = None
+    last: FirewallVerdict | None = None
     for table_name, chain_name in path:
         table = parsed["tables"].get(table_name)
         if table is None or chain_name not in table["chains"]:
@@ -253,16 +259,17 @@ def _walk_path(parsed, path, packet, backend):
     return last or make_verdict("accept", backend, evidence=["no %s chain on the path" % packet["hook"]])
 
 
-def missing_output(family, reason):
+def missing_output(family: int, reason: str) -> Save:
     """Stands for an ip(6)tables-save output that is absent or failed: what it filters is unknown, not open."""
     return {"family": family, "tables": {}, "errors": [], "variant": None, "missing": reason}
 
 
-def _missing_verdict(parsed, backend):
+def _missing_verdict(parsed: Save, backend: str) -> FirewallVerdict | None:
     return make_verdict("unknown", backend, evidence=[parsed["missing"]]) if parsed.get("missing") else None
 
 
-def udp_input_verdict(parsed, port, in_interface=None, source=None, backend="iptables"):
+def udp_input_verdict(parsed: Save, port: int, in_interface: str | None = None, source: str | None = None,
+                      backend: str = "iptables") -> FirewallVerdict:
     """Would an incoming NEW UDP packet to port reach the socket?"""
     missing = _missing_verdict(parsed, backend)
     if missing:
@@ -271,7 +278,8 @@ def udp_input_verdict(parsed, port, in_interface=None, source=None, backend="ipt
     return _walk_path(parsed, INPUT_PATH, packet, backend)
 
 
-def forward_verdict(parsed, in_interface, out_interface, ct_state="new", backend="iptables"):
+def forward_verdict(parsed: Save, in_interface: str | None, out_interface: str | None, ct_state: str = "new",
+                    backend: str = "iptables") -> FirewallVerdict:
     missing = _missing_verdict(parsed, backend)
     if missing:
         return missing
@@ -279,20 +287,20 @@ def forward_verdict(parsed, in_interface, out_interface, ct_state="new", backend
     return _walk_path(parsed, FORWARD_PATH, packet, backend)
 
 
-def forward_policy(parsed):
+def forward_policy(parsed: Save) -> str | None:
     policy = parsed["tables"].get("filter", {}).get("policies", {}).get("FORWARD")
     return policy["policy"] if policy else None
 
 
-def masquerade_rules(parsed, backend="iptables"):
+def masquerade_rules(parsed: Save, backend: str = "iptables") -> list[MasqueradeEntry]:
     """Every MASQUERADE/SNAT rule of the nat table with its source and out interface."""
-    found = []
+    found: list[MasqueradeEntry] = []
     for chain, rules in sorted(parsed["tables"].get("nat", {}).get("chains", {}).items()):
         for rule in rules:
             if rule["action"].get("target") not in ("MASQUERADE", "SNAT"):
                 continue
-            entry = {"backend": backend, "source": None, "out_interface": None, "rule": rule["text"],
-                     "counter": rule["counter"], "chain": chain, "target": rule["action"]["target"]}
+            entry: MasqueradeEntry = {"backend": backend, "source": None, "out_interface": None, "rule": rule["text"],
+                                      "counter": rule["counter"], "chain": chain, "target": rule["action"]["target"]}
             for item in rule["matches"]:
                 prefix = "!" if item["negate"] else ""
                 if item["option"] in ("-s", "--source"):
@@ -303,7 +311,7 @@ def masquerade_rules(parsed, backend="iptables"):
     return found
 
 
-def is_active(parsed):
+def is_active(parsed: Save) -> bool:
     """Rules or a non-ACCEPT policy anywhere: the backend shapes traffic."""
     for table in parsed["tables"].values():
         if any(table["chains"].values()):
@@ -313,5 +321,5 @@ def is_active(parsed):
     return False
 
 
-def has_chain_prefix(parsed, prefix):
+def has_chain_prefix(parsed: Save, prefix: str) -> bool:
     return any(name.startswith(prefix) for table in parsed["tables"].values() for name in table["chains"])

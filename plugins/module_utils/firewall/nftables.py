@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import typing as t
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import FirewallVerdict, MasqueradeEntry
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
-    ChainWalk, forward_packet, interface_matches, make_verdict, port_in, probe_packet, rule_verdict)
+    Action, ChainWalk, Match, Packet, Rule, forward_packet, interface_matches, make_verdict, port_in, probe_packet, rule_verdict)
+
+# parse_ruleset()'s answer: {"tables": {"<family> <name>": table}, "errors": [...]}; a table as _table() makes it.
+Ruleset = t.Dict[str, t.Any]
+Table = t.Dict[str, t.Any]
+Expr = t.Dict[str, t.Any]  # one statement of nft's JSON: a single-key object
 
 FAMILIES = {4: ("ip", "inet"), 6: ("ip6", "inet")}
 INPUT_HOOKS = ("prerouting", "input")
@@ -28,7 +35,7 @@ class NftParseError(ValueError):
     pass
 
 
-def parse_ruleset(text):
+def parse_ruleset(text: str) -> Ruleset:
     """Parse ``nft -j list ruleset`` into tables, chains, rules and sets; raises NftParseError on garbage."""
     try:
         document = json.loads(text)
@@ -36,7 +43,7 @@ def parse_ruleset(text):
         raise NftParseError("nft output is not JSON (%s)" % exc)
     if not isinstance(document, dict) or not isinstance(document.get("nftables"), list):
         raise NftParseError("nft output has no 'nftables' list")
-    parsed = {"tables": {}, "errors": []}
+    parsed: Ruleset = {"tables": {}, "errors": []}
     for item in document["nftables"]:
         if not isinstance(item, dict) or len(item) != 1:
             parsed["errors"].append("unexpected item %s" % json.dumps(item)[:80])
@@ -51,12 +58,12 @@ def parse_ruleset(text):
     return parsed
 
 
-def _table(parsed, family, name):
+def _table(parsed: Ruleset, family: str, name: str) -> Table:
     return parsed["tables"].setdefault("%s %s" % (family, name), {
         "family": family, "name": name, "chains": {}, "base": {}, "sets": {}, "iptables_nft": False})
 
 
-def _add(parsed, kind, body):
+def _add(parsed: Ruleset, kind: str, body: dict[str, t.Any]) -> None:
     if kind == "table":
         _table(parsed, body["family"], body["name"])
     elif kind == "chain":
@@ -82,13 +89,13 @@ def _add(parsed, kind, body):
         table["sets"][body["name"]] = [_element(e) for e in body.get("elem") or []]
 
 
-def _element(elem):
+def _element(elem: t.Any) -> t.Any:
     if isinstance(elem, dict) and "elem" in elem:
         return elem["elem"].get("val")
     return elem
 
 
-def _rule(exprs):
+def _rule(exprs: list[Expr]) -> Rule:
     rule = {"exprs": exprs, "text": render_rule(exprs), "counter": None, "action": {"kind": "continue"}, "nat": None}
     for expr in exprs:
         if not isinstance(expr, dict) or len(expr) != 1:
@@ -107,7 +114,7 @@ def _rule(exprs):
     return rule
 
 
-def _xt_target(rule, name):
+def _xt_target(rule: Rule, name: str | None) -> None:
     """iptables-nft targets nft cannot translate show up as opaque xt statements."""
     if name in ("MASQUERADE", "SNAT"):
         rule["nat"] = name.lower()
@@ -117,7 +124,7 @@ def _xt_target(rule, name):
         rule["action"] = {"kind": "maybe", "reason": "iptables target %s is invisible in nft JSON" % name}
 
 
-def _verdict_action(key, value):
+def _verdict_action(key: str, value: t.Any) -> Action:
     action = {"kind": key}
     if key in ("jump", "goto"):
         action["target"] = value.get("target")
@@ -129,11 +136,11 @@ def _verdict_action(key, value):
 
 # --- rendering rules back to the text `nft list ruleset` prints, for humans ----------------------------------
 
-def render_rule(exprs):
+def render_rule(exprs: list[Expr]) -> str:
     return " ".join(_render_stmt(e) for e in exprs)
 
 
-def _render_stmt(expr):
+def _render_stmt(expr: t.Any) -> str:
     if not isinstance(expr, dict) or len(expr) != 1:
         return json.dumps(expr, sort_keys=True)
     key, value = next(iter(expr.items()))
@@ -166,7 +173,7 @@ def _render_stmt(expr):
     return "%s %s" % (key, json.dumps(value, sort_keys=True)) if value is not None else key
 
 
-def _render_value(value):
+def _render_value(value: t.Any) -> str:
     if isinstance(value, dict) and len(value) == 1:
         key, inner = next(iter(value.items()))
         if key == "payload":
@@ -201,10 +208,10 @@ def _render_value(value):
 class _Matcher(object):
     """Matches one table's rules; named sets resolve within the table."""
 
-    def __init__(self, table):
+    def __init__(self, table: Table) -> None:
         self.table = table
 
-    def match(self, rule, packet):
+    def match(self, rule: Rule, packet: Packet) -> Match:
         doubts = []
         for expr in rule["exprs"]:
             if not isinstance(expr, dict) or len(expr) != 1:
@@ -226,10 +233,10 @@ class _Matcher(object):
             if state is False:
                 return False, None
             if state is None:
-                doubts.append(reason)
+                doubts.append(reason or "cannot tell")
         return (None, "; ".join(doubts)) if doubts else (True, None)
 
-    def resolve(self, rule, packet):
+    def resolve(self, rule: Rule, packet: Packet) -> tuple[Action | None, str | None]:
         if rule["action"]["kind"] != "vmap":
             return rule["action"], None
         vmap = next(e["vmap"] for e in rule["exprs"] if isinstance(e, dict) and "vmap" in e)
@@ -245,7 +252,7 @@ class _Matcher(object):
                 return _verdict_action(key, verdict.get(key) if isinstance(verdict, dict) else None), None
         return {"kind": "continue"}, None
 
-    def match_expr(self, body, packet):
+    def match_expr(self, body: dict[str, t.Any], packet: Packet) -> Match:
         left, right, op = body.get("left"), body.get("right"), body.get("op", "==")
         value, reason = self.field(left, packet)
         if reason:
@@ -261,7 +268,7 @@ class _Matcher(object):
             return not state, None
         return None, "operator %s" % op
 
-    def field(self, left, packet):
+    def field(self, left: t.Any, packet: Packet) -> tuple[t.Any, str | None]:
         """(value, None) for what the packet carries; (None, reason) when it cannot be known."""
         if not isinstance(left, dict) or len(left) != 1:
             return None, "unknown selector %s" % json.dumps(left)[:60]
@@ -278,7 +285,7 @@ class _Matcher(object):
             return ("local" if packet["daddr_local"] else "unicast"), None
         return None, "selector %s" % _render_value(left)
 
-    def _payload(self, inner, packet):
+    def _payload(self, inner: dict[str, t.Any], packet: Packet) -> tuple[t.Any, str | None]:
         protocol, name = inner.get("protocol"), inner.get("field")
         if protocol in ("udp", "tcp", "sctp", "udplite", "th"):
             if packet["l4proto"] is None:
@@ -300,7 +307,7 @@ class _Matcher(object):
             return (_ABSENT, None) if packet["l4proto"] else (None, "only %s" % protocol)
         return None, "payload %s %s" % (protocol, name)
 
-    def _meta(self, key, packet):
+    def _meta(self, key: str | None, packet: Packet) -> tuple[t.Any, str | None]:
         if key == "l4proto":
             return (packet["l4proto"], None) if packet["l4proto"] else (None, "only some meta l4proto")
         if key in ("iifname", "iif", "oifname", "oif"):
@@ -314,7 +321,7 @@ class _Matcher(object):
             return "host", None
         return None, "meta %s" % key
 
-    def equals(self, value, right):
+    def equals(self, value: t.Any, right: t.Any) -> bool | None:
         """Does value fall in right (a literal, set, range, prefix or @named set)? None when unreadable."""
         if isinstance(value, list):
             return any(self.equals(v, right) for v in value)
@@ -332,7 +339,7 @@ class _Matcher(object):
             if key == "prefix":
                 return _in_prefix(value, inner)
             return None
-        if isinstance(value, ipaddress._BaseAddress):  # pylint: disable=protected-access
+        if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
             return _in_prefix(value, {"addr": right, "len": value.max_prefixlen})
         if isinstance(value, int) or isinstance(right, int):
             try:
@@ -347,16 +354,19 @@ class _Matcher(object):
 _ABSENT = object()
 
 
-def _in_range(value, bounds):
+def _in_range(value: t.Any, bounds: t.Sequence[t.Any]) -> bool | None:
     try:
-        if isinstance(value, ipaddress._BaseAddress):  # pylint: disable=protected-access
-            return ipaddress.ip_address(bounds[0]) <= value <= ipaddress.ip_address(bounds[1])
+        if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            low, high = ipaddress.ip_address(bounds[0]), ipaddress.ip_address(bounds[1])
+            if not low.version == value.version == high.version:
+                return None  # addresses of two IP versions do not compare
+            return int(low) <= int(value) <= int(high)
         return port_in(int(value), (int(bounds[0]), int(bounds[1])))
     except (TypeError, ValueError):
         return None
 
 
-def _in_prefix(value, prefix):
+def _in_prefix(value: t.Any, prefix: dict[str, t.Any]) -> bool | None:
     try:
         return value in ipaddress.ip_network("%s/%s" % (prefix["addr"], prefix["len"]), strict=False)
     except (TypeError, ValueError, KeyError):
@@ -365,7 +375,8 @@ def _in_prefix(value, prefix):
 
 # --- answering ----------------------------------------------------------------------------------------------
 
-def base_chains(parsed, hooks, family, chain_type="filter", skip_tables=()):
+def base_chains(parsed: Ruleset, hooks: t.Sequence[str], family: int, chain_type: str = "filter",
+                skip_tables: t.Collection[str] = ()) -> list[tuple[int, str, str]]:
     """(prio, table key, chain name) of every base chain on the hooks a packet of family crosses, kernel order."""
     found = []
     for key, table in parsed["tables"].items():
@@ -377,14 +388,15 @@ def base_chains(parsed, hooks, family, chain_type="filter", skip_tables=()):
     return [(prio, key, name) for dummy_hook, prio, key, name in sorted(found)]
 
 
-def _prio(prio):
+def _prio(prio: t.Any) -> int:
     try:
         return int(prio)
     except (TypeError, ValueError):
         return 0
 
 
-def _verdict_for(parsed, packet, hooks, backend, skip_tables):
+def _verdict_for(parsed: Ruleset, packet: Packet, hooks: t.Sequence[str], backend: str,
+                 skip_tables: t.Collection[str]) -> FirewallVerdict:
     accepted = None
     for dummy_prio, key, name in base_chains(parsed, hooks, packet["family"], skip_tables=skip_tables):
         table = parsed["tables"][key]
@@ -412,18 +424,20 @@ def _verdict_for(parsed, packet, hooks, backend, skip_tables):
     return accepted or make_verdict("accept", backend, evidence=["no base chain drops on hooks %s" % ", ".join(hooks)])
 
 
-def udp_input_verdict(parsed, port, in_interface=None, source=None, family=4, backend="nftables", skip_tables=()):
+def udp_input_verdict(parsed: Ruleset, port: int, in_interface: str | None = None, source: str | None = None, family: int = 4,
+                      backend: str = "nftables", skip_tables: t.Collection[str] = ()) -> FirewallVerdict:
     """Would an incoming NEW UDP packet to port reach the socket? skip_tables: tables another backend owns."""
     packet = probe_packet(port, in_interface=in_interface, family=family, source=source)
     return _verdict_for(parsed, packet, INPUT_HOOKS, backend, skip_tables)
 
 
-def forward_verdict(parsed, in_interface, out_interface, ct_state="new", family=4, backend="nftables", skip_tables=()):
+def forward_verdict(parsed: Ruleset, in_interface: str | None, out_interface: str | None, ct_state: str = "new", family: int = 4,
+                    backend: str = "nftables", skip_tables: t.Collection[str] = ()) -> FirewallVerdict:
     packet = forward_packet(in_interface, out_interface, ct_state=ct_state, family=family)
     return _verdict_for(parsed, packet, ("forward",), backend, skip_tables)
 
 
-def forward_policy(parsed, skip_tables=()):
+def forward_policy(parsed: Ruleset, skip_tables: t.Collection[str] = ()) -> str | None:
     """The strictest policy of the forward base chains, None when there is none."""
     policies = [parsed["tables"][key]["base"][name]["policy"]
                 for dummy_prio, key, name in base_chains(parsed, ("forward",), 4, skip_tables=skip_tables)]
@@ -432,7 +446,7 @@ def forward_policy(parsed, skip_tables=()):
     return "drop" if "drop" in policies else policies[0]
 
 
-def masquerade_rules(parsed, backend="nftables", skip_tables=()):
+def masquerade_rules(parsed: Ruleset, backend: str = "nftables", skip_tables: t.Collection[str] = ()) -> list[MasqueradeEntry]:
     found = []
     for key, table in sorted(parsed["tables"].items()):
         if key in skip_tables:
@@ -444,9 +458,9 @@ def masquerade_rules(parsed, backend="nftables", skip_tables=()):
     return found
 
 
-def _masquerade_entry(backend, key, chain, rule):
-    entry = {"backend": backend, "source": None, "out_interface": None, "rule": rule["text"], "counter": rule["counter"],
-             "chain": "%s %s" % (key, chain), "target": rule["nat"]}
+def _masquerade_entry(backend: str, key: str, chain: str, rule: Rule) -> MasqueradeEntry:
+    entry: MasqueradeEntry = {"backend": backend, "source": None, "out_interface": None, "rule": rule["text"],
+                              "counter": rule["counter"], "chain": "%s %s" % (key, chain), "target": rule["nat"]}
     for expr in rule["exprs"]:
         body = expr.get("match") if isinstance(expr, dict) else None
         if not body:
@@ -460,7 +474,7 @@ def _masquerade_entry(backend, key, chain, rule):
     return entry
 
 
-def iptables_nft_tables(parsed, iptables_table_names=None):
+def iptables_nft_tables(parsed: Ruleset, iptables_table_names: t.Collection[str] | None = None) -> list[str]:
     """Keys of the tables iptables-nft owns: they are reported as iptables-nft, not twice."""
     owned = []
     for key, table in parsed["tables"].items():
@@ -473,5 +487,5 @@ def iptables_nft_tables(parsed, iptables_table_names=None):
     return owned
 
 
-def is_active(parsed, skip_tables=()):
+def is_active(parsed: Ruleset, skip_tables: t.Collection[str] = ()) -> bool:
     return any(key not in skip_tables for key in parsed["tables"])

@@ -10,6 +10,11 @@ this module through ``primitives``; nothing here imports back into a reader.
 """
 from __future__ import annotations
 
+import typing as t
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import (
+    FirewallVerdict, ForwardSummary, InterfaceFirewall, MasqueradeEntry,
+)
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import firewalld as fw_firewalld
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import iptables as fw_iptables
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import nftables as fw_nftables
@@ -39,8 +44,14 @@ FIREWALL_COMMANDS = {
 
 BACKEND_ORDER = ("ufw", "firewalld", "nftables", "iptables-nft", "iptables-legacy")
 
+# What ran: {FIREWALL_COMMANDS key: (rc, stdout, stderr)}; a key is absent when its command is not installed.
+Outputs = t.Mapping[str, t.Any]
+# The two questions every backend answers: (port, arrival interface, family) and (in, out, conntrack state).
+InputQuestion = t.Callable[[int, t.Optional[str], int], FirewallVerdict]
+ForwardQuestion = t.Callable[[t.Optional[str], t.Optional[str], str], FirewallVerdict]
 
-def _output(outputs, key, errors):
+
+def _output(outputs: Outputs, key: str, errors: list[str]) -> str | None:
     """stdout of a command that ran, or None (absent or failed, failures noted)."""
     result = outputs.get(key)
     if result is None:
@@ -60,7 +71,8 @@ def _output(outputs, key, errors):
 class _Backend(object):
     """One active backend: how to ask it the input and forward questions."""
 
-    def __init__(self, name, input_fn, forward_fn, policy=None, masquerade=()):
+    def __init__(self, name: str, input_fn: InputQuestion, forward_fn: ForwardQuestion, policy: str | None = None,
+                 masquerade: t.Iterable[MasqueradeEntry] = ()) -> None:
         self.name = name
         self.input = input_fn
         self.forward = forward_fn
@@ -68,14 +80,14 @@ class _Backend(object):
         self.masquerade = list(masquerade)
 
 
-def _unknown_backend(name, reason):
-    return _Backend(name, lambda port, iface, family=4: unknown_verdict(name, reason),
+def _unknown_backend(name: str, reason: str) -> _Backend:
+    return _Backend(name, lambda port, iface, family: unknown_verdict(name, reason),
                     lambda win, wout, ct: unknown_verdict(name, reason))
 
 
-def _read_iptables(outputs, errors, variant):
+def _read_iptables(outputs: Outputs, errors: list[str], variant: str) -> dict[int, fw_iptables.Save]:
     """{family: parsed} for iptables-<variant>, falling back to plain iptables-save whose header names the variant."""
-    found = {}
+    found: dict[int, fw_iptables.Save] = {}
     for family, prefix in ((4, "iptables"), (6, "ip6tables")):
         key = "%s_%s" % (prefix, variant)
         text = _output(outputs, key, errors) if outputs.get(key) is not None else None
@@ -97,31 +109,31 @@ def _read_iptables(outputs, errors, variant):
     return found
 
 
-def _succeeded(result):
+def _succeeded(result: t.Any) -> bool:
     try:
         return result[0] == 0
     except (TypeError, IndexError, KeyError):
         return False
 
 
-def _iptables_backend(name, by_family, errors):
+def _iptables_backend(name: str, by_family: dict[int, fw_iptables.Save], errors: list[str]) -> _Backend:
     broken = ["%s: %s" % (p["source"], e) for p in by_family.values() for e in p["errors"]]
     if broken:
         errors.extend(broken)
         return _unknown_backend(name, "; ".join(broken)[:300])
-    empty = {"family": 4, "tables": {}}
+    empty: fw_iptables.Save = {"family": 4, "tables": {}}
 
-    def verdict_in(port, iface, family=4):
+    def verdict_in(port: int, iface: str | None, family: int = 4) -> FirewallVerdict:
         return fw_iptables.udp_input_verdict(by_family.get(family, empty), port, iface, backend=name)
 
-    def verdict_fwd(win, wout, ct):
+    def verdict_fwd(win: str | None, wout: str | None, ct: str) -> FirewallVerdict:
         return fw_iptables.forward_verdict(by_family.get(4, empty), win, wout, ct_state=ct, backend=name)
     masq = fw_iptables.masquerade_rules(by_family[4], backend=name) if 4 in by_family else []
     return _Backend(name, verdict_in, verdict_fwd, fw_iptables.forward_policy(by_family.get(4, empty)), masq)
 
 
-def _nft_backend(outputs, errors, skip_from):
-    """(backend or None, parsed) for nftables proper, leaving out tables other backends own."""
+def _nft_backend(outputs: Outputs, errors: list[str], skip_from: dict[str, t.Any]) -> _Backend | None:
+    """The nftables backend proper, leaving out tables other backends own; None when nftables is absent or holds no table of its own."""
     text = _output(outputs, "nft", errors)
     if text is None:
         return None
@@ -139,16 +151,16 @@ def _nft_backend(outputs, errors, skip_from):
     if not fw_nftables.is_active(parsed, skip):
         return None
 
-    def verdict_in(port, iface, family=4):
+    def verdict_in(port: int, iface: str | None, family: int = 4) -> FirewallVerdict:
         return fw_nftables.udp_input_verdict(parsed, port, iface, family=family, skip_tables=skip)
 
-    def verdict_fwd(win, wout, ct):
+    def verdict_fwd(win: str | None, wout: str | None, ct: str) -> FirewallVerdict:
         return fw_nftables.forward_verdict(parsed, win, wout, ct_state=ct, skip_tables=skip)
     return _Backend("nftables", verdict_in, verdict_fwd, fw_nftables.forward_policy(parsed, skip),
                     fw_nftables.masquerade_rules(parsed, skip_tables=skip))
 
 
-def _ufw_backend(outputs, errors, carrier):
+def _ufw_backend(outputs: Outputs, errors: list[str], carrier: _Backend | None) -> _Backend | None:
     """ufw decides through the iptables rules it generated (carrier); its status names the rule."""
     text = _output(outputs, "ufw", errors)
     if not text:
@@ -158,14 +170,14 @@ def _ufw_backend(outputs, errors, carrier):
     if not status["active"]:
         return None
 
-    def verdict_in(port, iface, family=4):
+    def verdict_in(port: int, iface: str | None, family: int = 4) -> FirewallVerdict:
         named = fw_ufw.udp_input_verdict(status, port, iface, family=family)
         if carrier is None:
             return named
         truth = carrier.input(port, iface, family)
         return _name_by_ufw(truth, named)
 
-    def verdict_fwd(win, wout, ct):
+    def verdict_fwd(win: str | None, wout: str | None, ct: str) -> FirewallVerdict:
         if carrier is None:
             return fw_ufw.policy_verdict(status, "routed")
         truth = carrier.forward(win, wout, ct)
@@ -178,9 +190,9 @@ def _ufw_backend(outputs, errors, carrier):
     return _Backend("ufw", verdict_in, verdict_fwd, policy or "accept", carrier.masquerade if carrier else [])
 
 
-def _name_by_ufw(truth, named):
+def _name_by_ufw(truth: FirewallVerdict, named: FirewallVerdict) -> FirewallVerdict:
     """The iptables verdict, told with the ufw row a person can change."""
-    verdict = dict(truth)
+    verdict = truth.copy()
     verdict["backend"] = "ufw"
     verdict["evidence"] = list(truth["evidence"])
     if truth.get("rule"):
@@ -195,7 +207,7 @@ def _name_by_ufw(truth, named):
     return verdict
 
 
-def _firewalld_backend(outputs, errors):
+def _firewalld_backend(outputs: Outputs, errors: list[str]) -> _Backend | None:
     state = outputs.get("firewalld_state")
     if state is None or not isinstance(state, (list, tuple)) or len(state) != 3:
         return None
@@ -210,15 +222,15 @@ def _firewalld_backend(outputs, errors):
     if not zones["zones"]:
         return _unknown_backend("firewalld", "firewalld zones unreadable")
     active = fw_firewalld.parse_active_zones(_output(outputs, "firewalld_active_zones", errors) or "")
-    return _Backend("firewalld", lambda port, iface, family=4: fw_firewalld.udp_input_verdict(zones, port, iface, active, family=family),
+    return _Backend("firewalld", lambda port, iface, family: fw_firewalld.udp_input_verdict(zones, port, iface, active, family=family),
                     lambda win, wout, ct: fw_firewalld.forward_verdict(zones, win, wout, active, ct_state=ct),
                     None, fw_firewalld.masquerade_rules(zones, active))
 
 
-def _collect_backends(outputs, errors):
+def _collect_backends(outputs: Outputs, errors: list[str]) -> list[_Backend]:
     legacy = _read_iptables(outputs, errors, "legacy")
     nft_variant = _read_iptables(outputs, errors, "nft")
-    backends = {}
+    backends: dict[str, _Backend] = {}
     for name, by_family in (("iptables-legacy", legacy), ("iptables-nft", nft_variant)):
         if by_family and any(_iptables_is_active(p) or p["errors"] for p in by_family.values()):
             backends[name] = _iptables_backend(name, by_family, errors)
@@ -244,25 +256,25 @@ def _collect_backends(outputs, errors):
     return [backends[name] for name in BACKEND_ORDER if name in backends]
 
 
-def _iptables_is_active(parsed):
+def _iptables_is_active(parsed: fw_iptables.Save) -> bool:
     return fw_iptables.is_active(parsed)
 
 
-def _has_ufw(parsed):
+def _has_ufw(parsed: fw_iptables.Save) -> bool:
     return fw_iptables.has_chain_prefix(parsed, "ufw-")
 
 
-def _no_firewall(what):
+def _no_firewall(what: str) -> FirewallVerdict:
     return make_verdict("accept", None, evidence=["no active firewall backend: nothing filters %s" % what])
 
 
-def _input_for(backends, port, uplinks, family=4):
+def _input_for(backends: list[_Backend], port: int, uplinks: t.Sequence[str], family: int = 4) -> FirewallVerdict:
     """Combined verdict on the first uplink; other uplinks that disagree are noted."""
     if not backends:
         return _no_firewall("incoming UDP")
-    candidates = list(uplinks) or [None]
+    candidates: list[str | None] = list(uplinks) or [None]
     verdicts = [combine_verdicts([b.input(port, iface, family) for b in backends]) for iface in candidates]
-    first = dict(verdicts[0])
+    first = verdicts[0].copy()
     first["in_interface"] = candidates[0]
     for iface, other in zip(candidates[1:], verdicts[1:]):
         if other["verdict"] != first["verdict"]:
@@ -270,7 +282,7 @@ def _input_for(backends, port, uplinks, family=4):
     return first
 
 
-def _forward_for(backends, wg_interface, uplink):
+def _forward_for(backends: list[_Backend], wg_interface: str, uplink: str | None) -> FirewallVerdict:
     """Traffic leaving the tunnel (NEW) and replies coming back into it (ESTABLISHED)."""
     if not backends:
         return _no_firewall("forwarded traffic")
@@ -278,7 +290,7 @@ def _forward_for(backends, wg_interface, uplink):
     replies = combine_verdicts([b.forward(uplink, wg_interface, "established") for b in backends])
     entering = combine_verdicts([b.forward(uplink, wg_interface, "new") for b in backends])
     deciding_replies = leaving["verdict"] == "accept" and replies["verdict"] != "accept"
-    verdict = dict(replies if deciding_replies else leaving)
+    verdict = (replies if deciding_replies else leaving).copy()
     verdict["direction"] = "replies to %s" % wg_interface if deciding_replies else "from %s" % wg_interface
     verdict["from_tunnel"] = leaving["verdict"]
     verdict["replies_to_tunnel"] = replies["verdict"]
@@ -286,16 +298,17 @@ def _forward_for(backends, wg_interface, uplink):
     return verdict
 
 
-def firewall_facts(outputs, listen_ports, wg_interfaces, uplinks):
+def firewall_facts(outputs: Outputs | None, listen_ports: t.Mapping[str, int | None] | None,
+                   wg_interfaces: t.Iterable[str] | None, uplinks: t.Sequence[str] | None) -> dict[str, t.Any]:
     """The `firewall` object of docs/facts.md plus per-interface verdicts; never raises on bad output."""
-    errors = []
+    errors: list[str] = []
     try:
         backends = _collect_backends(outputs or {}, errors)
     except Exception as exc:  # pylint: disable=broad-except
         # A reader bug must not cost the whole fact gathering: say so and stay unknown.
         errors.append("firewall: internal error while reading rules: %s: %s" % (type(exc).__name__, exc))
         backends = [_unknown_backend("unknown", "firewall rules could not be read")]
-    interfaces = {}
+    interfaces: dict[str, InterfaceFirewall] = {}
     for name in wg_interfaces or []:
         uplink = uplinks[0] if uplinks else None
         port = (listen_ports or {}).get(name)
@@ -318,7 +331,7 @@ def firewall_facts(outputs, listen_ports, wg_interfaces, uplinks):
     }
 
 
-def _forward_summary(backends, interfaces):
+def _forward_summary(backends: list[_Backend], interfaces: dict[str, InterfaceFirewall]) -> ForwardSummary:
     with_policy = [b for b in backends if b.policy]
     if not with_policy:
         return {"policy": "accept" if not backends else None, "backend": None, "rule": None}

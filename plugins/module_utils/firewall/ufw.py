@@ -2,15 +2,21 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read ``ufw status verbose``: the human-readable names of the rules ufw put into iptables.
 
-With ufw active, the iptables rules it generates decide (fw_common evaluates those); this
+With ufw active, the iptables rules it generates decide (``reach`` evaluates those); this
 reader supplies the ufw row or default policy a person recognises and can change with ufw.
 """
 from __future__ import annotations
 
 import re
+import typing as t
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import FirewallVerdict
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
-    interface_matches, make_verdict, port_in)
+    Match, PortSpec, interface_matches, make_verdict, port_in)
+
+# parse_status()'s answer and one row of its rule table (parse_row).
+Status = t.Dict[str, t.Any]
+Row = t.Dict[str, t.Any]
 
 ACTIONS = {"ALLOW": "accept", "LIMIT": "accept", "DENY": "drop", "REJECT": "reject"}
 POLICIES = {"allow": "accept", "deny": "drop", "reject": "reject", "disabled": None}
@@ -22,9 +28,9 @@ class UfwParseError(ValueError):
     pass
 
 
-def parse_status(text):
+def parse_status(text: str) -> Status:
     """{"active", "default": {"incoming", "outgoing", "routed"}, "rules": [...], "errors": [...]}."""
-    parsed = {"active": None, "default": {}, "rules": [], "errors": []}
+    parsed: Status = {"active": None, "default": {}, "rules": [], "errors": []}
     in_table = False
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.rstrip()
@@ -45,7 +51,7 @@ def parse_status(text):
     return parsed
 
 
-def parse_row(line, position):
+def parse_row(line: str, position: int) -> Row:
     text, dummy_sep, comment = line.partition(" # ")
     columns = COLUMNS.split(text.strip())
     if len(columns) != 3:
@@ -54,15 +60,15 @@ def parse_row(line, position):
     words = action.split()
     if words[0] not in ACTIONS:
         raise UfwParseError("unknown action '%s'" % action)
-    row = {"position": position, "text": " ".join(line.split()), "action": words[0],
-           "direction": words[1].lower() if len(words) > 1 else "in", "v6": "(v6)" in to or "(v6)" in source,
-           "comment": comment.strip() or None}
+    row: Row = {"position": position, "text": " ".join(line.split()), "action": words[0],
+                "direction": words[1].lower() if len(words) > 1 else "in", "v6": "(v6)" in to or "(v6)" in source,
+                "comment": comment.strip() or None}
     row.update(_endpoint("to", to))
     row.update(_endpoint("from", source))
     return row
 
 
-def _endpoint(side, text):
+def _endpoint(side: str, text: str) -> dict[str, t.Any]:
     text = text.replace("(v6)", " ").strip()
     interface = None
     if " on " in " %s " % text:
@@ -83,7 +89,7 @@ def _endpoint(side, text):
             side + "_app": app, side + "_interface": interface}
 
 
-def _ports(text):
+def _ports(text: str) -> PortSpec:
     spec = []
     for part in text.split(","):
         low, dummy_sep, high = part.partition(":")
@@ -91,7 +97,7 @@ def _ports(text):
     return spec
 
 
-def _row_matches(row, port, in_interface, family):
+def _row_matches(row: Row, port: int, in_interface: str | None, family: int) -> Match:
     """(True|False|None, reason) for an incoming UDP packet to port."""
     if row["direction"] != "in" or row["v6"] != (family == 6):
         return False, None
@@ -117,7 +123,7 @@ def _row_matches(row, port, in_interface, family):
     return (None, "; ".join(doubts)) if doubts else (True, None)
 
 
-def udp_input_verdict(parsed, port, in_interface=None, family=4):
+def udp_input_verdict(parsed: Status, port: int, in_interface: str | None = None, family: int = 4) -> FirewallVerdict:
     """The ufw row (or default policy) that decides, read from the status alone."""
     if not parsed.get("active"):
         return make_verdict("accept", "ufw", evidence=["ufw is inactive"])
@@ -135,7 +141,7 @@ def udp_input_verdict(parsed, port, in_interface=None, family=4):
     return policy_verdict(parsed, "incoming", conditional)
 
 
-def policy_verdict(parsed, direction, conditional=()):
+def policy_verdict(parsed: Status, direction: str, conditional: t.Iterable[str] = ()) -> FirewallVerdict:
     policy = parsed["default"].get(direction)
     verdict = POLICIES.get(policy, "unknown") if policy else "unknown"
     if direction == "routed" and policy == "disabled":
@@ -144,6 +150,6 @@ def policy_verdict(parsed, direction, conditional=()):
                         evidence=["Default: %s (%s)" % (policy, direction)])
 
 
-def forward_rules(parsed, interface):
+def forward_rules(parsed: Status, interface: str | None) -> list[Row]:
     """The 'ALLOW FWD' style rows that mention the interface."""
     return [row for row in parsed["rules"] if row["direction"] == "fwd" and interface in (row["to_interface"], row["from_interface"])]
