@@ -248,13 +248,25 @@ method:
 '''
 
 import binascii
+import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import noise as wg_noise
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import capture as wg_capture
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import probe as wg_probe
+
+
+@t.overload
+def _read_key(module: AnsibleModule, name: str, required: t.Literal[True]) -> bytes:
+    ...
+
+
+@t.overload
+def _read_key(module: AnsibleModule, name: str, required: t.Literal[False]) -> bytes | None:
+    ...
 
 
 def _read_key(module: AnsibleModule, name: str, required: bool) -> bytes | None:
@@ -298,7 +310,7 @@ def _payload(module: AnsibleModule) -> bytes:
     return (module.params["payload"] or "").encode("utf-8")
 
 
-def _run_probe(module: AnsibleModule) -> dict:
+def _run_probe(module: AnsibleModule) -> dict[str, t.Any]:
     params = module.params
     if not params["host"]:
         module.fail_json(msg="mode=%s needs host" % params["mode"])
@@ -352,11 +364,11 @@ def main() -> None:
         module.fail_json(msg="timeout and duration must be positive and retries not negative")
     try:
         if params["mode"] == "listen":
-            result = wg_probe.listen_initiations(params["port"], params["duration"], params["interface"],
-                                                 params["listen_method"], module.get_bin_path("tcpdump"))
+            result = wg_capture.listen_initiations(params["port"], params["duration"], params["interface"],
+                                                   params["listen_method"], module.get_bin_path("tcpdump"))
         else:
             result = _run_probe(module)
-    except wg_probe.ProbeError as exc:
+    except (wg_probe.ProbeError, wg_capture.CaptureError) as exc:
         module.fail_json(msg=str(exc))
     except wg_crypto.BackendUnavailable as exc:
         module.fail_json(msg=str(exc))

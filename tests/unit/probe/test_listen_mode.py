@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import noise as wg_noise
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import probe as wg_probe
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import capture as wg_capture
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="AF_PACKET needs root")
 
@@ -33,29 +33,29 @@ def _ipv6_udp(source, sport, dport, payload):
 
 def test_an_initiation_to_the_port_is_recognised_in_ipv4_and_ipv6():
     initiation = b"\x01\x00\x00\x00" + bytes(144)
-    assert wg_probe.parse_initiation_packet(_ipv4_udp("192.0.2.7", 40000, 51820, initiation), 51820) == ("192.0.2.7", 40000)
-    assert wg_probe.parse_initiation_packet(_ipv6_udp("2001:db8::7", 40001, 51820, initiation), 51820) == ("2001:db8::7", 40001)
+    assert wg_capture.parse_initiation_packet(_ipv4_udp("192.0.2.7", 40000, 51820, initiation), 51820) == ("192.0.2.7", 40000)
+    assert wg_capture.parse_initiation_packet(_ipv6_udp("2001:db8::7", 40001, 51820, initiation), 51820) == ("2001:db8::7", 40001)
 
 
 def test_responses_other_ports_and_garbage_are_not_initiations():
     response = b"\x02\x00\x00\x00" + bytes(88)
-    assert wg_probe.parse_initiation_packet(_ipv4_udp("192.0.2.7", 40000, 51820, response), 51820) is None
-    assert wg_probe.parse_initiation_packet(_ipv4_udp("192.0.2.7", 40000, 51821, b"\x01" + bytes(147)), 51820) is None
-    assert wg_probe.parse_initiation_packet(b"", 51820) is None
-    assert wg_probe.parse_initiation_packet(b"\x45" + bytes(10), 51820) is None
+    assert wg_capture.parse_initiation_packet(_ipv4_udp("192.0.2.7", 40000, 51820, response), 51820) is None
+    assert wg_capture.parse_initiation_packet(_ipv4_udp("192.0.2.7", 40000, 51821, b"\x01" + bytes(147)), 51820) is None
+    assert wg_capture.parse_initiation_packet(b"", 51820) is None
+    assert wg_capture.parse_initiation_packet(b"\x45" + bytes(10), 51820) is None
 
 
 def test_tcpdump_lines_give_time_source_and_port():
     line = "1764085000.123456 IP 10.200.47.1.45722 > 10.200.47.2.51820: UDP, length 148"
-    assert wg_probe.parse_tcpdump_line(line) == (1764085000.123456, "10.200.47.1", 45722)
+    assert wg_capture.parse_tcpdump_line(line) == (1764085000.123456, "10.200.47.1", 45722)
     line6 = "1764085000.5 lo   In  IP6 fd00::1.40000 > fd00::2.51820: UDP, length 148"
-    assert wg_probe.parse_tcpdump_line(line6) == (1764085000.5, "fd00::1", 40000)
-    assert wg_probe.parse_tcpdump_line("tcpdump: listening on lo, link-type EN10MB") is None
+    assert wg_capture.parse_tcpdump_line(line6) == (1764085000.5, "fd00::1", 40000)
+    assert wg_capture.parse_tcpdump_line("tcpdump: listening on lo, link-type EN10MB") is None
 
 
 def test_filter_matches_what_tcpdump_compiles_for_ipv4():
     # tcpdump -d -y RAW 'udp dst port 51820 and udp[8] = 1' checks the same fields in the same way.
-    program = wg_probe.initiation_filter(51820)
+    program = wg_capture.initiation_filter(51820)
     assert (0x45, 13, 0, 0x1FFF) in program  # skip non-first fragments
     assert (0xb1, 0, 0, 0) in program  # X = IPv4 header length
     assert sum(1 for code, _jt, _jf, k in program if code == 0x15 and k == 51820) == 2  # IPv4 and IPv6
@@ -77,10 +77,10 @@ def _send_initiation_and_noise(port, delay):
 @needs_root
 def test_af_packet_filter_drops_other_traffic_in_the_kernel():
     port = 47111
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(wg_probe.ETH_P_ALL))
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(wg_capture.ETH_P_ALL))
     with sock:
-        wg_probe._attach_filter(sock, wg_probe.initiation_filter(port))
-        sock.bind(("lo", wg_probe.ETH_P_ALL))
+        wg_capture._attach_filter(sock, wg_capture.initiation_filter(port))
+        sock.bind(("lo", wg_capture.ETH_P_ALL))
         while True:  # drain what was queued before the filter was attached
             try:
                 sock.recv(65535, socket.MSG_DONTWAIT)
@@ -93,7 +93,7 @@ def test_af_packet_filter_drops_other_traffic_in_the_kernel():
         sock.settimeout(1)
         packet = sock.recv(65535)
     # The first packet the kernel let through is the initiation, not the two sent before it.
-    assert wg_probe.parse_initiation_packet(packet, port) is not None
+    assert wg_capture.parse_initiation_packet(packet, port) is not None
 
 
 @needs_root
@@ -103,7 +103,7 @@ def test_listener_counts_initiations_per_source_and_stops_by_itself():
     sender = threading.Thread(target=lambda: box.update(sport=_send_initiation_and_noise(port, 0.2)))
     sender.start()
     started = time.monotonic()
-    result = wg_probe.listen_initiations(port, 0.8, interface="lo", method="af_packet")
+    result = wg_capture.listen_initiations(port, 0.8, interface="lo", method="af_packet")
     elapsed = time.monotonic() - started
     sender.join()
     assert 0.75 <= elapsed < 1.5
@@ -116,7 +116,7 @@ def test_listener_counts_initiations_per_source_and_stops_by_itself():
 
 @needs_root
 def test_listener_reports_nothing_when_nothing_arrived():
-    result = wg_probe.listen_initiations(47113, 0.2, interface="lo", method="af_packet")
+    result = wg_capture.listen_initiations(47113, 0.2, interface="lo", method="af_packet")
     assert result["count"] == 0 and result["initiations"] == []
 
 
@@ -128,7 +128,7 @@ def test_tcpdump_fallback_sees_the_same_initiations():
     # tcpdump needs a moment before it captures
     sender = threading.Thread(target=lambda: box.update(sport=_send_initiation_and_noise(port, 1.0)))
     sender.start()
-    result = wg_probe.listen_initiations(port, 2.0, interface="lo", method="tcpdump", tcpdump=shutil.which("tcpdump"))
+    result = wg_capture.listen_initiations(port, 2.0, interface="lo", method="tcpdump", tcpdump=shutil.which("tcpdump"))
     sender.join()
     assert result["method"] == "tcpdump"
     assert [(s["source_address"], s["source_port"], s["count"]) for s in result["initiations"]] == [("127.0.0.1", box["sport"], 2)]
@@ -137,6 +137,6 @@ def test_tcpdump_fallback_sees_the_same_initiations():
 def test_unknown_interface_is_a_clear_error():
     if os.geteuid() != 0:
         pytest.skip("AF_PACKET needs root")
-    with pytest.raises(wg_probe.ProbeError) as info:
-        wg_probe.listen_initiations(51820, 0.1, interface="nosuchif0", method="af_packet")
+    with pytest.raises(wg_capture.CaptureError) as info:
+        wg_capture.listen_initiations(51820, 0.1, interface="nosuchif0", method="af_packet")
     assert "nosuchif0" in str(info.value)

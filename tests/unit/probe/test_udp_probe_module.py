@@ -16,11 +16,12 @@ import pytest
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import crypto as wg_crypto
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.derive import generate_private_key, public_key_from_private
 from ansible_collections.wgdoctor.wireguard.plugins.modules import udp_probe
 from module_harness import assert_no_secret, intercept_exits, run_module
 from noise_responder import Responder, UDPResponder
 
-PRIVATE = wg_keys.generate_private_key()
+PRIVATE = generate_private_key()
 PSK = base64.b64encode(os.urandom(32)).decode()
 RESPONDER_PRIVATE = wg_crypto.clamp_private_key(os.urandom(32))
 RESPONDER_PUBLIC = wg_keys.encode_key(wg_crypto.x25519_base(RESPONDER_PRIVATE))
@@ -36,7 +37,7 @@ def run(**args):
 
 
 def test_probe_against_a_healthy_responder_returns_the_record_without_keys():
-    initiator_public = wg_keys.public_key_from_private(PRIVATE)
+    initiator_public = public_key_from_private(PRIVATE)
     responder = Responder(RESPONDER_PRIVATE, {wg_keys.decode_key(initiator_public): wg_keys.decode_key(PSK)})
     with UDPResponder(responder) as port:
         exited = run(host="127.0.0.1", port=port, responder_public_key=RESPONDER_PUBLIC, private_key=PRIVATE,
@@ -118,6 +119,21 @@ def test_out_of_range_numbers_fail_clearly(args, words):
 def test_wireguard_mode_needs_a_key_and_a_host():
     assert "needs private_key" in run(host="127.0.0.1", port=51820, responder_public_key=RESPONDER_PUBLIC).result["msg"]
     assert "needs host" in run(port=51820, responder_public_key=RESPONDER_PUBLIC, private_key=PRIVATE).result["msg"]
+
+
+def test_listen_mode_that_cannot_capture_fails_with_a_message():
+    # As root the interface is unknown; unprivileged no AF_PACKET socket opens. Either way: a message, not a traceback.
+    exited = run(mode="listen", port=40997, duration=0.1, interface="nosuchif0", listen_method="af_packet")
+    assert exited.failed
+    assert "nosuchif0" in exited.result["msg"] or "AF_PACKET" in exited.result["msg"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="AF_PACKET needs root")
+def test_listen_mode_reports_the_capture_and_changes_nothing():
+    exited = run(mode="listen", port=40998, duration=0.1, interface="lo", listen_method="af_packet")
+    assert not exited.failed
+    assert exited.result["changed"] is False
+    assert (exited.result["outcome"], exited.result["method"], exited.result["count"]) == ("listened", "af_packet", 0)
 
 
 def test_raw_mode_rejects_bad_hex_and_reports_refusal():
