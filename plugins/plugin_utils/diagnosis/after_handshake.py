@@ -4,9 +4,13 @@
 """The handshake completes, but does traffic flow? (FINDINGS.md: after the handshake)."""
 from __future__ import annotations
 
+import typing as t
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Remedy
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     address_ip, covered, end_scope, firewall_line, make_finding, network, peer_value, remedy, short_key, tunnel_scope,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End
 
 BLOCKING = ("drop", "reject")
 
@@ -175,6 +179,20 @@ def ip_forward_disabled(ctx):
     return findings
 
 
+def _listen_port(end: End) -> t.Optional[int]:
+    """The UDP port the end's socket listens on (else its configured ListenPort): the firewall role opens it."""
+    return (end.iface.get("listening") or {}).get("port") or end.listen_port
+
+
+def _firewall_vars(end: End, **variables: t.Any) -> t.Optional[dict[str, t.Any]]:
+    """A firewall remedy's variables: the role acts on the tunnel's interface and port, so both are
+    named; without a known port there is nothing to name and no remedy (never the role's default)."""
+    port = _listen_port(end)
+    if port is None:
+        return None
+    return dict({"firewall_interface": end.interface, "firewall_port": port}, **variables)
+
+
 def forward_chain_blocks(ctx):
     findings = []
     for end, routed, scope in _routers(ctx):
@@ -188,16 +206,23 @@ def forward_chain_blocks(ctx):
             "%s's firewall drops forwarded traffic in or out of %s; allow forwarding for the tunnel." % (end.host, end.interface),
             [line, "peers send %s into %s" % (", ".join(str(n) for n in routed[:5]), end.label())],
             interface=end.interface,
-            remedy=remedy("firewall", end.host, {"firewall_interface": end.interface, "firewall_forward": True}),
+            remedy=_firewall_remedy(end, firewall_forward=True),
             scope=scope))
     return findings
 
 
-def _uplink(end):
-    wg = set(end.facts.get("interfaces") or {})
-    candidates = [a for a in end.facts.get("addresses") or []
-                  if a.get("interface") not in wg and a.get("interface") != "lo" and a.get("family", 4) == 4]
-    return candidates[0].get("interface") if candidates else None
+def _firewall_remedy(end: End, **variables: t.Any) -> t.Optional[Remedy]:
+    firewall_vars = _firewall_vars(end, **variables)
+    return remedy("firewall", end.host, firewall_vars) if firewall_vars else None
+
+
+def _ipv4_uplink(end: End) -> t.Optional[str]:
+    """The device of the IPv4 default route, from the `uplinks` fact (docs/facts.md): the one answer
+    to where this host's traffic leaves. Facts without it (an older wg_facts) name no uplink."""
+    for uplink in end.facts.get("uplinks") or []:
+        if uplink.get("family") == 4 and uplink.get("interface"):
+            return uplink["interface"]
+    return None
 
 
 def nat_masquerade_missing(ctx):
@@ -212,17 +237,18 @@ def nat_masquerade_missing(ctx):
                for m in masquerade):
             continue
         source = str(subnets[0]) if subnets else None
-        uplink = _uplink(end)
+        uplink = _ipv4_uplink(end)
         findings.append(make_finding(
             "nat_masquerade_missing", end.host,
             "%s forwards its peers' Internet traffic but does not masquerade %s out of %s; add a masquerade rule." % (
                 end.host, source or "the tunnel subnet", uplink or "its uplink"),
             ["peers send %s into %s" % (", ".join(str(n) for n in routed[:5]), end.label()),
              "%s: no masquerade/SNAT rule for %s (%d rule(s) seen: %s)" % (
-                end.host, source, len(masquerade), "; ".join(str(m.get("rule")) for m in masquerade[:3]) or "none")],
+                end.host, source, len(masquerade), "; ".join(str(m.get("rule")) for m in masquerade[:3]) or "none"),
+             None if uplink else "%s: no IPv4 default route in its facts, so no uplink to masquerade out of" % end.host],
             interface=end.interface,
-            remedy=remedy("firewall", end.host, {"firewall_masquerade_source": source,
-                                                 "firewall_masquerade_interface": uplink}) if source and uplink else None,
+            remedy=_firewall_remedy(end, firewall_masquerade_source=source,
+                                    firewall_masquerade_interface=uplink) if source and uplink else None,
             scope=scope))
     return findings
 

@@ -186,8 +186,10 @@ def preshared_key_mismatch(ctx):
             "%s and %s hold different preshared keys for each other; copy %s's PresharedKey to %s." % (
                 first.label(), second.label(), second.host, first.host),
             evidence, interface=first.interface, peer=second.public_key,
+            # The key is read from the other end's running interface, which has its own name there.
             remedy=remedy("peer", first.host, {"peer_interface": first.interface, "peer_public_key": entry_a["public_key"],
-                                               "peer_preshared_key_from_host": second.host}),
+                                               "peer_preshared_key_from_host": second.host,
+                                               "peer_preshared_key_from_interface": second.interface}),
             scope=tunnel_scope(index, tunnel)))
     return findings
 

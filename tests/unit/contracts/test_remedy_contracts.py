@@ -55,20 +55,8 @@ INTERFACE_VARIABLE = {
 
 # Known defects: the finding codes whose remedy a check below rejects. Strict: when the diagnosis
 # is fixed the case passes, the xfail fails, and the code must be taken off the list here.
-FIREWALL_REMEDY_WITHOUT_PORT = (
-    "issue #11 item 3: the %s remedy carries no firewall_port (required by the firewall role), so the "
-    "playbook's fallback opens UDP 51820 whatever port the tunnel uses")
-REJECTED_BY_ARGUMENT_SPECS = {
-    "forward_chain_blocks": FIREWALL_REMEDY_WITHOUT_PORT % "forward_chain_blocks",
-    "nat_masquerade_missing": FIREWALL_REMEDY_WITHOUT_PORT % "nat_masquerade_missing",
-}
-LEANS_ON_A_DEFAULT = dict(REJECTED_BY_ARGUMENT_SPECS, **{
-    "nat_masquerade_missing": (FIREWALL_REMEDY_WITHOUT_PORT % "nat_masquerade_missing")
-    + "; nor firewall_interface, so the role's FORWARD rules and drop-in name fall back to wg0",
-    "preshared_key_mismatch": (
-        "issue #11 item 3: the preshared_key_mismatch remedy names the other end's host but not its interface "
-        "(peer_preshared_key_from_interface), so the peer role looks up its own interface name on the other end"),
-})
+REJECTED_BY_ARGUMENT_SPECS: dict[str, str] = {}
+LEANS_ON_A_DEFAULT: dict[str, str] = dict(REJECTED_BY_ARGUMENT_SPECS)
 
 
 # ---------------------------------------------------------------- collecting what the diagnosis emits
