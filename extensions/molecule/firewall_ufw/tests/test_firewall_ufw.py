@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from conftest import tunnel_works
+from forward_paths import (
+    packets_forwarded_into_the_tunnel_from_the_uplink, server_routes_between_tunnel_and_uplink, tunnel_client_reaches_the_uplink)
 
 
 def assert_ufw_allows_wireguard_and_ssh(host) -> None:
@@ -23,10 +25,21 @@ def test_ufw_allows_wireguard_and_ssh(server):
     assert_ufw_allows_wireguard_and_ssh(server)
 
 
-def test_routes_in_and_out_of_wg0_are_allowed(server):
+def test_only_the_tunnel_subnet_is_routed_out_of_the_uplink(server):
     status = server.check_output("ufw status")
-    assert re.search(r"ALLOW FWD\s+Anywhere on wg0", status), status
-    assert re.search(r"Anywhere on wg0\s+ALLOW FWD", status), status
+    assert re.search(r"^Anywhere on eth0\s+ALLOW FWD\s+10\.99\.0\.0/24 on wg0\s+# wgdoctor", status, re.M), status
+    # ufw's own before.rules accept the replies (RELATED,ESTABLISHED) in ufw-before-forward.
+    into_the_tunnel = [line for line in status.splitlines() if re.search(r"^\S+ on wg0\s+ALLOW FWD", line)]
+    assert not into_the_tunnel, f"routing into the tunnel is allowed: {into_the_tunnel}"
+    from_anywhere_in_the_tunnel = [line for line in status.splitlines() if re.search(r"ALLOW FWD\s+Anywhere on wg0", line)]
+    assert not from_anywhere_in_the_tunnel, f"routing from any source in the tunnel is allowed: {from_anywhere_in_the_tunnel}"
+
+
+def test_tunnel_client_gets_out_through_the_uplink_but_the_uplink_cannot_reach_into_the_tunnel():
+    with server_routes_between_tunnel_and_uplink():
+        assert tunnel_client_reaches_the_uplink(), "the client's traffic is not forwarded out of eth0 (or the reply not back)"
+        forwarded = packets_forwarded_into_the_tunnel_from_the_uplink()
+        assert forwarded == 0, f"the server forwarded {forwarded} new packet(s) from a neighbour on eth0 into wg0"
 
 
 def test_after_a_reboot_ufw_keeps_the_rule_and_the_tunnel_works(rebooted_server):

@@ -1,0 +1,73 @@
+"""Real packets through the server's FORWARD path, for the firewall scenarios that route for the tunnel.
+
+The router gets a route to the tunnel subnet through the server, so that it is a "routable neighbour"
+on the uplink: the firewall role must let the tunnel client out through the uplink (and the replies
+back), and must not let the neighbour open anything into the tunnel. Shared by firewall_nftables,
+firewall_iptables and firewall_ufw (their conftest puts this directory on sys.path).
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import typing as t
+
+from lab_fixtures import PUBLIC_NET, lab_host
+
+TUNNEL_INTERFACE = "wg0"
+TUNNEL_SUBNET = "10.99.0.0/24"
+SERVER_TUNNEL_ADDRESS = "10.99.0.1"
+CLIENT_TUNNEL_ADDRESS = "10.99.0.2"
+SERVER_UPLINK_ADDRESS = f"{PUBLIC_NET}.10"
+ROUTER_UPLINK_ADDRESS = f"{PUBLIC_NET}.2"
+CAPTURE_UNIT = "lab-forward-capture"
+CAPTURE_FILE = "/tmp/lab-forward-capture.txt"
+
+
+@contextlib.contextmanager
+def server_routes_between_tunnel_and_uplink() -> t.Iterator[None]:
+    """Forwarding on in the server, the router routing the tunnel subnet to it, the client sending the
+    router's address into the tunnel; all of it undone afterwards (a reboot would reset it too)."""
+    server, router, client = lab_host("server"), lab_host("router"), lab_host("client")
+    forwarding_before = server.check_output("sysctl -n net.ipv4.ip_forward").strip()
+    peer = client.check_output(f"wg show {TUNNEL_INTERFACE} peers").split()[0]
+    server.check_output("sysctl -qw net.ipv4.ip_forward=1")
+    router.check_output(f"ip route replace {TUNNEL_SUBNET} via {SERVER_UPLINK_ADDRESS}")
+    client.check_output(f"wg set {TUNNEL_INTERFACE} peer {peer} allowed-ips {SERVER_TUNNEL_ADDRESS}/32,{ROUTER_UPLINK_ADDRESS}/32")
+    client.check_output(f"ip route replace {ROUTER_UPLINK_ADDRESS}/32 dev {TUNNEL_INTERFACE}")
+    try:
+        yield
+    finally:
+        client.run(f"ip route del {ROUTER_UPLINK_ADDRESS}/32 dev {TUNNEL_INTERFACE}")
+        client.run(f"wg set {TUNNEL_INTERFACE} peer {peer} allowed-ips {SERVER_TUNNEL_ADDRESS}/32")
+        router.run(f"ip route del {TUNNEL_SUBNET} via {SERVER_UPLINK_ADDRESS}")
+        server.run(f"sysctl -qw net.ipv4.ip_forward={forwarding_before}")
+
+
+def tunnel_client_reaches_the_uplink() -> bool:
+    """The client pings the router through the tunnel: out of the server's uplink, and the reply back in."""
+    client = lab_host("client")
+    return any(client.run(f"ping -c 1 -W 2 -I {TUNNEL_INTERFACE} {ROUTER_UPLINK_ADDRESS}").rc == 0 for _attempt in range(5))
+
+
+def packets_forwarded_into_the_tunnel_from_the_uplink() -> int:
+    """The router (a neighbour on the uplink) pings the client's tunnel address through the server, while
+    the server captures on its tunnel interface: how many of those pings the server sent into the tunnel."""
+    server, router = lab_host("server"), lab_host("router")
+    server.run(f"systemctl stop {CAPTURE_UNIT}")
+    server.check_output(f"rm -f {CAPTURE_FILE}")
+    server.check_output(
+        f"systemd-run --collect --unit={CAPTURE_UNIT} sh -c "
+        f"\"timeout 8 tcpdump -nni {TUNNEL_INTERFACE} 'icmp and src host {ROUTER_UPLINK_ADDRESS}' > {CAPTURE_FILE} 2>&1\"")
+    deadline = time.monotonic() + 5
+    while "listening on" not in server.run(f"cat {CAPTURE_FILE}").stdout and time.monotonic() < deadline:
+        time.sleep(0.2)
+    router.run(f"ping -c 3 -i 0.3 -W 1 {CLIENT_TUNNEL_ADDRESS}")
+    deadline = time.monotonic() + 15
+    while server.run(f"systemctl is-active --quiet {CAPTURE_UNIT}").rc == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    capture = server.check_output(f"cat {CAPTURE_FILE}")
+    assert "listening on" in capture, f"the capture on the server's {TUNNEL_INTERFACE} did not start: {capture}"
+    counted = re.search(r"^(\d+) packets? captured", capture, re.M)
+    assert counted, f"tcpdump did not finish: {capture}"
+    return int(counted.group(1))
