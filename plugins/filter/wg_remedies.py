@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The remedies one host runs, in report order, each with every variable its role reads."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import typing as t
+
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Remedy
+
+ROLE_PREFIX = "wgdoctor.wireguard."
+ROLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
+
+
+@functools.lru_cache(maxsize=None)
+def role_defaults(role: str) -> dict[str, t.Any]:
+    """roles/<role>/defaults/main.yml: what include_role gives a variable the playbook does not pass.
+
+    include_role's `vars` must be a static mapping, so the one task that runs every remedy names every
+    role variable; those a remedy does not carry get the role's own default here, never one the
+    playbook invents."""
+    if not role.startswith(ROLE_PREFIX) or not role[len(ROLE_PREFIX):].replace("_", "").isalnum():
+        raise AnsibleFilterError("wg_remedies: %r is not a role of wgdoctor.wireguard" % role)
+    path = os.path.join(ROLES_DIR, role[len(ROLE_PREFIX):], "defaults", "main.yml")
+    if not os.path.isfile(path):
+        raise AnsibleFilterError("wg_remedies: %s has no defaults/main.yml" % role)
+    with open(path) as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def _remedy(value: t.Any) -> t.Optional[Remedy]:
+    if not value:
+        return None
+    if not (isinstance(value, dict) and isinstance(value.get("role"), str) and isinstance(value.get("host"), str)
+            and isinstance(value.get("vars"), dict)):
+        raise AnsibleFilterError("wg_remedies: a remedy is {role, host, vars}, got %r" % (value,))
+    return t.cast(Remedy, value)
+
+
+def wg_remedies(findings: t.Any, host: str) -> list[Remedy]:
+    """The remedies of `findings` for `host`, in the findings' (report) order, each once.
+
+    The report puts root causes first, so a remedy that brings an interface up runs before one that
+    reads keys from it. Each remedy's vars are the role's defaults overlaid with the remedy's own."""
+    if not isinstance(findings, list):
+        raise AnsibleFilterError("wg_remedies expects the report's findings (a list), got %s" % type(findings).__name__)
+    remedies: list[Remedy] = []
+    seen: set[str] = set()
+    for finding in findings:
+        remedy = _remedy((finding or {}).get("remedy") if isinstance(finding, dict) else None)
+        if remedy is None or remedy["host"] != host:
+            continue
+        identity = json.dumps(remedy, sort_keys=True)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        variables = dict(role_defaults(remedy["role"]))
+        variables.update(remedy["vars"])
+        remedies.append({"role": remedy["role"], "host": remedy["host"], "vars": variables})
+    return remedies
+
+
+class FilterModule:
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        return {"wg_remedies": wg_remedies}
