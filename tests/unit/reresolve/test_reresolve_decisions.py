@@ -2,25 +2,42 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The DDNS re-resolution job: when a server's name moves, the stale peer follows it.
 
-The script ships as a plain file in roles/keepalive/files and runs on the host, so it
-is loaded here by path, as the host's python3 would run it.
+The script ships as a plain file in roles/keepalive/files and runs on the host, beside the
+collection's resolve.py that the role installs as wgdoctor_resolve.py. It is loaded here from
+that same layout (both copied into one directory), as the host's python3 would run it.
 """
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
 import os
+import shutil
 import subprocess
+import tempfile
+import types
 
 import pytest
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "keepalive", "files", "wgdoctor-reresolve")
+REPO = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+SOURCE_SCRIPT = os.path.join(REPO, "roles", "keepalive", "files", "wgdoctor-reresolve")
+RESOLVE_PY = os.path.join(REPO, "plugins", "module_utils", "host", "resolve.py")
 SERVER_KEY = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
 OTHER_KEY = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0="
 NOW = 1_764_085_000
 
 
-def load_script():
+def install(directory: str) -> str:
+    """What the keepalive role puts on the host: the script and, beside it, resolve.py."""
+    script = os.path.join(directory, "wgdoctor-reresolve")
+    shutil.copy(SOURCE_SCRIPT, script)
+    shutil.copy(RESOLVE_PY, os.path.join(directory, "wgdoctor_resolve.py"))
+    return script
+
+
+SCRIPT = install(tempfile.mkdtemp(prefix="wgdoctor-reresolve-"))
+
+
+def load_script() -> types.ModuleType:
     loader = importlib.machinery.SourceFileLoader("wgdoctor_reresolve", SCRIPT)
     spec = importlib.util.spec_from_loader("wgdoctor_reresolve", loader)
     module = importlib.util.module_from_spec(spec)
@@ -156,3 +173,46 @@ def test_stale_after_comes_from_the_environment_file(fake_host, monkeypatch):
 def test_script_runs_standalone_with_python3(tmp_path):
     result = subprocess.run(["python3", SCRIPT, "--help"], stdout=subprocess.PIPE, universal_newlines=True, check=True)
     assert "--stale-after" in result.stdout
+
+
+def test_script_finds_resolve_py_beside_itself_in_isolated_mode(tmp_path):
+    # -I drops the script's directory from sys.path: the shared file is loaded by path, not looked up.
+    script = install(str(tmp_path))
+    result = subprocess.run(["python3", "-I", script, "--help"], stdout=subprocess.PIPE, universal_newlines=True, check=True)
+    assert "--now" in result.stdout
+
+
+def test_script_without_resolve_py_says_what_is_missing(tmp_path):
+    script = str(tmp_path / "wgdoctor-reresolve")
+    shutil.copy(SOURCE_SCRIPT, script)
+    result = subprocess.run(["python3", script, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, check=False)
+    assert result.returncode != 0
+    assert "wgdoctor_resolve.py is missing" in result.stderr
+
+
+def test_the_job_decides_with_the_collections_resolve_py():
+    assert reresolve.decide.__module__ == "wgdoctor_resolve"
+    assert reresolve.resolution.__file__ == os.path.join(os.path.dirname(SCRIPT), "wgdoctor_resolve.py")
+
+
+def test_now_re_resolves_a_peer_whose_handshake_is_fresh(fake_host, monkeypatch, capsys):
+    # The peer role's one-off run: the user asked to re-resolve now, whatever the handshake says.
+    config_dir, calls = fake_host
+    monkeypatch.setenv("WGDOCTOR_RERESOLVE_STALE_AFTER", "1000")
+    assert reresolve.main(["-i", "wg0", "--config-dir", str(config_dir), "--now"]) == 0
+    assert ("set", "wg0", "peer", SERVER_KEY, "endpoint", "198.51.100.20:51820") in calls
+
+
+def test_peer_limits_the_run_to_one_public_key(fake_host):
+    config_dir, calls = fake_host
+    reresolve.main(["-i", "wg0", "--config-dir", str(config_dir), "--peer", OTHER_KEY])
+    assert not [call for call in calls if call[0] == "set"]
+    reresolve.main(["-i", "wg0", "--config-dir", str(config_dir), "--peer", SERVER_KEY])
+    assert [call for call in calls if call[0] == "set"] == [("set", "wg0", "peer", SERVER_KEY, "endpoint", "198.51.100.20:51820")]
+
+
+def test_without_now_a_fresh_handshake_keeps_its_endpoint():
+    args = ("vpn.wgdoctor.test", 51820, NOW - 10, "198.51.100.10:51820", ["198.51.100.20"], NOW)
+    assert reresolve.decide(*args, stale_after=135)["action"] == "none"
+    assert reresolve.decide(*args, stale_after=None)["endpoint"] == "198.51.100.20:51820"
