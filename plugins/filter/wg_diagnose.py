@@ -10,26 +10,14 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Report
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import diagnose
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import wireguard_facts
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import (
     count_at_or_above, render_console, render_markdown,
 )
 
 NO_FACTS = "no ansible_facts.wireguard (wgdoctor.wireguard.wg_facts did not run or failed)"
-
-
-def _wireguard_facts(value: t.Any) -> t.Optional[dict]:
-    """Accept the facts themselves or a host's hostvars holding them."""
-    if not isinstance(value, Mapping):
-        return None
-    if "interfaces" in value and "schema" in value:
-        return dict(value)
-    facts = value.get("ansible_facts")
-    if isinstance(facts, Mapping) and isinstance(facts.get("wireguard"), Mapping):
-        return dict(facts["wireguard"])
-    if isinstance(value.get("ansible_wireguard"), Mapping):
-        return dict(value["ansible_wireguard"])
-    return None
 
 
 def _as_list(value: t.Any, name: str) -> list:
@@ -41,7 +29,7 @@ def _as_list(value: t.Any, name: str) -> list:
 
 
 def wg_diagnose(hostvars_subset: t.Any, probes: t.Any = None, pings: t.Any = None, unreachable: t.Any = None,
-                now: t.Any = None) -> dict:
+                now: t.Any = None) -> Report:
     if not isinstance(hostvars_subset, Mapping):
         raise AnsibleFilterError("wg_diagnose: input must map inventory hostnames to their hostvars or "
                                  "wireguard facts, got %s" % type(hostvars_subset).__name__)
@@ -51,7 +39,7 @@ def wg_diagnose(hostvars_subset: t.Any, probes: t.Any = None, pings: t.Any = Non
         unreachable = dict((str(h), None) for h in _as_list(unreachable, "unreachable"))
     facts_by_host = {}
     for host, value in hostvars_subset.items():
-        facts = _wireguard_facts(value)
+        facts = wireguard_facts(value)
         if facts is None:
             unreachable.setdefault(str(host), NO_FACTS)
         else:
@@ -85,7 +73,7 @@ def wg_report_count(report: t.Any, severity: t.Any = "error") -> int:
 
 
 class FilterModule:
-    def filters(self) -> dict:
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {
             "wg_diagnose": wg_diagnose,
             "wg_report_markdown": wg_report_markdown,

@@ -4,26 +4,34 @@
 """Filters that turn the ends' facts into the diagnose playbook's probe and ping plans."""
 from __future__ import annotations
 
+import typing as t
+
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.plan import ping_plan, probe_plan
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.plan import (
+    PassPlan, PingPlanItem, ProbePlanItem, pass_plan, ping_plan, probe_plan,
+)
 
 
-def _facts(value, name):
+def _facts(value: t.Any, name: str) -> dict:
     if not isinstance(value, dict):
         raise AnsibleFilterError("%s expects a dict of inventory host -> ansible_facts.wireguard, got %s"
                                  % (name, type(value).__name__))
     return value
 
 
-def wg_probe_plan(facts_by_host):
+def wg_probe_plan(facts_by_host: t.Any) -> list[ProbePlanItem]:
     return probe_plan(_facts(facts_by_host, "wg_probe_plan"))
 
 
-def wg_ping_plan(facts_by_host):
+def wg_ping_plan(facts_by_host: t.Any) -> list[PingPlanItem]:
     return ping_plan(_facts(facts_by_host, "wg_ping_plan"))
 
 
-class FilterModule(object):
-    def filters(self):
-        return {"wg_probe_plan": wg_probe_plan, "wg_ping_plan": wg_ping_plan}
+def wg_pass_plan(facts_by_host: t.Any) -> PassPlan:
+    return pass_plan(_facts(facts_by_host, "wg_pass_plan"))
+
+
+class FilterModule:
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        return {"wg_probe_plan": wg_probe_plan, "wg_ping_plan": wg_ping_plan, "wg_pass_plan": wg_pass_plan}

@@ -10,10 +10,33 @@ the tunnel addresses of every pair.
 """
 from __future__ import annotations
 
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import build_topology
+import typing as t
+
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.session import is_fresh
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, Topology, build_topology
 
 
-def _target(entry):
+class ProbePlanItem(t.TypedDict):
+    initiator: str
+    initiator_interface: t.Optional[str]
+    responder: str
+    interface: t.Optional[str]
+    peer: str
+    listen_port: t.Optional[int]
+    target: dict[str, t.Any]
+
+
+PingPlanItem = t.TypedDict("PingPlanItem", {
+    "from": str, "to": str, "address": str, "interface": t.Optional[str], "handshake_recent": bool,
+})
+
+
+class PassPlan(t.TypedDict):
+    probes: list[ProbePlanItem]
+    pings: list[PingPlanItem]
+
+
+def _target(entry: dict) -> t.Optional[tuple[str, int]]:
     """(address, port) the initiator's WireGuard sends handshakes to, or None."""
     runtime = (entry.get("runtime") or {}).get("endpoint") or {}
     if runtime.get("host") and runtime.get("port"):
@@ -27,10 +50,14 @@ def _target(entry):
     return None
 
 
-def probe_plan(facts_by_host):
+def _topology(facts_by_host: t.Optional[dict], topology: t.Optional[Topology]) -> Topology:
+    return topology if topology is not None else build_topology(facts_by_host or {})
+
+
+def probe_plan(facts_by_host: t.Optional[dict], topology: t.Optional[Topology] = None) -> list[ProbePlanItem]:
     """One probe per (initiator, responder) pair that has somewhere to send to."""
-    topology = build_topology(facts_by_host or {})
-    plan = []
+    topology = _topology(facts_by_host, topology)
+    plan: list[ProbePlanItem] = []
     for tunnel in topology.tunnels:
         first, second = tunnel["_ends"]
         sides = {first.host: (first, tunnel["a"]), second.host: (second, tunnel["b"])}
@@ -53,26 +80,28 @@ def probe_plan(facts_by_host):
     return plan
 
 
-def _tunnel_address(end):
+def _tunnel_address(end: End) -> t.Optional[str]:
     for address in end.tunnel_addresses:
         return address.split("/")[0]
     return None
 
 
-def _handshake_age(topology, end, side):
+def _handshake_age(topology: Topology, end: End, side: dict) -> t.Any:
     entry = topology.entry(end, side.get("peer")) or {}
     return (entry.get("runtime") or {}).get("latest_handshake_age")
 
 
-def ping_plan(facts_by_host, max_handshake_age=180):
+def ping_plan(facts_by_host: t.Optional[dict], max_handshake_age: t.Optional[float] = None,
+              topology: t.Optional[Topology] = None) -> list[PingPlanItem]:
     """Both directions of every pair whose ends both have a tunnel address.
 
-    `handshake_recent` says whether the sending end completed a handshake with its
-    partner less than max_handshake_age seconds ago: pinging makes sense only then
-    (a ping through a tunnel without a session proves nothing new).
+    `handshake_recent` says whether the sending end completed a handshake with its partner
+    less than max_handshake_age seconds ago (by default the session's lifetime,
+    session.REJECT_AFTER_TIME): pinging makes sense only then (a ping through a tunnel
+    without a session proves nothing new).
     """
-    topology = build_topology(facts_by_host or {})
-    plan = []
+    topology = _topology(facts_by_host, topology)
+    plan: list[PingPlanItem] = []
     for tunnel in topology.tunnels:
         first, second = tunnel["_ends"]
         for (source, side), destination in (((first, tunnel["a"]), second), ((second, tunnel["b"]), first)):
@@ -80,7 +109,13 @@ def ping_plan(facts_by_host, max_handshake_age=180):
             if not (address and _tunnel_address(source)):
                 continue
             age = _handshake_age(topology, source, side)
+            recent = is_fresh(age) if max_handshake_age is None else age is not None and age < max_handshake_age
             plan.append({"from": source.host, "to": destination.host, "address": address,
-                         "interface": source.interface,
-                         "handshake_recent": age is not None and age < max_handshake_age})
+                         "interface": source.interface, "handshake_recent": recent})
     return plan
+
+
+def pass_plan(facts_by_host: t.Optional[dict]) -> PassPlan:
+    """The probes and the pings of one diagnosis pass, from one pairing of the ends."""
+    topology = build_topology(facts_by_host or {})
+    return {"probes": probe_plan(None, topology=topology), "pings": ping_plan(None, topology=topology)}

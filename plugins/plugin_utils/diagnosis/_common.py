@@ -4,7 +4,22 @@
 """What every diagnosis rule shares: the catalog, the finding shape, the context."""
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
+import socket
+import typing as t
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import (
+    PingRecord, ProbeRecord, Remedy,
+)
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, Topology
+
+IPNetwork = t.Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPAddress = t.Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+# A finding while the rules run: the report's finding plus its private `_scope` (stripped at the end).
+RuleFinding = t.Dict[str, t.Any]
+ScopeItem = t.Tuple[str, t.Any]
 
 SEVERITIES = ("critical", "error", "warning", "info")
 SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
@@ -48,18 +63,22 @@ SEVERITY = dict(CATALOG)
 CATALOG_RANK = dict((code, rank) for rank, (code, _severity) in enumerate(CATALOG))
 SYMPTOMS = ("handshake_never", "handshake_stale", "tunnel_ping_fails")
 
-CONNECTED_AGE = 180  # REJECT_AFTER_TIME: older than this, the session is gone
 MAX_EVIDENCE = 12
+# Distinct prefixes and addresses a pass parses: a 10,000-peer hub has some 30,000; the bound keeps
+# a long-lived controller process (AWX, ansible-runner) from growing with every inventory it saw.
+ADDRESS_CACHE_SIZE = 1 << 16
 
 
-def short_key(key):
+def short_key(key: t.Optional[str]) -> str:
     """A PUBLIC key shortened for humans; never call this with a secret."""
     if not key:
         return "(none)"
     return "%s…" % key[:8]
 
 
-def make_finding(code, host, summary, evidence, interface=None, peer=None, remedy=None, scope=()):
+def make_finding(code: str, host: t.Optional[str], summary: str, evidence: t.Iterable[t.Optional[str]],
+                 interface: t.Optional[str] = None, peer: t.Optional[str] = None, remedy: t.Optional[Remedy] = None,
+                 scope: t.Iterable[ScopeItem] = ()) -> RuleFinding:
     """A finding as FINDINGS.md shows it; `scope` (tunnel indexes, end ids) links symptoms
     to their causes and is stripped before the report leaves the core."""
     return {
@@ -71,70 +90,105 @@ def make_finding(code, host, summary, evidence, interface=None, peer=None, remed
         "summary": summary,
         "evidence": cap(evidence),
         "remedy": remedy,
-        "_scope": frozenset(scope),
+        "_scope": tuple(scope),
     }
 
 
-def cap(lines, limit=MAX_EVIDENCE):
+def cap(lines: t.Iterable[t.Optional[str]], limit: int = MAX_EVIDENCE) -> list[str]:
     lines = [line for line in lines if line]
     if len(lines) <= limit:
         return lines
     return lines[:limit - 1] + ["... and %d more" % (len(lines) - limit + 1)]
 
 
-def remedy(role, host, variables):
+def remedy(role: str, host: str, variables: dict[str, t.Any]) -> Remedy:
     return {"role": "wgdoctor.wireguard." + role, "host": host, "vars": variables}
 
 
-def tunnel_scope(index, tunnel):
+def tunnel_scope(index: int, tunnel: dict) -> tuple[ScopeItem, ...]:
     first, second = tunnel["_ends"]
     return (("tunnel", index), ("end", first.id), ("end", second.id))
 
 
-def end_scope(end):
+def end_scope(end: End) -> tuple[ScopeItem, ...]:
     return (("end", end.id),)
 
 
 # ---- addresses -------------------------------------------------------------------------
 
-_NETWORKS = {}
-
-
-def network(prefix):
+@functools.lru_cache(maxsize=ADDRESS_CACHE_SIZE)
+def network(prefix: t.Any) -> t.Optional[IPNetwork]:
     """ipaddress network of an AllowedIPs / Address entry, or None for garbage."""
-    cached = _NETWORKS.get(prefix)
-    if cached is None and prefix not in _NETWORKS:
-        try:
-            cached = ipaddress.ip_network(str(prefix), strict=False)
-        except ValueError:
-            cached = None
-        if len(_NETWORKS) < 200000:
-            _NETWORKS[prefix] = cached
-    return cached
-
-
-_IPS = {}
-
-
-def address_ip(address):
-    """10.99.0.1 from '10.99.0.1/24'."""
-    if address in _IPS:
-        return _IPS[address]
     try:
-        ip = ipaddress.ip_address(str(address).split("/", maxsplit=1)[0])
+        return ipaddress.ip_network(str(prefix), strict=False)
     except ValueError:
-        ip = None
-    if len(_IPS) < 200000:
-        _IPS[address] = ip
-    return ip
+        return None
 
 
-def covered(ip, prefixes):
-    for prefix in prefixes:
-        net = network(prefix)
-        if net is not None and net.version == ip.version and ip in net:
-            return True
-    return False
+# (IP version, first address, last address, prefix length) as integers: what a rule needs to
+# compare prefixes by the ten thousand. Unlike ipaddress networks (an object, its __dict__, its
+# addresses and, for a /32, a closure each), a tuple of ints costs the garbage collector nothing.
+Span = t.Tuple[int, int, int, int]
+
+
+_IPV4_PREFIX = re.compile(r"([0-9.]{7,15})(?:/([0-9]{1,2}))?")
+
+
+def _ipv4_value(text: str) -> t.Optional[int]:
+    """A dotted quad as an integer, by the C parser (it refuses what ipaddress refuses: leading zeros,
+    short forms); None when it is not one."""
+    try:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=ADDRESS_CACHE_SIZE)
+def span(prefix: t.Any) -> t.Optional[Span]:
+    """The span of an AllowedIPs / Address entry ('10.99.0.2/24' spans 10.99.0.0 - 10.99.0.255), None for garbage."""
+    plain = _IPV4_PREFIX.fullmatch(prefix) if isinstance(prefix, str) else None
+    if plain is not None and (plain.group(2) is None or int(plain.group(2)) <= 32):
+        value = _ipv4_value(plain.group(1))
+        if value is not None:
+            length = 32 if plain.group(2) is None else int(plain.group(2))
+            size = 1 << (32 - length)
+            first = value - value % size
+            return (4, first, first + size - 1, length)
+    net = network.__wrapped__(prefix)
+    if net is None:
+        return None
+    first = int(net.network_address)
+    return (net.version, first, first + (1 << (net.max_prefixlen - net.prefixlen)) - 1, net.prefixlen)
+
+
+@functools.lru_cache(maxsize=ADDRESS_CACHE_SIZE)
+def address_ip(address: t.Any) -> t.Optional[IPAddress]:
+    """10.99.0.1 from '10.99.0.1/24'."""
+    try:
+        return ipaddress.ip_address(str(address).split("/", maxsplit=1)[0])
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=ADDRESS_CACHE_SIZE)
+def address_value(address: t.Any) -> t.Optional[tuple[int, int]]:
+    """(IP version, address as an integer) from '10.99.0.1/24', None for garbage."""
+    text = str(address).split("/", maxsplit=1)[0]
+    value = _ipv4_value(text) if "." in text and ":" not in text else None
+    if value is not None:
+        return (4, value)
+    ip = address_ip.__wrapped__(address)
+    return None if ip is None else (ip.version, int(ip))
+
+
+def within(value: tuple[int, int], spans: t.Iterable[t.Optional[Span]]) -> bool:
+    """Is the address (version, integer) inside any of the spans?"""
+    version, number = value
+    return any(s is not None and s[0] == version and s[1] <= number <= s[2] for s in spans)
+
+
+def covered(ip: IPAddress, prefixes: t.Iterable[str]) -> bool:
+    return within((ip.version, int(ip)), (span(prefix) for prefix in prefixes))
 
 
 # The ranges NAT hides hosts behind (RFC 1918, RFC 6598 shared, ULA), plus addresses that
@@ -144,7 +198,7 @@ NAT_RANGES = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"))
 
 
-def is_public(text):
+def is_public(text: t.Any) -> bool:
     try:
         ip = ipaddress.ip_address(str(text).strip("[]"))
     except ValueError:
@@ -154,7 +208,7 @@ def is_public(text):
     return not any(ip in network for network in NAT_RANGES if network.version == ip.version)
 
 
-def peer_value(entry, field, prefer="config"):
+def peer_value(entry: t.Optional[dict], field: str, prefer: str = "config") -> t.Any:
     """A field of a merged peer entry: from the file first (what will be applied), then runtime."""
     order = ("config", "runtime") if prefer == "config" else ("runtime", "config")
     for source in order:
@@ -164,82 +218,89 @@ def peer_value(entry, field, prefer="config"):
     return None
 
 
-class Context(object):
+class Context:
     """Everything a rule may read, indexed once so rules stay linear."""
 
-    def __init__(self, topology, facts_by_host, probes, pings, unreachable, now):
+    def __init__(self, topology: Topology, facts_by_host: dict, probes: t.Optional[t.Iterable[ProbeRecord]],
+                 pings: t.Optional[t.Iterable[PingRecord]], unreachable: t.Optional[dict[str, t.Optional[str]]],
+                 now: float) -> None:
         self.topology = topology
         self.facts_by_host = facts_by_host
-        self.probes = list(probes or [])
-        self.pings = list(pings or [])
-        self.unreachable = dict(unreachable or {})
+        self.probes: list[ProbeRecord] = list(probes or [])
+        self.pings: list[PingRecord] = list(pings or [])
+        self.unreachable: dict[str, t.Optional[str]] = dict(unreachable or {})
         self.now = now
-        self.findings = []
-        self.memo = {}  # results several rules share (e.g. which ends forward for others)
-        self._found = {}
-        self._codes_at = {}
-        self._probes_by_responder = {}
+        self.findings: list[RuleFinding] = []
+        self.memo: dict[str, t.Any] = {}  # results several rules share (e.g. which ends forward for others)
+        self._found: dict[str, set[ScopeItem]] = {}
+        # Codes found per tunnel/end/host as a bit set over the catalog: an int per scope item, not a
+        # set object, since a hub's broken pass touches tens of thousands of them.
+        self._codes_at: dict[ScopeItem, int] = {}
+        self._probes_by_responder: dict[tuple[t.Any, t.Any], list[ProbeRecord]] = {}
         for probe in self.probes:
             key = (probe.get("responder"), probe.get("peer"))
             self._probes_by_responder.setdefault(key, []).append(probe)
-        self.tunnel_of = {}
+        self.tunnel_of: dict[tuple[int, str], int] = {}
         for index, tunnel in enumerate(topology.tunnels):
             first, second = tunnel["_ends"]
             for end, side in ((first, tunnel["a"]), (second, tunnel["b"])):
                 if side["peer"]:
                     self.tunnel_of[(end.id, side["peer"])] = index
-        self._ends_by_host = {}
-        for end in topology.ends:
-            self._ends_by_host.setdefault(end.host, []).append(end)
+        self._ends_by_host: t.Optional[dict[str, list[End]]] = None  # built when a rule first asks
 
-    def probes_to(self, end):
+    def probes_to(self, end: End) -> list[ProbeRecord]:
         return self._probes_by_responder.get((end.host, end.public_key), [])
 
-    def ends_of(self, host):
+    def ends_of(self, host: str) -> list[End]:
+        if self._ends_by_host is None:
+            self._ends_by_host = {}
+            for end in self.topology.ends:
+                self._ends_by_host.setdefault(end.host, []).append(end)
         return self._ends_by_host.get(host, [])
 
-    def tunnels(self):
+    def tunnels(self) -> t.Iterator[tuple[int, dict, End, End]]:
         """(index, tunnel, first end, second end) for every tunnel."""
         for index, tunnel in enumerate(self.topology.tunnels):
             first, second = tunnel["_ends"]
             yield index, tunnel, first, second
 
-    def directions(self):
+    def directions(self) -> t.Iterator[tuple[int, dict, End, End, t.Optional[dict]]]:
         """Each tunnel seen from each side: (index, tunnel, end, other, end's entry for other)."""
         for index, tunnel, first, second in self.tunnels():
             sides = ((first, second, tunnel["a"]), (second, first, tunnel["b"]))
             for end, other, side in sides:
                 yield index, tunnel, end, other, self.topology.entry(end, side["peer"])
 
-    def add(self, findings):
+    def add(self, findings: t.Iterable[RuleFinding]) -> None:
         for finding in findings:
             self.findings.append(finding)
             found = self._found.setdefault(finding["code"], set())
             found.update(finding["_scope"])
             found.add(("host", finding["host"]))
+            bit = 1 << CATALOG_RANK[finding["code"]]
             for item in found_items(finding):
-                self._codes_at.setdefault(item, set()).add(finding["code"])
+                self._codes_at[item] = self._codes_at.get(item, 0) | bit
 
-    def causes(self, scope, wanted):
+    def causes(self, scope: t.Iterable[ScopeItem], wanted: t.Container[str]) -> list[str]:
         """Codes already found on any of `scope` (tunnel, its ends, their hosts), catalog order."""
-        codes = set()
+        bits = 0
         for item in scope:
-            codes.update(self._codes_at.get(item, ()))
-        return sorted((c for c in codes if c in wanted), key=CATALOG_RANK.get)
+            bits |= self._codes_at.get(item, 0)
+        return [code for rank, (code, _severity) in enumerate(CATALOG) if bits >> rank & 1 and code in wanted]
 
-    def has(self, code, scope_item):
+    def has(self, code: str, scope_item: ScopeItem) -> bool:
         """Did an earlier rule already name `code` for this tunnel/end/host?"""
         return scope_item in self._found.get(code, ())
 
 
-def found_items(finding):
+def found_items(finding: RuleFinding) -> set[ScopeItem]:
     items = set(finding["_scope"])
     if not any(item[0] in ("tunnel", "end") for item in items):
         items.add(("host", finding["host"]))
     return items
 
 
-def firewall_line(verdict):
+def firewall_line(verdict: t.Optional[t.Mapping[str, t.Any]]) -> t.Optional[str]:
     """'nftables: inet filter/input rule 'udp dport 51820 drop' (counter 6)' from a facts verdict."""
     if not verdict:
         return None
@@ -254,7 +315,7 @@ def firewall_line(verdict):
     return text
 
 
-def probe_line(probe):
+def probe_line(probe: ProbeRecord) -> str:
     target = probe.get("target") or {}
     source = "the controller" if probe.get("vantage") == "controller" else probe.get("initiator")
     text = "probe from %s to %s:%s: %s" % (source, target.get("host"), target.get("port"), probe.get("outcome"))
@@ -269,4 +330,21 @@ def probe_line(probe):
         text += "; capture on %s saw %d initiation(s) arrive" % (probe.get("responder"), arrived)
     if probe.get("error"):
         text += " (%s)" % probe["error"]
+    return text
+
+
+def ping_line(ping: PingRecord) -> str:
+    """'ping client -> server (10.99.0.1) over the tunnel: 100% loss (0 of 3 answered)', from a ping record;
+    a ping that printed no statistics says why instead of a loss nobody measured."""
+    record = t.cast(t.Mapping[str, t.Any], ping)
+    text = "ping %s -> %s (%s) over the tunnel" % (record.get("from"), record.get("to"), record.get("address"))
+    loss = record.get("loss")
+    if loss is None:
+        return "%s did not run: %s" % (text, record.get("error") or "ping printed no statistics")
+    text += ": %d%% loss" % round(100 * loss)
+    if record.get("transmitted") is not None:
+        counts = "%s of %s answered" % (record.get("received"), record.get("transmitted"))
+        if record.get("errors"):
+            counts += ", %s ICMP error(s)" % record["errors"]
+        text += " (%s)" % counts
     return text

@@ -4,23 +4,26 @@
 """Does the initiator send to where the responder is now? (FINDINGS.md: endpoint, DNS, NAT)."""
 from __future__ import annotations
 
+import typing as t
+
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
-    CONNECTED_AGE, is_public, make_finding, peer_value, remedy, short_key, tunnel_scope,
+    Context, RuleFinding, is_public, make_finding, peer_value, remedy, short_key, tunnel_scope,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, PeerEntry
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.session import is_fresh
 
 KEEPALIVE_INTERVAL = 25
 
 
-def _connected(entry, other_entry):
+def _connected(entry: t.Optional[PeerEntry], other_entry: t.Optional[PeerEntry]) -> bool:
     """A handshake under REJECT_AFTER_TIME seen from either side."""
     for candidate in (entry, other_entry):
-        age = ((candidate or {}).get("runtime") or {}).get("latest_handshake_age")
-        if age is not None and age < CONNECTED_AGE:
+        if is_fresh(((candidate or {}).get("runtime") or {}).get("latest_handshake_age")):
             return True
     return False
 
 
-def _initiations(ctx):
+def _initiations(ctx: Context) -> t.Iterator[tuple[int, dict, End, End, PeerEntry, t.Optional[PeerEntry]]]:
     """(index, tunnel, initiator end, responder end, initiator's entry, responder's entry)."""
     for index, tunnel, end, other, entry in ctx.directions():
         if entry is None or end.host not in tunnel["initiators"]:
@@ -32,7 +35,7 @@ def _initiations(ctx):
         yield index, tunnel, end, other, entry, ctx.topology.entry(other, side["peer"])
 
 
-def stale_endpoint(ctx):
+def stale_endpoint(ctx: Context) -> list[RuleFinding]:
     findings = []
     for index, tunnel, end, other, entry, other_entry in _initiations(ctx):
         held = (entry.get("runtime") or {}).get("endpoint") or {}
@@ -72,7 +75,7 @@ def stale_endpoint(ctx):
     return findings
 
 
-def hostname_endpoint_not_reresolved(ctx):
+def hostname_endpoint_not_reresolved(ctx: Context) -> list[RuleFinding]:
     findings = []
     for index, tunnel, end, other, entry, other_entry in _initiations(ctx):
         configured = (entry.get("config") or {}).get("endpoint") or {}
@@ -91,7 +94,7 @@ def hostname_endpoint_not_reresolved(ctx):
     return findings
 
 
-def _nat_evidence(end, other, entry, other_entry):
+def _nat_evidence(end: End, other: End, entry: PeerEntry, other_entry: t.Optional[PeerEntry]) -> list[str]:
     evidence = []
     seen_from = ((other_entry or {}).get("runtime") or {}).get("endpoint") or {}
     if seen_from.get("host") and end.addresses and seen_from["host"] not in end.addresses:
@@ -105,7 +108,7 @@ def _nat_evidence(end, other, entry, other_entry):
     return evidence
 
 
-def nat_without_keepalive(ctx):
+def nat_without_keepalive(ctx: Context) -> list[RuleFinding]:
     findings = []
     for index, tunnel, end, other, entry, other_entry in _initiations(ctx):
         if peer_value(entry, "persistent_keepalive"):
@@ -125,7 +128,7 @@ def nat_without_keepalive(ctx):
     return findings
 
 
-def dynamic_ip_bare_endpoint(ctx):
+def dynamic_ip_bare_endpoint(ctx: Context) -> list[RuleFinding]:
     findings = []
     for index, tunnel, end, other, entry, other_entry in _initiations(ctx):
         configured = (entry.get("config") or {}).get("endpoint") or {}

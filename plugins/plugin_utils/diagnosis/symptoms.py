@@ -4,9 +4,13 @@
 """What the user sees, reported with the causes found (FINDINGS.md: symptoms)."""
 from __future__ import annotations
 
+import typing as t
+
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
-    CATALOG, CONNECTED_AGE, SYMPTOMS, make_finding, short_key, tunnel_scope,
+    CATALOG, SYMPTOMS, Context, RuleFinding, ScopeItem, make_finding, ping_line, short_key, tunnel_scope,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, PeerEntry
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.session import REJECT_AFTER_TIME
 
 HANDSHAKE_CAUSES = frozenset(code for code, severity in CATALOG
                              if code not in SYMPTOMS and (severity in ("critical", "error") or code == "clock_skew"))
@@ -14,7 +18,7 @@ STALE_CAUSES = frozenset(code for code, severity in CATALOG if code not in SYMPT
 PING_CAUSES = frozenset(code for code, severity in CATALOG if code not in SYMPTOMS and severity in ("critical", "error"))
 
 
-def wireguard_missing(ctx):
+def wireguard_missing(ctx: Context) -> list[RuleFinding]:
     findings = []
     for host in sorted(ctx.facts_by_host):
         facts = ctx.facts_by_host[host] or {}
@@ -30,12 +34,12 @@ def wireguard_missing(ctx):
     return findings
 
 
-def _scope_with_hosts(index, tunnel):
+def _scope_with_hosts(index: int, tunnel: dict) -> tuple[ScopeItem, ...]:
     first, second = tunnel["_ends"]
     return tunnel_scope(index, tunnel) + (("host", first.host), ("host", second.host))
 
 
-def _runtime_line(end, entry):
+def _runtime_line(end: End, entry: t.Optional[PeerEntry]) -> str:
     if end.runtime is None:
         return "%s: %s is not running" % (end.host, end.interface)
     runtime = (entry or {}).get("runtime")
@@ -48,13 +52,13 @@ def _runtime_line(end, entry):
         runtime.get("transfer_rx"), runtime.get("transfer_tx"))
 
 
-def _sides(ctx, tunnel):
+def _sides(ctx: Context, tunnel: dict) -> tuple[tuple[End, t.Optional[PeerEntry]], tuple[End, t.Optional[PeerEntry]]]:
     first, second = tunnel["_ends"]
     return ((first, ctx.topology.entry(first, tunnel["a"]["peer"])),
             (second, ctx.topology.entry(second, tunnel["b"]["peer"])))
 
 
-def _ages(sides):
+def _ages(sides: t.Iterable[tuple[End, t.Optional[PeerEntry]]]) -> list[t.Any]:
     ages = []
     for _end, entry in sides:
         runtime = (entry or {}).get("runtime") or {}
@@ -63,7 +67,8 @@ def _ages(sides):
     return ages
 
 
-def _symptom(ctx, code, index, tunnel, summary, evidence, wanted):
+def _symptom(ctx: Context, code: str, index: int, tunnel: dict, summary: str, evidence: t.Sequence[t.Optional[str]],
+             wanted: t.Container[str]) -> RuleFinding:
     first, second = tunnel["_ends"]
     scope = _scope_with_hosts(index, tunnel)
     causes = ctx.causes(scope, wanted)
@@ -77,7 +82,7 @@ def _symptom(ctx, code, index, tunnel, summary, evidence, wanted):
     return finding
 
 
-def handshake_never(ctx):
+def handshake_never(ctx: Context) -> list[RuleFinding]:
     findings = []
     for index, tunnel, first, second in ctx.tunnels():
         sides = _sides(ctx, tunnel)
@@ -90,13 +95,13 @@ def handshake_never(ctx):
     return findings
 
 
-def handshake_stale(ctx):
+def handshake_stale(ctx: Context) -> list[RuleFinding]:
     findings = []
     pinged = set((p.get("from"), p.get("to")) for p in ctx.pings)
     for index, tunnel, first, second in ctx.tunnels():
         sides = _sides(ctx, tunnel)
         ages = _ages(sides)
-        if not ages or min(ages) < CONNECTED_AGE:
+        if not ages or min(ages) < REJECT_AFTER_TIME:
             continue
         kept_alive = any(((entry or {}).get("runtime") or {}).get("persistent_keepalive") for _e, entry in sides)
         if not kept_alive and (first.host, second.host) not in pinged and (second.host, first.host) not in pinged:
@@ -109,9 +114,9 @@ def handshake_stale(ctx):
     return findings
 
 
-def tunnel_ping_fails(ctx):
-    findings = []
-    by_pair = {}
+def tunnel_ping_fails(ctx: Context) -> list[RuleFinding]:
+    findings: list[RuleFinding] = []
+    by_pair: dict[tuple[t.Any, t.Any], list[int]] = {}
     if all(p.get("ok") for p in ctx.pings):
         return findings
     for index, tunnel, first, second in ctx.tunnels():
@@ -128,11 +133,10 @@ def tunnel_ping_fails(ctx):
                 continue
             sides = _sides(ctx, tunnel)
             ages = _ages(sides)
-            if not ages or min(ages) >= CONNECTED_AGE:
+            if not ages or min(ages) >= REJECT_AFTER_TIME:
                 continue  # no session: handshake_never / handshake_stale say so
             back = [p for p in ctx.pings if p.get("from") == ping.get("to") and p.get("to") == ping.get("from")]
-            evidence = ["ping %s -> %s (%s) over the tunnel: %d%% loss" % (
-                ping.get("from"), ping.get("to"), ping.get("address"), round(100 * (ping.get("loss") or 1.0)))]
+            evidence = [ping_line(ping)]
             evidence += ["ping %s -> %s (%s): %s" % (p.get("from"), p.get("to"), p.get("address"),
                                                      "works" if p.get("ok") else "fails") for p in back]
             evidence.append("latest handshake %d s ago: the tunnel itself is up" % min(ages))

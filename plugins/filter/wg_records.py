@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that turn what the diagnose playbook registered into what the diagnosis reads;
+documentation lives in the .yml sidecars."""
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import PingRecord, ProbeRecord
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import (
+    AfterSummary, AnsweredEnds, after_summary, answered_ends, ping_records, probe_records,
+)
+
+
+def _list(value: t.Any, filter_name: str, name: str) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise AnsibleFilterError("%s: %s must be a list of registered loop results, got %s"
+                             % (filter_name, name, type(value).__name__))
+
+
+def wg_answered_ends(hostvars: t.Any, end_hosts: t.Any, result_var: str = "wg_facts_result") -> AnsweredEnds:
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError("wg_answered_ends: input must be hostvars, got %s" % type(hostvars).__name__)
+    return answered_ends(hostvars, [str(h) for h in _list(end_hosts, "wg_answered_ends", "end_hosts")], str(result_var))
+
+
+def wg_probe_records(probe_results: t.Any, listen_results: t.Any = None,
+                     controller_results: t.Any = None) -> list[ProbeRecord]:
+    return probe_records(_list(probe_results, "wg_probe_records", "the input"),
+                         _list(listen_results, "wg_probe_records", "listen_results"),
+                         _list(controller_results, "wg_probe_records", "controller_results"))
+
+
+def wg_ping_records(ping_results: t.Any) -> list[PingRecord]:
+    return ping_records(_list(ping_results, "wg_ping_records", "the input"))
+
+
+def wg_after_summary(report: t.Any) -> AfterSummary:
+    if not isinstance(report, Mapping) or "findings" not in report:
+        raise AnsibleFilterError("wg_after_summary: input must be a report from wgdoctor.wireguard.wg_diagnose")
+    return after_summary(t.cast(t.Any, dict(report)))
+
+
+class FilterModule:
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        return {
+            "wg_answered_ends": wg_answered_ends,
+            "wg_probe_records": wg_probe_records,
+            "wg_ping_records": wg_ping_records,
+            "wg_after_summary": wg_after_summary,
+        }

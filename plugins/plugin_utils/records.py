@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, wgdoctor maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the diagnose playbook registered, turned into what the diagnosis reads.
+
+The playbook's tasks register Ansible results (wg_facts per end, udp_probe per initiator
+and per listener, ping per direction); the diagnosis reads facts by host, probe records
+and ping records (docs/findings.md). The joins live here, tested, instead of in Jinja.
+"""
+from __future__ import annotations
+
+import re
+import typing as t
+from collections.abc import Mapping
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import (
+    Facts, Finding, PingRecord, ProbeRecord, Report, Unchecked,
+)
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.session import is_fresh
+
+NOT_REACHED = "no facts gathered (host not reached)"
+
+
+class AnsweredEnds(t.TypedDict):
+    facts_by_host: dict[str, Facts]
+    unreachable: dict[str, str]
+
+
+class AfterSummary(t.TypedDict):
+    healthy: bool
+    incomplete: bool
+    unchecked: list[Unchecked]
+    findings: list[Finding]
+    handshake: dict[str, dict[str, t.Any]]
+    ping: dict[str, bool]
+    probes: list[ProbeRecord]
+
+
+def _mapping(value: t.Any) -> Mapping:
+    return value if isinstance(value, Mapping) else {}
+
+
+def wireguard_facts(value: t.Any) -> t.Optional[Facts]:
+    """The wireguard facts themselves, or a host's hostvars holding them; None when there are none."""
+    if not isinstance(value, Mapping):
+        return None
+    if "interfaces" in value and "schema" in value:
+        return t.cast(Facts, dict(value))
+    facts = value.get("ansible_facts")
+    if isinstance(facts, Mapping) and isinstance(facts.get("wireguard"), Mapping):
+        return t.cast(Facts, dict(facts["wireguard"]))
+    if isinstance(value.get("ansible_wireguard"), Mapping):
+        return t.cast(Facts, dict(value["ansible_wireguard"]))
+    return None
+
+
+def answered_ends(hostvars: Mapping, end_hosts: t.Iterable[str], result_var: str = "wg_facts_result") -> AnsweredEnds:
+    """Split the ends into those whose wg_facts answered and those that did not (with why not)."""
+    answered: AnsweredEnds = {"facts_by_host": {}, "unreachable": {}}
+    for host in end_hosts:
+        variables = _mapping(hostvars[host] if host in hostvars else None)
+        facts = wireguard_facts(variables)
+        if facts is not None:
+            answered["facts_by_host"][str(host)] = facts
+            continue
+        message = _mapping(variables.get(result_var)).get("msg")
+        answered["unreachable"][str(host)] = str(message) if message else NOT_REACHED
+    return answered
+
+
+# ---- probes -------------------------------------------------------------------------------
+
+def _arrived(listened: Mapping, local_port: t.Any) -> t.Optional[int]:
+    """Initiations the responder's capture saw from this probe: those from the probe's own source
+    port when the capture tells ports apart, else all of them; None when nothing captured."""
+    seen = listened.get("initiations")
+    if seen is None:
+        return None
+    seen = [item for item in seen if isinstance(item, Mapping)]
+    port = -1 if local_port is None else local_port
+    same_port = [item for item in seen if item.get("source_port") == port]
+    return sum(int(item.get("count") or 0) for item in (same_port or seen))
+
+
+def _probe_record(plan: Mapping, vantage: str, result: Mapping, arrived: t.Optional[int], error: t.Optional[str]) -> ProbeRecord:
+    return {
+        "initiator": plan.get("initiator"), "responder": plan.get("responder"), "interface": plan.get("interface"),
+        "peer": plan.get("peer"), "target": plan.get("target"), "vantage": vantage,
+        "outcome": result.get("outcome", "error"), "rtt_ms": result.get("rtt_ms"),
+        "attempts": result.get("attempts"), "arrived": arrived, "error": error,
+    }
+
+
+def probe_records(probe_results: t.Sequence, listen_results: t.Sequence = (),
+                  controller_results: t.Sequence = ()) -> list[ProbeRecord]:
+    """One record per probe the initiators sent, joined with the responder's capture (the listener
+    of the same plan item: the playbook loops over one plan, so the n-th listener serves the n-th
+    probe), then one per probe the controller sent that ran."""
+    records: list[ProbeRecord] = []
+    listened = list(listen_results or [])
+    for index, result in enumerate(probe_results or []):
+        result = _mapping(result)
+        heard = _mapping(listened[index]) if index < len(listened) else {}
+        ran = "outcome" in result
+        error = None if ran else str(result.get("msg") or "probe did not run")
+        records.append(_probe_record(_mapping(result.get("item")), str(_mapping(result.get("item")).get("initiator")),
+                                     result, _arrived(heard, result.get("local_port")), error))
+    for result in controller_results or []:
+        result = _mapping(result)
+        if "outcome" in result:
+            records.append(_probe_record(_mapping(result.get("item")), "controller", result, None, None))
+    return records
+
+
+# ---- pings --------------------------------------------------------------------------------
+
+# iputils: "3 packets transmitted, 1 received, +2 errors, 66.6667% packet loss, time 620ms";
+# busybox: "3 packets transmitted, 3 packets received, 0% packet loss".
+_SUMMARY = re.compile(r"(?P<transmitted>\d+) packets transmitted, (?P<received>\d+) (?:packets )?received"
+                      r"(?P<extra>(?:, \+\d+ [a-z]+)*)(?:, (?P<loss>[0-9.]+)% packet loss)?")
+_EXTRA = re.compile(r"\+(\d+) ([a-z]+)")
+# iputils "rtt min/avg/max/mdev = 0.042/0.205/0.530/0.229 ms", busybox "round-trip min/avg/max = ...".
+_RTT = re.compile(r"(?:rtt|round-trip) min/avg/max(?:/mdev)? = ([0-9.]+)/([0-9.]+)/([0-9.]+)")
+
+
+class PingSummary(t.TypedDict):
+    transmitted: int
+    received: int
+    errors: int
+    loss: float
+    rtt_ms: t.Optional[dict[str, float]]
+
+
+def parse_ping(stdout: str) -> t.Optional[PingSummary]:
+    """ping's statistics lines, or None when it printed none (it did not run, or not to the end)."""
+    summary = _SUMMARY.search(stdout or "")
+    if summary is None:
+        return None
+    transmitted, received = int(summary.group("transmitted")), int(summary.group("received"))
+    extra = dict((word, int(count)) for count, word in _EXTRA.findall(summary.group("extra") or ""))
+    if summary.group("loss") is not None:
+        loss = float(summary.group("loss")) / 100
+    else:
+        loss = 1.0 if not transmitted else (transmitted - min(received, transmitted)) / transmitted
+    rtt = _RTT.search(stdout)
+    return {
+        "transmitted": transmitted, "received": received, "errors": extra.get("errors", 0), "loss": round(loss, 6),
+        "rtt_ms": None if rtt is None else dict(zip(("min", "avg", "max"), (float(v) for v in rtt.groups()))),
+    }
+
+
+def _first_line(text: t.Any) -> t.Optional[str]:
+    for line in str(text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return None
+
+
+def ping_record(result: Mapping) -> PingRecord:
+    """The record of one ping the playbook ran (`ping -c N ... -I <interface> <address>`, registered).
+
+    `ok` is ping's own verdict (exit status 0: at least one reply); `loss` is the share of packets
+    lost, None when ping printed no statistics, and then `error` says why (e.g. no such device).
+    """
+    plan = _mapping(result.get("item"))
+    stdout = str(result.get("stdout") or "")
+    summary = parse_ping(stdout)
+    lines = [line for line in stdout.splitlines()]
+    record: dict[str, t.Any] = {
+        "from": plan.get("from"), "to": plan.get("to"), "address": plan.get("address"), "interface": plan.get("interface"),
+        "ok": result.get("rc") == 0,
+        "transmitted": None, "received": None, "errors": None, "loss": None, "rtt_ms": None, "error": None,
+        "output": " ".join(lines[-2:]),
+    }
+    if summary is not None:
+        record.update(summary)
+    else:
+        record["error"] = (_first_line(result.get("stderr")) or _first_line(result.get("msg"))
+                           or "ping printed no statistics (exit status %s)" % result.get("rc"))
+    return t.cast(PingRecord, record)
+
+
+def ping_records(results: t.Sequence) -> list[PingRecord]:
+    """Records of the pings that ran; a host that could not be reached to ping from has no record
+    (host_unreachable names it)."""
+    return [ping_record(_mapping(result)) for result in results or [] if "rc" in _mapping(result)]
+
+
+# ---- the state after remediation ------------------------------------------------------------
+
+def after_summary(report: Report) -> AfterSummary:
+    """The `after` section of report.json: the verification's verdict, each tunnel's handshake
+    (fresh or not), each ping's outcome, and the probes it ran."""
+    handshakes: dict[str, dict[str, t.Any]] = {}
+    for tunnel in report.get("tunnels") or []:
+        a, b = tunnel["a"], tunnel["b"]
+        age = tunnel.get("latest_handshake_age")
+        handshakes["%s/%s <-> %s/%s" % (a.get("host"), a.get("interface"), b.get("host"), b.get("interface"))] = {
+            "latest_handshake_age": age, "fresh": is_fresh(age)}
+    pings = dict(("%s -> %s (%s)" % (p.get("from"), p.get("to"), p.get("address")), bool(p.get("ok")))
+                 for p in report.get("pings") or [])
+    unchecked = list(report.get("unchecked") or [])
+    return {
+        "healthy": bool(report.get("healthy")),
+        "incomplete": bool(unchecked) or bool(t.cast(Mapping, report).get("incomplete")),
+        "unchecked": unchecked,
+        "findings": list(report.get("findings") or []),
+        "handshake": handshakes,
+        "ping": pings,
+        "probes": list(report.get("probes") or []),
+    }
