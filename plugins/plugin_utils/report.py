@@ -9,6 +9,9 @@ import binascii
 import json
 import re
 import textwrap
+import typing as t
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Finding, Remedy, Report, Unchecked
 
 SEVERITIES = ("critical", "error", "warning", "info")
 CONSOLE_FINDINGS = 40
@@ -20,7 +23,7 @@ class SecretLeakError(ValueError):
     """Rendered text contains a private or preshared key. The message never shows the key."""
 
 
-def _short(value):
+def _short(value: t.Any) -> t.Any:
     """Public keys shortened for people; everything else as is."""
     if isinstance(value, str) and _KEY.match(value):
         return value[:8] + "…"
@@ -29,15 +32,28 @@ def _short(value):
     return value
 
 
-def _findings(report):
-    """The findings that remain: after remediation the verification's, else the diagnosis'."""
+def _after(report: t.Mapping[str, t.Any]) -> t.Optional[t.Mapping[str, t.Any]]:
     after = report.get("after")
-    if isinstance(after, dict) and after.get("findings") is not None:
+    return after if isinstance(after, dict) else None
+
+
+def _findings(report: t.Mapping[str, t.Any]) -> list[Finding]:
+    """The findings that remain: after remediation the verification's, else the diagnosis'."""
+    after = _after(report)
+    if after is not None and after.get("findings") is not None:
         return after["findings"]
     return report.get("findings") or []
 
 
-def count_at_or_above(report: dict, severity: str) -> int:
+def _unchecked(report: t.Mapping[str, t.Any]) -> list[Unchecked]:
+    """What the last pass could not check: after remediation the verification's, else the diagnosis'."""
+    after = _after(report)
+    if after is not None and after.get("unchecked") is not None:
+        return after["unchecked"]
+    return report.get("unchecked") or []
+
+
+def count_at_or_above(report: Report, severity: str) -> int:
     """How many remaining findings are `severity` or worse (wg_fail_on)."""
     if severity not in SEVERITIES:
         raise ValueError("unknown severity %r, expected one of %s" % (severity, ", ".join(SEVERITIES)))
@@ -45,25 +61,36 @@ def count_at_or_above(report: dict, severity: str) -> int:
     return sum(1 for f in _findings(report) if f.get("severity") in SEVERITIES[:limit + 1])
 
 
-def _counts(findings):
+def _counts(findings: list[Finding]) -> str:
     counts = [(s, sum(1 for f in findings if f.get("severity") == s)) for s in SEVERITIES]
     return ", ".join("%d %s" % (n, s) for s, n in counts if n) or "no findings"
 
 
-def _verdict(report):
-    findings = _findings(report)
-    after = report.get("after")
-    healthy = after["healthy"] if isinstance(after, dict) and "healthy" in after else report.get("healthy")
-    return "%s: %s" % ("HEALTHY" if healthy else "NOT HEALTHY", _counts(findings))
+def _verdict(report: t.Mapping[str, t.Any]) -> str:
+    """HEALTHY or NOT HEALTHY with the counts; INCOMPLETE when something could not be checked
+    (never healthy then, also when read from an older report that said so)."""
+    after = _after(report)
+    last = after if after is not None and "healthy" in after else report
+    unchecked = _unchecked(report)
+    if last.get("incomplete") or unchecked:
+        return "NOT HEALTHY, INCOMPLETE: %s, %d %s not checked" % (
+            _counts(_findings(report)), len(unchecked), "thing" if len(unchecked) == 1 else "things")
+    return "%s: %s" % ("HEALTHY" if last.get("healthy") else "NOT HEALTHY", _counts(_findings(report)))
 
 
-def _remedy_text(remedy):
+def _unchecked_text(item: t.Mapping[str, t.Any]) -> str:
+    return str(item.get("what")) if item.get("host") is None else "%s: %s" % (item.get("host"), item.get("what"))
+
+
+def _remedy_text(remedy: Remedy) -> str:
     variables = " ".join("%s=%s" % (k, _short(v)) for k, v in sorted((remedy.get("vars") or {}).items()))
     return "%s: %s %s" % (remedy.get("host"), remedy.get("role"), variables)
 
 
-def _remedies(findings):
-    seen, lines, manual = set(), [], []
+def _remedies(findings: list[Finding]) -> tuple[list[str], list[str]]:
+    seen: set[str] = set()
+    lines: list[str] = []
+    manual: list[str] = []
     for finding in findings:
         remedy = finding.get("remedy")
         if not remedy:
@@ -77,11 +104,11 @@ def _remedies(findings):
     return lines, manual
 
 
-def render_json(report: dict) -> str:
+def render_json(report: Report) -> str:
     return json.dumps(report, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-def render_console(report: dict, width: int = 100) -> str:
+def render_console(report: Report, width: int = 100) -> str:
     """Severity, code, host and summary per finding, then the remedies; fits `width` columns."""
     findings = _findings(report)
     lines = ["WireGuard diagnosis %s - %s" % (report.get("generated"), _verdict(report)),
@@ -113,16 +140,16 @@ def render_console(report: dict, width: int = 100) -> str:
             lines += textwrap.wrap(text, width=width, initial_indent="  ", subsequent_indent="      ")
     if manual:
         lines += ["", "Needs a person: " + "; ".join(manual)]
-    for item in report.get("unchecked") or []:
-        lines.append("Not checked on %s: %s" % (item.get("host"), item.get("what")))
+    for item in _unchecked(report):
+        lines.append("Not checked%s: %s" % ("" if item.get("host") is None else " on %s" % item["host"], item.get("what")))
     return "\n".join(lines) + "\n"
 
 
-def _cell(value):
+def _cell(value: t.Any) -> str:
     return str(value if value is not None else "-").replace("|", "\\|").replace("\n", " ")
 
 
-def _md_tunnels(report):
+def _md_tunnels(report: Report) -> list[str]:
     tunnels = report.get("tunnels") or []
     if not tunnels:
         return ["No tunnel between inventory hosts was found."]
@@ -138,7 +165,7 @@ def _md_tunnels(report):
     return lines
 
 
-def _md_finding(number, finding):
+def _md_finding(number: int, finding: Finding) -> list[str]:
     lines = ["### %d. `%s` (%s) on %s" % (number, finding.get("code"), finding.get("severity"), finding.get("host")), "",
              finding.get("summary") or "", ""]
     where = [("interface", finding.get("interface")), ("peer", _short(finding.get("peer")))]
@@ -157,7 +184,7 @@ def _md_finding(number, finding):
     return lines
 
 
-def render_markdown(report: dict) -> str:
+def render_markdown(report: Report) -> str:
     findings = _findings(report)
     lines = ["# WireGuard diagnosis", "", "Generated %s. **%s**" % (report.get("generated"), _verdict(report)), "",
              "## Tunnels", ""] + _md_tunnels(report) + [""]
@@ -169,9 +196,10 @@ def render_markdown(report: dict) -> str:
         if len(outside) > MARKDOWN_OUTSIDE:
             lines.append("- ... and %d more (report.json)" % (len(outside) - MARKDOWN_OUTSIDE))
         lines.append("")
-    unchecked = report.get("unchecked") or []
+    unchecked = _unchecked(report)
     if unchecked:
-        lines += ["## Not checked", ""] + ["- %s: %s" % (u.get("host"), u.get("what")) for u in unchecked] + [""]
+        lines += ["## Not checked", "", "The diagnosis is incomplete: nothing below was looked at, so the report cannot say healthy.", ""]
+        lines += ["- %s" % _unchecked_text(u) for u in unchecked] + [""]
     lines += ["## Findings", ""]
     if not findings:
         lines += ["None: the handshake completes and traffic flows.", ""]
@@ -180,7 +208,7 @@ def render_markdown(report: dict) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _forms(secret):
+def _forms(secret: str) -> list[str]:
     forms = [secret, secret.rstrip("=")]
     try:
         raw = base64.b64decode(secret, validate=True)
@@ -190,11 +218,12 @@ def _forms(secret):
     return forms
 
 
-def assert_no_secrets(text: str, secrets) -> None:
+def assert_no_secrets(text: str, secrets: t.Optional[t.Sequence[str]]) -> None:
     """Raise SecretLeakError when `text` contains any of `secrets` (private or preshared keys),
     whole, without padding, hex- or urlsafe-encoded, or as the 8-character prefix we print for
     public keys. The error names the secret's position in the list, never the secret."""
-    for number, secret in enumerate(secrets or [], 1):
+    secrets = list(secrets or [])
+    for number, secret in enumerate(secrets, 1):
         if not secret:
             continue
         forms = _forms(secret)

@@ -5,15 +5,18 @@
 from __future__ import annotations
 
 import datetime
-import gc
+import typing as t
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import (
+    Finding, PingRecord, ProbeRecord, Report, Tunnel, Unchecked,
+)
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import (
     after_handshake, endpoint, handshake_path, keys, symptoms,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
-    CATALOG, CATALOG_RANK, SEVERITY, SEVERITY_RANK, SYMPTOMS, Context,
+    CATALOG, CATALOG_RANK, SEVERITY, SEVERITY_RANK, SYMPTOMS, Context, RuleFinding,
 )
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import build_topology
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import Topology, build_topology
 
 SCHEMA = 1
 
@@ -34,22 +37,25 @@ RULES = (
 CODES = tuple(code for code, _severity in CATALOG)
 
 
-def _sort_key(finding):
+def _sort_key(finding: RuleFinding) -> tuple:
     return (SEVERITY_RANK[finding["severity"]], finding["code"] in SYMPTOMS, CATALOG_RANK[finding["code"]],
             finding["host"] or "", finding["interface"] or "", finding["peer"] or "")
 
 
-def _public(finding):
-    finding = dict((k, v) for k, v in finding.items() if not k.startswith("_"))
+def _public(finding: RuleFinding) -> Finding:
+    """The finding as the report shows it: the rules' private keys dropped in place (the rules are
+    done with it, and a copy of each of a hub's ten thousand findings would only feed the collector)."""
+    for key in [k for k in finding if k.startswith("_")]:
+        del finding[key]
     if finding["code"] in SYMPTOMS:
         finding.setdefault("follows_from", [])
-    return finding
+    return t.cast(Finding, finding)
 
 
-def _follow_key_fixes(findings):
+def _follow_key_fixes(findings: list[Finding]) -> None:
     """Remedies run in report order, so after a key correction the entry answers to its new key:
     later remedies for the same entry must name it by that key."""
-    renamed = {}
+    renamed: dict[tuple[t.Any, t.Any, t.Any], str] = {}
     for finding in findings:
         remedy = finding.get("remedy") or {}
         variables = remedy.get("vars") or {}
@@ -69,8 +75,8 @@ def _follow_key_fixes(findings):
                 variables[key_var] = new
 
 
-def _tunnels(ctx):
-    tunnels = []
+def _tunnels(ctx: Context) -> list[Tunnel]:
+    tunnels: list[t.Any] = []
     for tunnel in ctx.topology.as_report()["tunnels"]:
         tunnels.append(tunnel)
     for tunnel, (_index, raw, first, second) in zip(tunnels, ctx.tunnels()):
@@ -84,8 +90,8 @@ def _tunnels(ctx):
     return tunnels
 
 
-def _unchecked(facts_by_host, unreachable, topology):
-    unchecked = []
+def _unchecked(facts_by_host: dict, unreachable: dict[str, t.Optional[str]], topology: Topology) -> list[Unchecked]:
+    unchecked: list[Unchecked] = []
     for host in sorted(unreachable):
         unchecked.append({"host": host, "what": "everything on this host: %s" % (unreachable[host] or "unreachable")})
     for host in sorted(topology.malformed):
@@ -98,7 +104,7 @@ def _unchecked(facts_by_host, unreachable, topology):
     return unchecked
 
 
-def _normalise_unreachable(unreachable):
+def _normalise_unreachable(unreachable: t.Any) -> dict[str, t.Optional[str]]:
     if not unreachable:
         return {}
     if isinstance(unreachable, dict):
@@ -106,24 +112,16 @@ def _normalise_unreachable(unreachable):
     return dict((str(host), None) for host in unreachable)
 
 
-def diagnose(facts_by_host: dict, probes: list, pings: list, unreachable: dict, now: float) -> dict:
-    """The report: {"schema": 1, "generated", "tunnels", "outside_peers", "unchecked", "findings", "healthy"}.
+def diagnose(facts_by_host: dict, probes: t.Optional[list[ProbeRecord]], pings: t.Optional[list[PingRecord]],
+             unreachable: t.Any, now: float) -> Report:
+    """The report: {"schema": 1, "generated", "tunnels", "outside_peers", "unchecked", "findings",
+    "incomplete", "healthy"}.
 
     facts_by_host maps an inventory hostname to its ansible_facts.wireguard (docs/facts.md);
     unreachable maps a hostname to why it could not be reached (a list of names also works).
+    A report with anything in `unchecked` (a host not reached, facts of the wrong shape, a check
+    that crashed) is `incomplete` and never `healthy`: what was not looked at cannot be vouched for.
     """
-    # A hub's facts are hundreds of thousands of small dicts; the cyclic collector would walk
-    # all of them again and again while rules allocate, for no garbage (rules build no cycles).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _diagnose(facts_by_host, probes, pings, unreachable, now)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _diagnose(facts_by_host, probes, pings, unreachable, now):
     unreachable = _normalise_unreachable(unreachable)
     for host, facts in (facts_by_host or {}).items():
         if not isinstance(facts, dict) or not isinstance(facts.get("interfaces") or {}, dict):
@@ -131,7 +129,7 @@ def _diagnose(facts_by_host, probes, pings, unreachable, now):
     facts_by_host = dict((h, f) for h, f in (facts_by_host or {}).items() if h not in unreachable)
     topology = build_topology(facts_by_host)
     ctx = Context(topology, facts_by_host, probes, pings, unreachable, now)
-    failed = []
+    failed: list[Unchecked] = []
     for rule in RULES:
         try:
             ctx.add(rule(ctx))
@@ -141,13 +139,16 @@ def _diagnose(facts_by_host, probes, pings, unreachable, now):
                 rule.__name__, type(exc).__name__)})
     findings = [_public(f) for f in sorted(ctx.findings, key=_sort_key)]
     _follow_key_fixes(findings)
+    unchecked = _unchecked(facts_by_host, unreachable, topology) + failed
     generated = datetime.datetime.fromtimestamp(now, tz=datetime.timezone.utc).replace(microsecond=0)
-    return {
+    report = {
         "schema": SCHEMA,
         "generated": generated.isoformat().replace("+00:00", "Z"),
         "tunnels": _tunnels(ctx),
         "outside_peers": topology.outside,
-        "unchecked": _unchecked(facts_by_host, unreachable, topology) + failed,
+        "unchecked": unchecked,
         "findings": findings,
-        "healthy": not any(SEVERITY[f["code"]] in ("critical", "error") for f in findings),
+        "incomplete": bool(unchecked),
+        "healthy": not unchecked and not any(SEVERITY[f["code"]] in ("critical", "error") for f in findings),
     }
+    return t.cast(Report, report)
