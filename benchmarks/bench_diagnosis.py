@@ -111,9 +111,9 @@ def break_hub(facts):
 
 def cold_caches():
     """Measure a first run, as the controller sees it, not one helped by the previous size."""
-    _common._NETWORKS.clear()
-    _common._IPS.clear()
-    wg_topology._NORMAL.clear()
+    _common.network.cache_clear()
+    _common.address_ip.cache_clear()
+    wg_topology.normal_ip.cache_clear()
 
 
 def timed(function, *args):

@@ -8,33 +8,39 @@ import typing as t
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Remedy
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
-    address_ip, covered, end_scope, firewall_line, make_finding, network, peer_value, remedy, short_key, tunnel_scope,
+    Context, IPNetwork, RuleFinding, ScopeItem, address_ip, address_value, end_scope, firewall_line, make_finding, network,
+    peer_value, remedy, short_key, span, tunnel_scope, within,
 )
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, PeerEntry
+
+# An end that forwards for its partners: the networks it routes for them, and the scope of its findings.
+Router = t.Tuple[End, t.List[IPNetwork], t.Set[ScopeItem]]
 
 BLOCKING = ("drop", "reject")
 
 
-def _allowed_ips(entry):
+def _allowed_ips(entry: t.Optional[PeerEntry]) -> list[str]:
     return list(peer_value(entry, "allowed_ips") or [])
 
 
-def allowed_ips_missing_peer_address(ctx):
+def allowed_ips_missing_peer_address(ctx: Context) -> list[RuleFinding]:
     findings = []
     for index, tunnel, end, other, entry in ctx.directions():
         if entry is None or not other.tunnel_addresses:
             continue
         allowed = _allowed_ips(entry)
-        families = set(n.version for n in (network(p) for p in allowed) if n is not None)
-        ips = [ip for ip in (address_ip(a) for a in other.tunnel_addresses) if ip is not None]
-        missing = [ip for ip in ips if not covered(ip, allowed)]
-        if not missing:
+        spans = [s for s in (span(p) for p in allowed) if s is not None]
+        values = [(a, v) for a, v in ((a, address_value(a)) for a in other.tunnel_addresses) if v is not None]
+        unrouted = [(a, v) for a, v in values if not within(v, spans)]
+        if not unrouted:
             continue
-        if len(missing) < len(ips):
+        if len(unrouted) < len(values):
             # A family the entry does not route at all is a choice (IPv4-only tunnel), not a mistake.
-            missing = [ip for ip in missing if ip.version in families]
-            if not missing:
+            families = set(s[0] for s in spans)
+            unrouted = [(a, v) for a, v in unrouted if v[0] in families]
+            if not unrouted:
                 continue
+        missing = [ip for ip in (address_ip(a) for a, _v in unrouted) if ip is not None]
         wanted = ["%s/%d" % (ip, 32 if ip.version == 4 else 128) for ip in missing]
         findings.append(make_finding(
             "allowed_ips_missing_peer_address", end.host,
@@ -50,15 +56,15 @@ def allowed_ips_missing_peer_address(ctx):
     return findings
 
 
-def _overlaps(claims):
+def _overlaps(claims: list[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
     """Overlapping (prefix, key) claims of different peers, in one sweep over sorted ranges."""
     found = []
     for version in (4, 6):
         ranges = []
         for prefix, key in claims:
-            net = network(prefix)
-            if net is not None and net.version == version:
-                ranges.append((int(net.network_address), -net.prefixlen, int(net.broadcast_address), prefix, key))
+            prefix_span = span(prefix)
+            if prefix_span is not None and prefix_span[0] == version:
+                ranges.append((prefix_span[1], -prefix_span[3], prefix_span[2], prefix, key))
         ranges.sort()
         cover = None
         for start, _neg_len, last, prefix, key in ranges:
@@ -69,7 +75,7 @@ def _overlaps(claims):
     return found
 
 
-def allowed_ips_overlap(ctx):
+def allowed_ips_overlap(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end in ctx.topology.ends:
         claims = []
@@ -90,7 +96,7 @@ def allowed_ips_overlap(ctx):
     return findings
 
 
-def no_route_for_allowed_ips(ctx):
+def no_route_for_allowed_ips(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end in ctx.topology.ends:
         routes = end.iface.get("routes") or {}
@@ -120,31 +126,32 @@ def no_route_for_allowed_ips(ctx):
     return findings
 
 
-def _routed_for_others(end, other_entry):
+def _routed_for_others(end: End, other_entry: PeerEntry) -> list[IPNetwork]:
     """Prefixes the partner sends into this end that are neither its address nor its tunnel subnet:
     a full tunnel or a site behind it, which this end must forward."""
-    own = [network(a) for a in end.tunnel_addresses]
-    own = [n for n in own if n is not None]
+    own = [s for s in (span(a) for a in end.tunnel_addresses) if s is not None]
     routed = []
     for prefix in _allowed_ips(other_entry):
+        prefix_span = span(prefix)
+        if prefix_span is None:
+            continue
+        if any(o[0] == prefix_span[0] and o[1] <= prefix_span[1] and prefix_span[2] <= o[2] for o in own):
+            continue
         net = network(prefix)
-        if net is None:
-            continue
-        if any(n.version == net.version and net.subnet_of(n) for n in own):
-            continue
-        routed.append(net)
+        if net is not None:
+            routed.append(net)
     return routed
 
 
-def _routers(ctx):
+def _routers(ctx: Context) -> list[Router]:
     """[(end, routed networks, scope)] for every end that forwards for its partners."""
     if "routers" not in ctx.memo:
         ctx.memo["routers"] = _find_routers(ctx)
     return ctx.memo["routers"]
 
 
-def _find_routers(ctx):
-    routers = {}
+def _find_routers(ctx: Context) -> list[Router]:
+    routers: dict[int, Router] = {}
     for index, tunnel, end, other, entry in ctx.directions():
         side = tunnel["b"] if end is tunnel["_ends"][0] else tunnel["a"]
         other_entry = ctx.topology.entry(other, side["peer"])
@@ -159,7 +166,7 @@ def _find_routers(ctx):
     return [routers[k] for k in sorted(routers)]
 
 
-def ip_forward_disabled(ctx):
+def ip_forward_disabled(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end, routed, scope in _routers(ctx):
         forwarding = end.facts.get("forwarding") or {}
@@ -193,7 +200,7 @@ def _firewall_vars(end: End, **variables: t.Any) -> t.Optional[dict[str, t.Any]]
     return dict({"firewall_interface": end.interface, "firewall_port": port}, **variables)
 
 
-def forward_chain_blocks(ctx):
+def forward_chain_blocks(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end, routed, scope in _routers(ctx):
         verdict = (end.iface.get("firewall") or {}).get("forward") or (end.facts.get("firewall") or {}).get("forward") or {}
@@ -225,15 +232,18 @@ def _ipv4_uplink(end: End) -> t.Optional[str]:
     return None
 
 
-def nat_masquerade_missing(ctx):
+def _overlaps_any(net: t.Optional[IPNetwork], subnets: t.Sequence[IPNetwork]) -> bool:
+    return net is not None and any(net.version == s.version and net.overlaps(s) for s in subnets)
+
+
+def nat_masquerade_missing(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end, routed, scope in _routers(ctx):
         if not any(n.prefixlen <= 1 and n.version == 4 for n in routed):
             continue  # only a full-tunnel gateway must hide its peers behind its own address
         subnets = [n for n in (network(a) for a in end.tunnel_addresses) if n is not None and n.version == 4]
         masquerade = (end.facts.get("firewall") or {}).get("masquerade") or []
-        if any(m.get("source") in (None, "", "0.0.0.0/0") or
-               any(network(m["source"]) is not None and network(m["source"]).overlaps(s) for s in subnets)
+        if any(m.get("source") in (None, "", "0.0.0.0/0") or _overlaps_any(network(m["source"]), subnets)
                for m in masquerade):
             continue
         source = str(subnets[0]) if subnets else None

@@ -4,17 +4,20 @@
 """Can an initiation reach a listening responder? (FINDINGS.md: handshake path)."""
 from __future__ import annotations
 
+import typing as t
+
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Remedy
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
-    end_scope, firewall_line, make_finding, probe_line, remedy, short_key, tunnel_scope,
+    Context, RuleFinding, ScopeItem, end_scope, firewall_line, make_finding, probe_line, remedy, short_key, tunnel_scope,
 )
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import peer_endpoint
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, peer_endpoint
 
 BLOCKING = ("drop", "reject")
 # Outcomes that prove an initiation reached the socket and was answered.
 ANSWERED = ("ok", "auth_failed", "cookie")
 
 
-def host_unreachable(ctx):
+def host_unreachable(ctx: Context) -> list[RuleFinding]:
     findings = []
     for host in sorted(ctx.unreachable):
         reason = ctx.unreachable[host] or "no reason given"
@@ -28,7 +31,7 @@ def host_unreachable(ctx):
     return findings
 
 
-def config_invalid(ctx):
+def config_invalid(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end in ctx.topology.ends:
         errors = (end.config or {}).get("parse_errors") or []
@@ -44,7 +47,7 @@ def config_invalid(ctx):
     return findings
 
 
-def interface_down(ctx):
+def interface_down(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end in ctx.topology.ends:
         if ctx.has("wireguard_missing", ("host", end.host)):
@@ -71,10 +74,10 @@ def interface_down(ctx):
     return findings
 
 
-def _responders(ctx):
+def _responders(ctx: Context) -> t.Iterator[tuple[End, set[ScopeItem]]]:
     """Ends that others must be able to reach: responders of a tunnel, ends with probes
     aimed at them, or ends holding a peer without an Endpoint (that peer has to initiate)."""
-    scopes = {}
+    scopes: dict[int, set[ScopeItem]] = {}
     for index, tunnel, first, second in ctx.tunnels():
         if tunnel["responder"] is not None:
             scopes.setdefault(second.id, set()).update(tunnel_scope(index, tunnel))
@@ -90,16 +93,16 @@ def _responders(ctx):
         yield end, scopes[end_id]
 
 
-def _input_verdict(end):
+def _input_verdict(end: End) -> t.Optional[dict]:
     verdict = (end.iface.get("firewall") or {}).get("input")
     return verdict if isinstance(verdict, dict) else None
 
 
-def _down(ctx, end):
+def _down(ctx: Context, end: End) -> bool:
     return ctx.has("interface_down", ("end", end.id)) or ctx.has("wireguard_missing", ("host", end.host))
 
 
-def port_not_listening(ctx):
+def port_not_listening(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end, scope in _responders(ctx):
         if _down(ctx, end):
@@ -127,7 +130,7 @@ def port_not_listening(ctx):
     return findings
 
 
-def udp_blocked_host_firewall(ctx):
+def udp_blocked_host_firewall(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end, scope in _responders(ctx):
         verdict = _input_verdict(end)
@@ -151,7 +154,7 @@ def udp_blocked_host_firewall(ctx):
     return findings
 
 
-def udp_blocked_upstream(ctx):
+def udp_blocked_upstream(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end, scope in _responders(ctx):
         verdict = _input_verdict(end) or {}
@@ -182,25 +185,25 @@ def udp_blocked_upstream(ctx):
     return findings
 
 
-def listen_port_mismatch(ctx):
+def listen_port_mismatch(ctx: Context) -> list[RuleFinding]:
     findings = []
     for index, tunnel, end, other, entry in ctx.directions():
         endpoint = peer_endpoint(entry) if entry else None
-        if not endpoint or endpoint.get("port") is None or other.listen_port is None:
+        if entry is None or not endpoint or endpoint.get("port") is None or other.listen_port is None:
             continue
         if endpoint["port"] == other.listen_port:
             continue
         fixed = (other.config or {}).get("listen_port")
         evidence = ["%s: %s peer %s Endpoint = %s" % (end.host, end.interface, short_key(entry["public_key"]), endpoint.get("raw")),
                     "%s: %s listens on UDP %s" % (other.host, other.interface, other.listen_port)]
-        action = remedy("peer", end.host, {
+        action: t.Optional[Remedy] = remedy("peer", end.host, {
             "peer_interface": end.interface, "peer_public_key": entry["public_key"],
             "peer_endpoint": "%s:%s" % (endpoint.get("host"), other.listen_port)})
         summary = "%s sends to port %s but %s listens on %s; set the Endpoint port to %s." % (
             end.label(), endpoint["port"], other.label(), other.listen_port, other.listen_port)
         if fixed is None and (other.config or {}).get("exists"):
             evidence.append("%s has no ListenPort in %s: the port is random and changes on restart" % (
-                other.host, other.config.get("path")))
+                other.host, (other.config or {}).get("path")))
             summary = "%s has no fixed ListenPort (now %s) while %s expects %s; set ListenPort = %s on %s." % (
                 other.label(), other.listen_port, end.label(), endpoint["port"], endpoint["port"], other.host)
             action = None
@@ -210,7 +213,7 @@ def listen_port_mismatch(ctx):
     return findings
 
 
-def endpoint_unresolvable(ctx):
+def endpoint_unresolvable(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end in ctx.topology.ends:
         for key, entry in end.peers.items():
@@ -230,7 +233,7 @@ def endpoint_unresolvable(ctx):
     return findings
 
 
-def missing_endpoint(ctx):
+def missing_endpoint(ctx: Context) -> list[RuleFinding]:
     findings = []
     for index, tunnel, first, second in ctx.tunnels():
         if tunnel["initiators"]:
