@@ -227,6 +227,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import derive as wg_derive
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keypair as wg_keypair
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
 
@@ -299,7 +300,8 @@ def read_config(target: Target, path):
     if path is None or not os.path.exists(path):
         return None
     # The parser keeps no PrivateKey or PresharedKey: only has_* flags and digests leave it.
-    return parse_config(target.read_file(path, "config_path"), path)
+    return parse_config(target.read_file(path, "config_path"), path,
+                        derive_public_key=lambda private: wg_derive.derive_public_key(private, target.wg_pubkey)[0])
 
 
 def check_own_pair(target: Target, params: dict, config) -> dict:

@@ -23,6 +23,7 @@ import typing as t
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import resolve
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import system as wg_system
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.dump import DumpParseError, compute_drift, parse_dump
 
@@ -43,7 +44,8 @@ class CommandRunner(t.Protocol):
     def get_bin_path(self, arg: str) -> t.Optional[str]:
         ...
 
-    def run_command(self, args: t.List[str], environ_update: t.Optional[t.Dict[str, str]] = None) -> CommandResult:
+    def run_command(self, args: t.List[str], data: t.Optional[str] = None,
+                    environ_update: t.Optional[t.Dict[str, str]] = None) -> CommandResult:
         ...
 
 
@@ -74,6 +76,20 @@ class Host:
             return self.runner.run_command(argv, environ_update={"LC_ALL": "C"})
         except Exception as exc:  # pylint: disable=broad-except
             return 127, "", "%s: %s" % (type(exc).__name__, exc)
+
+    def wg_pubkey(self, private_key: str) -> t.Optional[str]:
+        """`wg pubkey` on this host: the config's public key without X25519 in Python (constant-time,
+        and the module ships no curve). None when wg is absent or refuses the key."""
+        path = self.binary("wg")
+        if path is None:
+            return None
+        try:
+            rc, out, _err = self.runner.run_command([path, "pubkey"], data=private_key, environ_update={"LC_ALL": "C"})
+        except Exception:  # pylint: disable=broad-except
+            # Nothing of the exception is kept: its text could quote the key given on stdin.
+            return None
+        public_key = (out or "").strip()
+        return public_key if rc == 0 and wg_keys.is_valid_key(public_key) else None
 
     def read(self, path: str) -> t.Optional[str]:
         try:
@@ -276,7 +292,7 @@ def read_config(host: Host, config_dir: str, name: str) -> Facts:
         config = parse_config("", path)
         config["parse_errors"].append({"file": path, "line": 0, "reason": "cannot read the file"})
         return config
-    return parse_config(text, path)
+    return parse_config(text, path, derive_public_key=host.wg_pubkey)
 
 
 def routes_of(table: wg_system.RouteTable, name: str, config: Facts, runtime: t.Optional[Facts]) -> Facts:

@@ -24,7 +24,6 @@ import re
 import socket
 import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import derive as wg_derive
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 
 # A private key in, its public key out (derive.public_key_from_private); None: do not derive.
@@ -439,11 +438,13 @@ class _Parser:
 
 
 def parse_config(text: str | bytes, path: str = "<string>",
-                 derive_public_key: DerivePublicKey | None = wg_derive.public_key_from_private) -> dict:
+                 derive_public_key: DerivePublicKey | None = None) -> dict:
     """The `config` object of docs/facts.md; every problem is listed in parse_errors, nothing raises.
 
-    derive_public_key=None leaves public_key None (has_private_key still says whether there is
-    one): for callers that only want the structure or the problems, X25519 is the costly part.
+    public_key is derived from PrivateKey only by the derive_public_key given (the host's
+    `wg pubkey` in wg_facts, derive.public_key_from_private on the controller): the reader itself
+    carries no X25519, so a module that only reads configs does not ship the curve. None leaves
+    public_key None; has_private_key still says whether there is one.
     """
     if not isinstance(text, str):
         text = text.decode("utf-8", errors="replace")
@@ -451,7 +452,7 @@ def parse_config(text: str | bytes, path: str = "<string>",
 
 
 def parse_config_strict(text: str | bytes, path: str = "<string>",
-                        derive_public_key: DerivePublicKey | None = wg_derive.public_key_from_private) -> dict:
+                        derive_public_key: DerivePublicKey | None = None) -> dict:
     """parse_config, but the first problem raises ConfigParseError."""
     config = parse_config(text, path, derive_public_key)
     if config["parse_errors"]:

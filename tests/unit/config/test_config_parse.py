@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.derive import public_key_from_private
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import (
     ConfigParseError, parse_config, parse_config_strict,
 )
@@ -34,7 +35,8 @@ def reasons(text: str) -> list:
 
 
 def test_recorded_server_config_reads_like_wg_quick_does():
-    config = parse_config_strict(fixture("healthy_server.conf"), "/etc/wireguard/wgF0.conf")
+    config = parse_config_strict(fixture("healthy_server.conf"), "/etc/wireguard/wgF0.conf",
+                                 derive_public_key=public_key_from_private)
     assert config["path"] == "/etc/wireguard/wgF0.conf"
     assert config["address"] == ["10.99.31.1/24"]
     assert config["listen_port"] == 51831
@@ -220,3 +222,12 @@ def test_parser_agrees_with_the_real_wg_setconf(rc, text):
     assert bool(problems) == (rc != 0), problems
     for secret in secrets():
         assert secret not in json.dumps(parse_config(text))
+
+
+def test_the_reader_derives_nothing_unless_told_how():
+    # The reader ships to targets without the curve: derivation is the caller's (wg pubkey on a host).
+    config = parse_config(fixture("healthy_server.conf"))
+    assert config["has_private_key"] is True and config["public_key"] is None
+    asked = []
+    config = parse_config(fixture("healthy_server.conf"), derive_public_key=lambda private: asked.append(1) or SERVER_PUB)
+    assert config["public_key"] == SERVER_PUB and asked == [1]

@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import facts as host_facts
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import resolve
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.derive import public_key_from_private
 from ansible_collections.wgdoctor.wireguard.plugins.modules import wg_facts
 
 HERE = os.path.dirname(__file__)
@@ -66,9 +67,12 @@ class FakeModule:
     def get_bin_path(self, name):
         return "/usr/bin/" + name if name in self.tools else None
 
-    def run_command(self, argv, environ_update=None):
+    def run_command(self, argv, data=None, environ_update=None):
         command = " ".join([os.path.basename(argv[0])] + list(argv[1:]))
         self.commands.append(command)
+        if command == "wg pubkey" and "wg" in self.tools:
+            # wg-tools' own answer, reproduced: the derivation is wg's, the module only asks.
+            return 0, public_key_from_private(data.strip()) + "\n", ""
         return self.outputs.get(command, (127, "", "%s: not recorded" % command))
 
 
@@ -323,3 +327,17 @@ def test_the_module_refuses_a_name_that_cannot_be_an_interface(monkeypatch, caps
             wg_facts.main()
     assert exited.value.code == 1
     assert "not a WireGuard interface name" in capsys.readouterr().out
+
+
+def test_the_config_public_key_is_derived_by_wg_pubkey_on_the_host_not_by_python(host):
+    module = FakeModule(host, server_outputs())
+    facts = gather(module)
+    assert "wg pubkey" in module.commands
+    assert facts["interfaces"]["wgF0"]["config"]["public_key"] == facts["interfaces"]["wgF0"]["runtime"]["public_key"]
+
+
+def test_without_wg_the_config_public_key_is_unknown_not_computed(host):
+    tools = [tool for tool in ALL_TOOLS if tool != "wg"]
+    facts = gather(FakeModule(host, server_outputs(), tools=tools))
+    config = facts["interfaces"]["wgF0"]["config"]
+    assert config["has_private_key"] is True and config["public_key"] is None
