@@ -50,19 +50,27 @@ def tunnel_client_reaches_the_uplink() -> bool:
     return any(client.run(f"ping -c 1 -W 2 -I {TUNNEL_INTERFACE} {ROUTER_UPLINK_ADDRESS}").rc == 0 for _attempt in range(5))
 
 
-def packets_forwarded_into_the_tunnel_from_the_uplink() -> int:
-    """The router (a neighbour on the uplink) pings the client's tunnel address through the server, while
-    the server captures on its tunnel interface: how many of those pings the server sent into the tunnel."""
+def packets_forwarded_into_the_tunnel_from_the_uplink(protocol: str = "icmp") -> int:
+    """The router (a neighbour on the uplink) sends 3 packets to the client's tunnel address through the
+    server, while the server captures on its tunnel interface: how many of them the server sent into the tunnel.
+
+    protocol "icmp" pings; "udp" sends datagrams that open a new connection. ufw's stock before.rules
+    accept forwarded echo-requests by themselves (not a rule of ours), so its scenario asks with UDP."""
     server, router = lab_host("server"), lab_host("router")
     server.run(f"systemctl stop {CAPTURE_UNIT}")
     server.check_output(f"rm -f {CAPTURE_FILE}")
     server.check_output(
         f"systemd-run --collect --unit={CAPTURE_UNIT} sh -c "
-        f"\"timeout 8 tcpdump -nni {TUNNEL_INTERFACE} 'icmp and src host {ROUTER_UPLINK_ADDRESS}' > {CAPTURE_FILE} 2>&1\"")
+        f"\"timeout 8 tcpdump -nni {TUNNEL_INTERFACE} '{protocol} and src host {ROUTER_UPLINK_ADDRESS}' > {CAPTURE_FILE} 2>&1\"")
     deadline = time.monotonic() + 5
     while "listening on" not in server.run(f"cat {CAPTURE_FILE}").stdout and time.monotonic() < deadline:
         time.sleep(0.2)
-    router.run(f"ping -c 3 -i 0.3 -W 1 {CLIENT_TUNNEL_ADDRESS}")
+    if protocol == "udp":
+        for _datagram in range(3):
+            router.run(f"sh -c 'echo probe | nc -u -w 0 {CLIENT_TUNNEL_ADDRESS} 40123'")
+            time.sleep(0.3)
+    else:
+        router.run(f"ping -c 3 -i 0.3 -W 1 {CLIENT_TUNNEL_ADDRESS}")
     deadline = time.monotonic() + 15
     while server.run(f"systemctl is-active --quiet {CAPTURE_UNIT}").rc == 0 and time.monotonic() < deadline:
         time.sleep(0.5)

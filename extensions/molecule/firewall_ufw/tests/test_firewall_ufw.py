@@ -38,7 +38,7 @@ def test_only_the_tunnel_subnet_is_routed_out_of_the_uplink(server):
 def test_tunnel_client_gets_out_through_the_uplink_but_the_uplink_cannot_reach_into_the_tunnel():
     with server_routes_between_tunnel_and_uplink():
         assert tunnel_client_reaches_the_uplink(), "the client's traffic is not forwarded out of eth0 (or the reply not back)"
-        forwarded = packets_forwarded_into_the_tunnel_from_the_uplink()
+        forwarded = packets_forwarded_into_the_tunnel_from_the_uplink("udp")
         assert forwarded == 0, f"the server forwarded {forwarded} new packet(s) from a neighbour on eth0 into wg0"
 
 
