@@ -27,7 +27,7 @@ import typing as t
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 
 # A private key in, its public key out (derive.public_key_from_private); None: do not derive.
-DerivePublicKey = t.Callable[[str], str]
+DerivePublicKey = t.Callable[[str], t.Optional[str]]
 
 WG_QUICK_KEYS = {
     "address": "Address", "dns": "DNS", "mtu": "MTU", "table": "Table",
