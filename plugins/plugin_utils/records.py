@@ -26,6 +26,13 @@ class AnsweredEnds(t.TypedDict):
     unreachable: dict[str, str]
 
 
+class RemedyFailure(t.TypedDict):
+    host: str
+    role: str
+    task: str
+    error: str
+
+
 class AfterSummary(t.TypedDict):
     healthy: bool
     incomplete: bool
@@ -34,6 +41,26 @@ class AfterSummary(t.TypedDict):
     handshake: dict[str, dict[str, t.Any]]
     ping: dict[str, bool]
     probes: list[ProbeRecord]
+    failed_remedies: list[RemedyFailure]
+
+
+# Anything shaped like a WireGuard key (base64 of 32 bytes) in a failed task's message is hidden:
+# the roles put no_log on the tasks that handle keys, this is the second line of defence.
+_KEY_SHAPED = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
+MAX_ERROR = 500
+
+
+def remedy_failures(hostvars: Mapping, end_hosts: t.Iterable[str], result_var: str = "wg_remedy_failures") -> list[RemedyFailure]:
+    """The remedies that failed on each end (playbooks/phases/apply_remedy.yml records them), in host order."""
+    failures: list[RemedyFailure] = []
+    for host in end_hosts:
+        recorded = _mapping(hostvars[host] if host in hostvars else None).get(result_var)
+        for item in recorded if isinstance(recorded, (list, tuple)) else []:
+            item = _mapping(item)
+            error = _KEY_SHAPED.sub("(redacted)", str(item.get("error") or "no message"))[:MAX_ERROR]
+            failures.append({"host": str(item.get("host") or host), "role": str(item.get("role") or ""),
+                             "task": str(item.get("task") or ""), "error": error})
+    return failures
 
 
 def _mapping(value: t.Any) -> Mapping:
@@ -188,7 +215,7 @@ def ping_records(results: t.Sequence) -> list[PingRecord]:
 
 # ---- the state after remediation ------------------------------------------------------------
 
-def after_summary(report: Report) -> AfterSummary:
+def after_summary(report: Report, failed_remedies: t.Optional[list[RemedyFailure]] = None) -> AfterSummary:
     """The `after` section of report.json: the verification's verdict, each tunnel's handshake
     (fresh or not), each ping's outcome, and the probes it ran."""
     handshakes: dict[str, dict[str, t.Any]] = {}
@@ -208,4 +235,5 @@ def after_summary(report: Report) -> AfterSummary:
         "handshake": handshakes,
         "ping": pings,
         "probes": list(report.get("probes") or []),
+        "failed_remedies": list(failed_remedies or []),
     }

@@ -142,7 +142,19 @@ def render_console(report: Report, width: int = 100) -> str:
         lines += ["", "Needs a person: " + "; ".join(manual)]
     for item in _unchecked(report):
         lines.append("Not checked%s: %s" % ("" if item.get("host") is None else " on %s" % item["host"], item.get("what")))
+    for failure in _failed_remedies(report):
+        lines += textwrap.wrap("Remedy FAILED on %s: %s" % (failure.get("host"), _failure_text(failure)), width=width,
+                               subsequent_indent="    ")
     return "\n".join(lines) + "\n"
+
+
+def _failed_remedies(report: t.Mapping[str, t.Any]) -> list[t.Mapping[str, t.Any]]:
+    after = _after(report)
+    return list((after or {}).get("failed_remedies") or [])
+
+
+def _failure_text(failure: t.Mapping[str, t.Any]) -> str:
+    return "%s, task '%s': %s" % (failure.get("role"), failure.get("task"), failure.get("error"))
 
 
 def _cell(value: t.Any) -> str:
@@ -200,6 +212,10 @@ def render_markdown(report: Report) -> str:
     if unchecked:
         lines += ["## Not checked", "", "The diagnosis is incomplete: nothing below was looked at, so the report cannot say healthy.", ""]
         lines += ["- %s" % _unchecked_text(u) for u in unchecked] + [""]
+    failures = _failed_remedies(report)
+    if failures:
+        lines += ["## Remedies that failed", "", "The verification below diagnosed these hosts again from fresh facts.", ""]
+        lines += ["- %s: %s" % (_cell(f.get("host")), _failure_text(f).replace("`", "'")) for f in failures] + [""]
     lines += ["## Findings", ""]
     if not findings:
         lines += ["None: the handshake completes and traffic flows.", ""]

@@ -38,8 +38,14 @@ def test_report_after_section_comes_from_the_after_summary():
     after = dict(run(healthy_facts(), pings=HEALTHY_PINGS), probes=[probe("ok")], pings=HEALTHY_PINGS)
     variables = play_vars(REPORT, "localhost")
     variables["wg_reports"] = {"before": run(healthy_facts()), "after": after}
+    variables["wg_hosts"] = "ends"
+    variables["hostvars"] = {"server": {"wg_remedy_failures": [{"host": "server", "role": "wgdoctor.wireguard.service",
+                                                               "task": "Start", "error": "unit failed"}]}, "client": {}}
+    variables["wg_end_hosts"] = ["server", "client"]
     section = render(variables["wg_after_section"], variables)
     assert set(section) == {"after"}
     assert section["after"]["healthy"] is True and section["after"]["ping"]["client -> server (10.99.0.1)"] is True
+    assert section["after"]["failed_remedies"] == [{"host": "server", "role": "wgdoctor.wireguard.service",
+                                                    "task": "Start", "error": "unit failed"}]
     variables["wg_reports"] = {"before": run(healthy_facts())}
     assert render(variables["wg_after_section"], variables) == {}
