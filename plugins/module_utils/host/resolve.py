@@ -125,17 +125,87 @@ def resolve_all(names: t.Iterable[Key], timeout: float, resolver: t.Optional[Res
 # ---------------------------------------------------------------- the choice of address
 
 Decision = t.Dict[str, t.Optional[str]]
+Routable = t.Callable[[str], bool]
+# UDP port used only to ask the kernel for a route; connect() on a UDP socket sends nothing.
+ROUTE_QUERY_PORT = 9
+
+
+def has_route(address: str) -> bool:
+    """Whether this host has a route to address (its family configured and routed), asked of the
+    kernel by connecting a UDP socket, which sends no packet."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as query:
+            query.connect((address, ROUTE_QUERY_PORT))
+    except OSError:
+        return False
+    return True
+
+
+def unusable_because(address: str, allowed_networks: t.Sequence[t.Any]) -> t.Optional[str]:
+    """Why a peer must not be pointed at address, None when it can be.
+
+    Only unicast that can leave the host is an endpoint: not loopback, unspecified, multicast,
+    link-local (a scope wg set cannot be given), broadcast or reserved. Private and
+    documentation ranges are fine: tunnels run across LANs. An address inside the interface's
+    own AllowedIPs would route the encrypted packets into the tunnel itself; a default route
+    (/0, a full tunnel) is left out, wg-quick routes the endpoint around it with its fwmark.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return "not an address"
+    if ip == ipaddress.IPv4Address("255.255.255.255"):
+        return "broadcast"
+    for kind in ("unspecified", "loopback", "multicast", "link_local", "reserved"):
+        if getattr(ip, "is_" + kind):
+            return kind.replace("_", "-")
+    for network in allowed_networks:
+        if network.version == ip.version and ip in network:
+            return "inside the tunnel's AllowedIPs %s" % network
+    return None
+
+
+def usable_answers(resolved: t.Sequence[str], allowed_ips: t.Iterable[str], routable: Routable,
+                   current: t.Optional[str]) -> t.Tuple[t.List[str], t.List[str]]:
+    """(the answers a peer can be pointed at, current family first, each else in resolver order;
+    "address (why not)" for every other answer)."""
+    networks = []
+    for prefix in allowed_ips:
+        try:
+            network = ipaddress.ip_network(prefix.strip(), strict=False)
+        except ValueError:
+            continue
+        if network.prefixlen:
+            networks.append(network)
+    usable: t.List[str] = []
+    rejected: t.List[str] = []
+    for address in resolved:
+        why = unusable_because(address, networks)
+        if why is None and not routable(address):
+            why = "no route"
+        if why is None:
+            usable.append(address)
+        else:
+            rejected.append("%s (%s)" % (address, why))
+    if current is not None:
+        current_is_ipv6 = ":" in current
+        # sorted() is stable: within each family the resolver's order is kept.
+        usable.sort(key=lambda address: (":" in address) != current_is_ipv6)
+    return usable, rejected
 
 
 def decide(host: str, port: int, latest_handshake: int, live_endpoint: t.Optional[str], resolved: t.List[str], now: float,
-           stale_after: t.Optional[float]) -> Decision:
+           stale_after: t.Optional[float], allowed_ips: t.Iterable[str] = (), routable: Routable = has_route) -> Decision:
     """What to do about one peer: {"action": "none"|"set", "reason": ..., "endpoint": new endpoint or None}.
 
     A peer with a fresh handshake (not older than stale_after seconds) is left alone: its
     address works, whatever DNS says now; stale_after None re-resolves whatever the
-    handshake says (the peer role's "now"). Otherwise the peer is pointed at the first
-    resolved address unless it is already at one of them (several A records: any of them
-    is fine).
+    handshake says (the peer role's "now"). Otherwise only the answers the peer can be
+    reached at count (usable_answers: unicast, routed from this host, outside allowed_ips,
+    the interface's AllowedIPs); the peer stays when it is already at one of them (several
+    A records: any of them is fine), else it is pointed at the first, in the family it is
+    in now when the name has an answer there.
     """
     age = None if not latest_handshake else now - latest_handshake
     if stale_after is not None and age is not None and age <= stale_after:
@@ -143,9 +213,14 @@ def decide(host: str, port: int, latest_handshake: int, live_endpoint: t.Optiona
     if not resolved:
         return {"action": "none", "reason": "%s does not resolve" % host, "endpoint": None}
     current = endpoint_address(live_endpoint)
-    if current in resolved:
+    usable, rejected = usable_answers(resolved, allowed_ips, routable, current)
+    if not usable:
+        return {"action": "none", "endpoint": None,
+                "reason": "%s has no usable address: %s" % (host, ", ".join(rejected))}
+    if current in usable:
         return {"action": "none", "reason": "%s still resolves to %s" % (host, current), "endpoint": None}
-    new = format_endpoint(resolved[0], port)
+    new = format_endpoint(usable[0], port)
     since = "never" if age is None else "%ds ago" % age
+    skipped = "; not %s" % ", ".join(rejected) if rejected else ""
     return {"action": "set", "endpoint": new,
-            "reason": "handshake %s; %s moved from %s to %s" % (since, host, current or "(none)", resolved[0])}
+            "reason": "handshake %s; %s moved from %s to %s%s" % (since, host, current or "(none)", usable[0], skipped)}

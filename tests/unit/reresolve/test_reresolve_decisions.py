@@ -80,13 +80,13 @@ def test_ipv6_literal_endpoint_is_not_a_hostname():
 
 
 def test_peer_with_fresh_handshake_is_left_alone_even_if_dns_moved():
-    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 30, "198.51.100.10:51820", ["198.51.100.20"], NOW, 135)
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 30, "198.51.100.10:51820", ["198.51.100.20"], NOW, 135, routable=always_routed)
     assert decision["action"] == "none"
     assert "30s" in decision["reason"]
 
 
 def test_stale_peer_follows_the_moved_dns_record():
-    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.10:51820", ["198.51.100.20"], NOW, 135)
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.10:51820", ["198.51.100.20"], NOW, 135, routable=always_routed)
     assert decision["action"] == "set"
     assert decision["endpoint"] == "198.51.100.20:51820"
     assert "198.51.100.10" in decision["reason"] and "198.51.100.20" in decision["reason"]
@@ -94,28 +94,28 @@ def test_stale_peer_follows_the_moved_dns_record():
 
 def test_threshold_is_an_option_so_a_test_need_not_wait_135_seconds():
     args = ("vpn.wgdoctor.test", 51820, NOW - 10, "198.51.100.10:51820", ["198.51.100.20"], NOW)
-    assert reresolve.decide(*args, stale_after=135)["action"] == "none"
-    assert reresolve.decide(*args, stale_after=5)["action"] == "set"
+    assert reresolve.decide(*args, stale_after=135, routable=always_routed)["action"] == "none"
+    assert reresolve.decide(*args, stale_after=5, routable=always_routed)["action"] == "set"
 
 
 def test_peer_that_never_shook_hands_is_re_resolved():
-    decision = reresolve.decide("vpn.wgdoctor.test", 51820, 0, None, ["198.51.100.20"], NOW, 135)
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, 0, None, ["198.51.100.20"], NOW, 135, routable=always_routed)
     assert decision["action"] == "set" and "never" in decision["reason"]
 
 
 def test_stale_peer_already_at_one_of_several_addresses_is_not_moved():
     decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.20:51820",
-                                ["198.51.100.10", "198.51.100.20"], NOW, 135)
+                                ["198.51.100.10", "198.51.100.20"], NOW, 135, routable=always_routed)
     assert decision["action"] == "none"
 
 
 def test_name_that_does_not_resolve_changes_nothing():
-    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.10:51820", [], NOW, 135)
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.10:51820", [], NOW, 135, routable=always_routed)
     assert decision["action"] == "none" and "does not resolve" in decision["reason"]
 
 
 def test_ipv6_address_is_bracketed_for_wg_set():
-    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.10:51820", ["2001:db8::20"], NOW, 135)
+    decision = reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, "198.51.100.10:51820", ["2001:db8::20"], NOW, 135, routable=always_routed)
     assert decision["endpoint"] == "[2001:db8::20]:51820"
 
 
@@ -144,6 +144,8 @@ def fake_host(tmp_path, monkeypatch):
     monkeypatch.setattr(reresolve, "resolve", lambda host, port: ["198.51.100.20"])
     monkeypatch.setattr(reresolve.time, "time", lambda: NOW)
     monkeypatch.setattr(reresolve, "syslog", None)
+    # The test machine's own routes must not decide: every answer is routed unless a test says otherwise.
+    monkeypatch.setattr(reresolve, "routable", lambda address: True)
     return tmp_path, calls
 
 
@@ -214,5 +216,121 @@ def test_peer_limits_the_run_to_one_public_key(fake_host):
 
 def test_without_now_a_fresh_handshake_keeps_its_endpoint():
     args = ("vpn.wgdoctor.test", 51820, NOW - 10, "198.51.100.10:51820", ["198.51.100.20"], NOW)
-    assert reresolve.decide(*args, stale_after=135)["action"] == "none"
-    assert reresolve.decide(*args, stale_after=None)["endpoint"] == "198.51.100.20:51820"
+    assert reresolve.decide(*args, stale_after=135, routable=always_routed)["action"] == "none"
+    assert reresolve.decide(*args, stale_after=None, routable=always_routed)["endpoint"] == "198.51.100.20:51820"
+
+
+# ---- issue #11 item 10: only an answer the peer can really be reached at
+
+def always_routed(address: str) -> bool:
+    return True
+
+
+def ipv4_only(address: str) -> bool:
+    return ":" not in address
+
+
+def stale(resolved, live="198.51.100.10:51820", **options):
+    return reresolve.decide("vpn.wgdoctor.test", 51820, NOW - 400, live, resolved, NOW, 135, **options)
+
+
+@pytest.mark.parametrize("unusable", ["127.0.0.1", "0.0.0.0", "::1", "::", "224.0.0.1", "ff02::1", "169.254.1.1",
+                                      "fe80::1", "255.255.255.255", "240.0.0.1"])
+def test_a_loopback_unspecified_multicast_or_link_local_answer_is_never_chosen(unusable):
+    decision = stale([unusable, "198.51.100.20"], routable=always_routed)
+    assert decision["action"] == "set" and decision["endpoint"] == "198.51.100.20:51820", decision
+
+
+def test_a_name_that_resolves_only_to_loopback_leaves_the_peer_alone_and_says_why():
+    decision = stale(["127.0.0.1", "::1"], routable=always_routed)
+    assert decision["action"] == "none"
+    assert "no usable address" in decision["reason"] and "127.0.0.1 (loopback)" in decision["reason"]
+
+
+def test_an_ipv6_answer_on_a_host_without_an_ipv6_route_is_not_chosen():
+    decision = stale(["2001:db8::20", "198.51.100.20"], live=None, routable=ipv4_only)
+    assert decision["endpoint"] == "198.51.100.20:51820", decision
+
+
+def test_only_ipv6_answers_on_a_host_without_an_ipv6_route_change_nothing():
+    decision = stale(["2001:db8::20"], routable=ipv4_only)
+    assert decision["action"] == "none" and "2001:db8::20 (no route)" in decision["reason"]
+
+
+def test_an_answer_inside_the_tunnels_own_allowed_ips_is_not_chosen():
+    # Split-horizon DNS that answers with the server's tunnel address: pointing the peer there
+    # would send the encrypted packets into the tunnel itself.
+    decision = stale(["10.99.0.1", "198.51.100.20"], routable=always_routed, allowed_ips=["10.99.0.0/24", "fd99::/64"])
+    assert decision["endpoint"] == "198.51.100.20:51820", decision
+    alone = stale(["10.99.0.1"], routable=always_routed, allowed_ips=["10.99.0.0/24"])
+    assert alone["action"] == "none" and "10.99.0.1 (inside the tunnel's AllowedIPs 10.99.0.0/24)" in alone["reason"]
+
+
+def test_a_full_tunnel_default_route_does_not_exclude_every_answer():
+    # AllowedIPs = 0.0.0.0/0, ::/0: wg-quick routes the endpoint around the tunnel (fwmark), it stays usable.
+    decision = stale(["198.51.100.20"], routable=always_routed, allowed_ips=["0.0.0.0/0", "::/0"])
+    assert decision["endpoint"] == "198.51.100.20:51820", decision
+
+
+def test_the_current_family_is_preferred():
+    # getaddrinfo puts IPv6 first on a dual-stack host; the peer stays on IPv4 when IPv4 still works.
+    decision = stale(["2001:db8::20", "198.51.100.20"], routable=always_routed)
+    assert decision["endpoint"] == "198.51.100.20:51820", decision
+    on_ipv6 = stale(["198.51.100.20", "2001:db8::20"], live="[2001:db8::10]:51820", routable=always_routed)
+    assert on_ipv6["endpoint"] == "[2001:db8::20]:51820", on_ipv6
+
+
+def test_a_peer_at_an_address_that_is_no_longer_usable_is_moved():
+    decision = stale(["10.99.0.1", "198.51.100.20"], live="10.99.0.1:51820", routable=always_routed,
+                     allowed_ips=["10.99.0.0/24"])
+    assert decision["endpoint"] == "198.51.100.20:51820", decision
+
+
+def test_private_and_documentation_addresses_are_real_endpoints():
+    # A tunnel across a LAN, or the lab's 198.51.100.0/24: "global" here means routable unicast, not public.
+    for address in ("192.168.1.20", "10.20.0.5", "198.51.100.20", "fd00::20"):
+        assert stale([address], routable=always_routed)["endpoint"].startswith(("[" + address, address))
+
+
+def test_the_job_keeps_the_answer_outside_the_tunnel_and_routed(fake_host, monkeypatch):
+    # The job feeds decide with the interface's runtime AllowedIPs and the host's routes.
+    config_dir, calls = fake_host
+    monkeypatch.setattr(reresolve, "resolve", lambda host, port: ["10.99.0.1", "2001:db8::20", "198.51.100.20"])
+    monkeypatch.setattr(reresolve, "routable", ipv4_only)
+    fake_wg = reresolve.wg
+
+    def wg(*args):
+        if args[2:] == ("allowed-ips",):
+            calls.append(args)
+            return "%s\t10.99.0.1/32 10.99.0.0/24\n%s\t(none)\n" % (SERVER_KEY, OTHER_KEY)
+        return fake_wg(*args)
+
+    monkeypatch.setattr(reresolve, "wg", wg)
+    assert reresolve.main(["-i", "wg0", "--config-dir", str(config_dir), "--now"]) == 0
+    assert [call for call in calls if call[0] == "set"] == [("set", "wg0", "peer", SERVER_KEY, "endpoint", "198.51.100.20:51820")]
+
+
+def test_has_route_asks_the_kernel_without_sending(monkeypatch):
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import resolve
+    connected = []
+
+    class FakeSocket:
+        def __init__(self, family, kind):
+            self.family = family
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def connect(self, address):
+            connected.append((self.family, address[0]))
+            if self.family == resolve.socket.AF_INET6:
+                raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(resolve.socket, "socket", FakeSocket)
+    assert resolve.has_route("198.51.100.20") is True
+    assert resolve.has_route("2001:db8::20") is False
+    assert connected == [(resolve.socket.AF_INET, "198.51.100.20"), (resolve.socket.AF_INET6, "2001:db8::20")]
+
