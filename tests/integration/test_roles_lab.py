@@ -39,6 +39,7 @@ PLAY = """\
   roles:
     - role: wgdoctor.wireguard.peer
       vars:
+        peer_interface: wg0
         peer_public_key: "{server_public_key}"
         peer_preshared_key_from_host: server
 """
