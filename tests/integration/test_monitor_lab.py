@@ -1,0 +1,191 @@
+"""The monitor role on the lab's client: a tunnel that dies is announced once, after exactly two failed checks.
+
+The webhook goes to a small HTTP server this test runs on the lab's router, on the router's own site
+address; the alert command writes what it was given to a file on the client. Checks are started with
+`systemctl start wgdoctor-monitor.service` (the timer's interval is an hour), so every step of the story
+is one known check. The tunnel is broken the way a cloud firewall breaks it: UDP to the server's
+ListenPort dropped on the server.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+
+import pytest
+
+from conftest import LAB
+
+prometheus_parser = pytest.importorskip("prometheus_client.parser")
+
+RECEIVER = r"""
+import http.server, sys
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with open("/root/webhook.log", "ab") as log:
+            log.write(body.replace(b"\n", b" ") + b"\n")
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+http.server.HTTPServer((sys.argv[1], int(sys.argv[2])), Receiver).serve_forever()
+"""
+RECEIVER_PORT = 18080
+HOOK = """#!/bin/sh
+echo "$WG_STATE $WG_INTERFACE $WG_FAILURES $WG_PEER $WG_ENDPOINT handshake=$WG_HANDSHAKE_AGE" >> /root/monitor-alerts.log
+"""
+TEXTFILE_DIR = "/var/lib/node_exporter/textfile_collector"
+PLAY = """\
+- name: Watch the client's tunnel
+  hosts: client
+  gather_facts: false
+  roles:
+    - role: wgdoctor.wireguard.monitor
+      vars:
+        monitor_state: {state}
+        monitor_interfaces: [wg0]
+        monitor_interval: 3600
+        monitor_ping_count: 1
+        monitor_ping_timeout: 1
+        monitor_alert_command: [/usr/local/bin/lab-monitor-alert]
+        monitor_webhook_url: "http://{receiver}:{port}/alert"
+        monitor_webhook_timeout: 5
+        monitor_textfile_dir: {textfile_dir}
+"""
+BREAK = ("nft add table inet lab_monitor_test; "
+         "nft add chain inet lab_monitor_test input '{{ type filter hook input priority 0; }}'; "
+         "nft add rule inet lab_monitor_test input udp dport {port} drop")
+
+
+def lab_topology():
+    spec = importlib.util.spec_from_file_location("lab_topology", LAB)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def watched(lab, tmp_path):
+    """The healthy tunnel, the webhook receiver on the router, the hook script on the client, and two plays."""
+    lab.restore_healthy()
+    lab.wait_for_handshake()
+    receiver = lab_topology().HOSTS["router"]["networks"]["site"]
+    lab.sh("router", f"cat > /root/webhook_receiver.py <<'PY'\n{RECEIVER}\nPY\n: > /root/webhook.log; "
+                     f"systemd-run --unit=lab-monitor-webhook python3 /root/webhook_receiver.py {receiver} {RECEIVER_PORT}")
+    lab.sh("client", f"cat > /usr/local/bin/lab-monitor-alert <<'SH'\n{HOOK}SH\nchmod 755 /usr/local/bin/lab-monitor-alert; "
+                     f"rm -f /root/monitor-alerts.log; mkdir -p {TEXTFILE_DIR}")
+    plays = {}
+    for state in ("present", "absent"):
+        plays[state] = str(tmp_path / f"monitor_{state}.yml")
+        with open(plays[state], "w", encoding="utf-8") as handle:
+            handle.write(PLAY.format(state=state, receiver=receiver, port=RECEIVER_PORT, textfile_dir=TEXTFILE_DIR))
+    try:
+        yield {"plays": plays, "port": lab.sh("server", "wg show wg0 listen-port").stdout.strip()}
+    finally:
+        lab.sh("server", "nft delete table inet lab_monitor_test", check=False)
+        lab.sh("router", "systemctl stop lab-monitor-webhook", check=False)
+        lab.playbook(plays["absent"], check=False)
+        lab.sh("client", "rm -f /usr/local/bin/lab-monitor-alert /root/monitor-alerts.log", check=False)
+        lab.back_to_healthy()
+
+
+def check(lab) -> None:
+    """One run of the check, to its end (a oneshot service: systemctl start waits for it)."""
+    lab.sh("client", "systemctl start wgdoctor-monitor.service")
+
+
+def alerts(lab) -> list[str]:
+    return lab.sh("client", "cat /root/monitor-alerts.log 2>/dev/null || true").stdout.splitlines()
+
+
+def webhooks(lab) -> list[dict]:
+    return [json.loads(line) for line in lab.sh("router", "cat /root/webhook.log").stdout.splitlines()]
+
+
+def metrics(lab) -> dict:
+    text = lab.sh("client", f"cat {TEXTFILE_DIR}/wgdoctor_monitor.prom").stdout
+    found = {}
+    for family in prometheus_parser.text_string_to_metric_families(text):
+        for sample in family.samples:
+            assert sample.labels.get("interface", "wg0") == "wg0"
+            found[sample.name] = sample.value
+    return found
+
+
+def test_a_dropped_tunnel_alerts_once_after_two_failed_checks_and_once_when_it_is_back(lab, watched):
+    plays = watched["plays"]
+    private_key = lab.sh("client", "wg show wg0 private-key").stdout.strip()
+    server_key = lab.sh("server", "wg show wg0 public-key").stdout.strip()
+
+    preview = lab.playbook(plays["present"], "--check", "--diff")
+    assert "/usr/local/sbin/wgdoctor-monitor" in preview.stdout
+    assert lab.sh("client", "ls /usr/local/sbin/wgdoctor-monitor /etc/systemd/system/wgdoctor-monitor.timer",
+                  check=False).returncode != 0, "check mode installed the monitor"
+
+    first = lab.playbook(plays["present"])
+    again = lab.playbook(plays["present"])
+    assert re.search(r"client\s*:.*changed=0", again.stdout), again.stdout[-3000:]
+    assert lab.sh("client", "systemctl is-enabled wgdoctor-monitor.timer; systemctl is-active wgdoctor-monitor.timer").stdout.split() == [
+        "enabled", "active"]
+    # The timer's first run at its start: wait for it so every later run is one of ours.
+    lab.sh("client", "for _ in $(seq 50); do test -s /var/lib/wgdoctor-monitor/state.json && break; sleep 0.2; done; "
+                     "while systemctl is-active -q wgdoctor-monitor.service; do sleep 0.2; done")
+
+    for _healthy_run in range(3):
+        check(lab)
+        assert metrics(lab)["wireguard_peer_up"] == 1
+    assert alerts(lab) == [] and webhooks(lab) == []
+    healthy = metrics(lab)
+    assert healthy["wireguard_consecutive_failures"] == 0 and 0 < healthy["wireguard_ping_rtt_seconds"] < 1
+    assert 0 <= healthy["wireguard_latest_handshake_age_seconds"] < 180
+
+    lab.sh("server", BREAK.format(port=watched["port"]))
+    check(lab)
+    assert alerts(lab) == [] and webhooks(lab) == [], "an alert after one failed check"
+    down = metrics(lab)
+    assert down["wireguard_peer_up"] == 0 and down["wireguard_consecutive_failures"] == 1
+    assert "wireguard_ping_rtt_seconds" not in down
+
+    check(lab)
+    assert len(alerts(lab)) == 1 and alerts(lab)[0].startswith(f"down wg0 2 {server_key} ")
+    (alert,) = webhooks(lab)
+    assert {name: alert[name] for name in ("state", "interface", "peer", "failures", "host")} == {
+        "state": "down", "interface": "wg0", "peer": server_key, "failures": 2, "host": "client"}
+    assert alert["endpoint"].endswith(":" + watched["port"]) and alert["down_for_seconds"] >= 1
+    assert alert["diagnose"] == "ansible-playbook wgdoctor.wireguard.diagnose --limit client"
+    assert metrics(lab)["wireguard_consecutive_failures"] == 2
+
+    for failures in (3, 4):
+        check(lab)
+        assert metrics(lab)["wireguard_consecutive_failures"] == failures
+    assert len(alerts(lab)) == 1 and len(webhooks(lab)) == 1, "the outage was announced again"
+    assert "is DOWN" in lab.sh("client", "journalctl -u wgdoctor-monitor.service --no-pager").stdout
+
+    lab.sh("server", "nft delete table inet lab_monitor_test")
+    lab.wait_for_handshake()
+    check(lab)
+    assert [line.split()[0] for line in alerts(lab)] == ["down", "up"]
+    assert [body["state"] for body in webhooks(lab)] == ["down", "up"]
+    assert webhooks(lab)[1]["down_for_seconds"] >= webhooks(lab)[0]["down_for_seconds"]
+    back = metrics(lab)
+    assert back["wireguard_peer_up"] == 1 and back["wireguard_consecutive_failures"] == 0
+    check(lab)
+    assert len(alerts(lab)) == 2 and len(webhooks(lab)) == 2
+
+    everything = "\n".join([first.stdout, again.stdout, preview.stdout, json.dumps(webhooks(lab)), "\n".join(alerts(lab)),
+                            lab.sh("client", f"cat /var/lib/wgdoctor-monitor/state.json {TEXTFILE_DIR}/wgdoctor_monitor.prom; "
+                                             "journalctl -u wgdoctor-monitor.service --no-pager").stdout])
+    assert private_key and private_key not in everything
+
+    removed = lab.playbook(plays["absent"])
+    assert "changed=0" not in removed.stdout
+    leftovers = lab.sh("client", "ls -d /usr/local/sbin/wgdoctor-monitor /etc/wgdoctor-monitor.json /var/lib/wgdoctor-monitor "
+                                 f"/etc/systemd/system/wgdoctor-monitor.* /etc/cron.d/wgdoctor-monitor {TEXTFILE_DIR}/wgdoctor_monitor.prom "
+                                 "2>/dev/null || true").stdout
+    assert leftovers.strip() == ""
+    assert lab.sh("client", "systemctl is-active wgdoctor-monitor.timer", check=False).stdout.strip() != "active"
+    assert re.search(r"client\s*:.*changed=0", lab.playbook(plays["absent"]).stdout)
