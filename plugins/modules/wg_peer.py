@@ -13,10 +13,18 @@ description:
   - Sets the PublicKey, Endpoint, AllowedIPs, PersistentKeepalive or PresharedKey of one C([Peer]) of a wg-quick
     config, adds the peer or removes it, and leaves every other line of the file as it was (comments, order, other peers).
   - The new file is validated before it replaces the old one (the module's own parser, and C(wg-quick strip) when
-    wg-quick is installed), written atomically with its mode and owner kept, and backed up when O(backup=true).
-  - When the interface is running, the change is applied live with C(wg syncconf) from C(wg-quick strip)
-    (or C(wg set) without wg-quick); the interface is never restarted.
-  - A config that already has a syntax error is not rewritten; the error names the file and line.
+    wg-quick is installed), written atomically with mode V(0600) and its owner kept, and backed up (also V(0600)) when
+    O(backup=true). The file holds the private key, so a config that group or world can read is made V(0600) even when
+    its text is already right.
+  - When the interface is running, only the edited peer is changed live, with C(wg set IF peer KEY ...),
+    never with a whole-file C(wg syncconf), which would drop the peers that exist only at runtime and reset the interface's
+    PrivateKey, ListenPort and FwMark to the file's values. A peer that is not running yet (added, or its key replaced)
+    gets every value the file holds for it (AllowedIPs, Endpoint, PersistentKeepalive, PresharedKey); a replaced key is
+    removed once the new one is in place. A PresharedKey reaches C(wg) on its standard input, never on a command line.
+  - The interface is never restarted. wg-quick adds the routes of AllowedIPs only when it brings an interface up, so
+    AllowedIPs set live that no running peer had are named in RV(restart_reason) and a warning.
+  - A config that already has a syntax error, or a byte that is not UTF-8, is not rewritten; the error names the file
+    and line (and the byte offset) before anything is backed up or written.
   - Keys are never generated here.
 author:
   - wgdoctor contributors (@wgdoctor)
@@ -84,16 +92,19 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports what would change, in the file and on the running interface, and changes nothing.
+    description: Reports what would change, in the file, its mode and on the running interface, and changes nothing.
   diff_mode:
     support: full
-    description: Before and after text of the config, with PrivateKey and PresharedKey values shown as C((hidden)).
+    description:
+      - Before and after text of the config, its mode when it changes, and the running peer(s) the change touches.
+      - PrivateKey and PresharedKey values, and every other value shaped like a WireGuard key (in a comment, a C(PostUp)
+        command), are shown as C((hidden)); only the value of a C(PublicKey) line stays readable.
   platform:
     description: Linux hosts with wireguard-tools (wg, wg-quick).
     support: full
     platforms: posix
 notes:
-  - Needs C(wg) (wireguard-tools) on the target for the live apply.
+  - Needs C(wg) (wireguard-tools) on the target for the live apply; C(wg-quick) is only used to validate the new file.
 seealso:
   - module: wgdoctor.wireguard.wg_facts
 '''
@@ -130,7 +141,7 @@ backup_file:
   type: str
   sample: /etc/wireguard/wg0.conf.12345.2026-11-25@16:00:00~
 applied_live:
-  description: Whether the running interface was updated.
+  description: Whether the running interface was updated (one peer set, an old key removed; nothing else).
   returned: always
   type: bool
   sample: true
@@ -147,16 +158,31 @@ endpoint:
   returned: when O(state=present)
   type: dict
   sample: {"raw": "vpn.example.test:51820", "host": "vpn.example.test", "port": 51820, "is_hostname": true}
+mode:
+  description: Mode of the config after the run (in check mode, the mode it would have).
+  returned: when the config exists
+  type: str
+  sample: "0600"
+  version_added: 0.2.0
+restart_reason:
+  description: Why the interface would need a restart that the module did not do (routes of AllowedIPs set live).
+  returned: when AllowedIPs without a route were set on the running interface
+  type: str
+  version_added: 0.2.0
 diff:
-  description: Config before and after, secrets hidden.
+  description:
+    - The config before and after, its mode when it changes, and each running peer the change touches; secrets hidden.
+    - A list since 0.2.0 (a dict before).
   returned: when diff mode is on
-  type: dict
+  type: list
+  elements: dict
 '''
 
 import os
+import stat
+import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import apply as wg_apply
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import config as wg_config
@@ -173,7 +199,8 @@ def desired_values(params: dict, preshared_key, current) -> dict:
     if params["allowed_ips"] is not None:
         wanted = wg_config.parse_allowed_ips(",".join(params["allowed_ips"]))
         if current is None or sorted(wanted) != sorted(current["allowed_ips"]):
-            values["AllowedIPs"] = ", ".join(params["allowed_ips"])
+            # None removes the line: "AllowedIPs =" with no value is a line wg refuses.
+            values["AllowedIPs"] = ", ".join(params["allowed_ips"]) or None
     keepalive = params["persistent_keepalive"]
     if keepalive is not None and (current is None or (current["persistent_keepalive"] or 0) != keepalive):
         values["PersistentKeepalive"] = str(keepalive) if keepalive else None
@@ -226,45 +253,136 @@ def read_preshared_key(module: AnsibleModule):
     return key
 
 
-def live_peer(module: AnsibleModule, wg: str, interface: str, public_key: str):
+# The fields runtime_drift compares, by the wg-quick key that sets them.
+LIVE_KEYS = {"allowed_ips": "AllowedIPs", "persistent_keepalive": "PersistentKeepalive", "preshared_key": "PresharedKey",
+             "endpoint": "Endpoint"}
+
+
+class LivePlan:
+    """What `wg set` will do on the running interface: one peer set, an old key removed; nothing else."""
+
+    def __init__(self) -> None:
+        self.drift: list[str] = []
+        self.set_key: str | None = None
+        self.values: dict[str, str | None] = {}
+        self.remove_keys: list[str] = []
+        self.before: dict[str, t.Any] = {}      # public key -> its running peer (None: not running)
+        self.added_networks: list[str] = []
+
+    def empty(self) -> bool:
+        return self.set_key is None and not self.remove_keys
+
+
+def live_peers(module: AnsibleModule, wg: str, interface: str) -> dict[str, dict[str, t.Any]]:
     runtime = wg_dump.parse_dump(wg_apply.runtime_dump(module.run_command, wg, interface)).get(interface) or {}
-    for peer in runtime.get("peers") or []:
+    return dict((peer["public_key"], peer) for peer in runtime.get("peers") or [])
+
+
+def entry_of(text: str, path: str, public_key: str) -> dict[str, t.Any] | None:
+    for peer in wg_config.parse_config(text, path, derive_public_key=None)["peers"]:
         if peer["public_key"] == public_key:
             return peer
     return None
 
 
-def drift_after(module: AnsibleModule, wg: str, new_text: str, path: str, target: str) -> list:
-    """What the running interface would still lack once the new file is in place."""
-    params, interface = module.params, module.params["interface"]
+def plan_live(params: dict[str, t.Any], running: dict[str, dict[str, t.Any]], old_text: str, new_text: str, path: str,
+              target: str) -> LivePlan:
+    """The `wg set` calls that bring the target peer, and it alone, to what the new file says.
+
+    A peer that is not running yet (added, or its key replaced) gets every value the file holds for it;
+    a running one only the fields that differ. The other peers - runtime-only ones included - and the
+    interface's PrivateKey, ListenPort and FwMark are never touched.
+    """
+    plan = LivePlan()
     if params["state"] == "absent":
-        keys = set(k for k in (params["public_key"], params["new_public_key"]) if k)
-        return ["peer"] if any(live_peer(module, wg, interface, key) for key in keys) else []
-    wanted = [peer for peer in wg_config.parse_config(new_text, path, derive_public_key=None)["peers"] if peer["public_key"] == target][0]
-    drift = wg_apply.runtime_drift(wanted, live_peer(module, wg, interface, target))
-    if target != params["public_key"] and live_peer(module, wg, interface, params["public_key"]):
-        drift.append("public_key")
-    return drift
+        old_keys = [params["public_key"], params["new_public_key"]]
+    else:
+        # The entry now holds another key than the one it was found by: the running peer of the old key goes.
+        old_keys = [params["public_key"]] if params["public_key"] != target else []
+    plan.remove_keys = [key for key in dict.fromkeys(old_keys) if key and key in running]
+    plan.before = dict((key, running.get(key)) for key in plan.remove_keys)
+    if params["state"] == "absent":
+        plan.drift = ["peer"] if plan.remove_keys else []
+        return plan
+    wanted = entry_of(new_text, path, target)
+    live = running.get(target)
+    plan.before[target] = live
+    plan.drift = wg_apply.runtime_drift(wanted, live)
+    old_entry = entry_of(old_text, path, params["public_key"]) or entry_of(old_text, path, target)
+    endpoint = wanted["endpoint"]
+    if (live is not None and endpoint and endpoint["is_hostname"] and "endpoint" not in plan.drift
+            and (old_entry is None or (old_entry["endpoint"] or {}).get("raw") != endpoint["raw"])):
+        # A hostname never drifts (it is resolved), but a new one in the file is a change to apply.
+        plan.drift.append("endpoint")
+    if plan.remove_keys and params["state"] == "present":
+        plan.drift.append("public_key")
+    file_values = wg_config_edit.peer_values(new_text, target, path)
+    if live is None:
+        plan.values = dict((key, value) for key, value in file_values.items() if key != "PublicKey" and value)
+        if "PersistentKeepalive" in plan.values:
+            plan.values["PersistentKeepalive"] = str(wanted["persistent_keepalive"] or 0)
+    else:
+        plan.values = dict((LIVE_KEYS[field], file_values.get(LIVE_KEYS[field]) or None) for field in plan.drift if field in LIVE_KEYS)
+        if "AllowedIPs" in plan.values:
+            # `allowed-ips ""` empties the list; leaving the option out would keep the running ones.
+            plan.values["AllowedIPs"] = plan.values["AllowedIPs"] or ""
+        if plan.values.get("PersistentKeepalive"):
+            plan.values["PersistentKeepalive"] = str(wanted["persistent_keepalive"] or 0)
+    if live is None or plan.values:
+        plan.set_key = target
+    if "AllowedIPs" in plan.values:
+        routed = set(network for key in [target] + plan.remove_keys for network in (running.get(key) or {}).get("allowed_ips") or [])
+        plan.added_networks = [network for network in wanted["allowed_ips"] if network not in routed]
+    return plan
 
 
-def apply_live(module: AnsibleModule, wg: str, path: str, target: str, values: dict, preshared_key) -> None:
-    wg_quick, interface = module.get_bin_path("wg-quick"), module.params["interface"]
-    run = module.run_command
-    if wg_quick:
-        wg_apply.syncconf(run, wg, wg_quick, interface, path)
-        if module.params["state"] == "present" and module.params["persistent_keepalive"] == 0:
-            # syncconf leaves a keepalive the file no longer names running.
-            wg_apply.wg_set(run, wg, interface, wg_apply.peer_set_args(target, {"PersistentKeepalive": None}))
-        return
-    if module.params["state"] == "absent" or target != module.params["public_key"]:
-        wg_apply.wg_set(run, wg, interface, ["peer", module.params["public_key"], "remove"])
-    if module.params["state"] == "present":
-        psk_file = None
-        if preshared_key is not None:
-            psk_file = os.path.join(module.tmpdir, "psk")
-            with open(os.open(psk_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as stream:
-                stream.write(preshared_key + "\n")
-        wg_apply.wg_set(run, wg, interface, wg_apply.peer_set_args(target, values, psk_file))
+def run_live_plan(module: AnsibleModule, wg: str, plan: LivePlan) -> None:
+    interface = module.params["interface"]
+    if plan.set_key is not None:
+        # The new key first: should wg refuse it, the old peer is still there to carry the traffic.
+        wg_apply.set_peer(module.run_command, wg, interface, plan.set_key, plan.values)
+    for key in plan.remove_keys:
+        wg_apply.remove_peer(module.run_command, wg, interface, key)
+
+
+def peer_text(public_key: str, peer: dict[str, t.Any] | None, preshared_key: str = "") -> str:
+    """A running peer as a diff shows it: public key, endpoint, allowed ips, keepalive; the preshared key as a word."""
+    if peer is None:
+        return ""
+    return "".join("%s\n" % line for line in (
+        "peer: %s" % public_key,
+        "  endpoint: %s" % ((peer.get("endpoint") or {}).get("raw") or "(none)"),
+        "  allowed ips: %s" % (", ".join(peer.get("allowed_ips") or []) or "(none)"),
+        "  persistent keepalive: %s" % (peer.get("persistent_keepalive") or "off"),
+        "  preshared key: %s" % (preshared_key or (wg_apply.HIDDEN if peer.get("has_preshared_key") else "(none)")),
+    ))
+
+
+def live_diffs(interface: str, plan: LivePlan) -> list[dict[str, str]]:
+    """Before and after of each peer the plan changes on the running interface, secrets as words."""
+    diffs = []
+    if plan.set_key is not None:
+        before = plan.before.get(plan.set_key)
+        after = dict(before or {})
+        values = plan.values
+        if "Endpoint" in values:
+            after["endpoint"] = {"raw": values["Endpoint"]}
+        if "AllowedIPs" in values:
+            after["allowed_ips"] = wg_config.parse_allowed_ips(values["AllowedIPs"] or "")
+        if "PersistentKeepalive" in values:
+            after["persistent_keepalive"] = int(values["PersistentKeepalive"] or 0) or None
+        preshared_key = ""
+        if "PresharedKey" in values:
+            after["has_preshared_key"] = bool(values["PresharedKey"])
+            if values["PresharedKey"] and before and before.get("has_preshared_key"):
+                preshared_key = "%s, another key" % wg_apply.HIDDEN
+        header = "%s (running): peer %s" % (interface, plan.set_key)
+        diffs.append(dict(before=peer_text(plan.set_key, before), after=peer_text(plan.set_key, after, preshared_key),
+                          before_header=header, after_header=header))
+    for key in plan.remove_keys:
+        header = "%s (running): peer %s" % (interface, key)
+        diffs.append(dict(before=peer_text(key, plan.before.get(key)), after="", before_header=header, after_header=header))
+    return diffs
 
 
 def validator(module: AnsibleModule):
@@ -309,10 +427,10 @@ def main() -> None:
         if params["state"] == "absent":
             module.exit_json(**result)
         module.fail_json(msg="%s does not exist" % path, **result)
-    with open(path, "rb") as stream:
-        old_text = to_text(stream.read(), errors="surrogate_or_strict")
-
     try:
+        with open(path, "rb") as stream:
+            # A byte that is not UTF-8 fails here, with its line and offset, before any backup or write.
+            old_text = wg_config_edit.decode_config(stream.read(), path)
         new_text, target = plan_edit(old_text, path, params, preshared_key)
         wg_config.parse_config_strict(new_text, path, derive_public_key=None)
     except ValueError as exc:
@@ -326,22 +444,41 @@ def main() -> None:
 
     wg = module.get_bin_path("wg")
     running = bool(params["apply"] and wg and wg_apply.interface_is_up(module.run_command, wg, params["interface"]))
+    mode_before = stat.S_IMODE(os.stat(path).st_mode)
+    # The file holds the private key: a config group or world can read is made private.
+    mode_after = wg_apply.CONFIG_MODE if mode_before & 0o077 else mode_before
     try:
-        if running:
-            result["live_drift"] = drift_after(module, wg, new_text, path, target)
+        plan = plan_live(params, live_peers(module, wg, params["interface"]), old_text, new_text, path, target) if running else LivePlan()
+        result["live_drift"] = plan.drift
         file_changed = new_text != old_text
-        result["changed"] = file_changed or bool(result["live_drift"])
+        if file_changed:
+            mode_after = wg_apply.CONFIG_MODE
+        result["mode"] = "%04o" % mode_after
+        result["changed"] = file_changed or mode_after != mode_before or not plan.empty()
+        if plan.added_networks and (wg_config.parse_config(new_text, path)["table"] or "auto").lower() != "off":
+            result["restart_reason"] = (
+                "AllowedIPs %s set live on %s have no route through it: wg-quick adds the routes of AllowedIPs only when it "
+                "brings the interface up, so restart it (wg-quick down, then up) or add the routes when traffic to them should "
+                "enter the tunnel" % (", ".join(plan.added_networks), params["interface"]))
+            module.warn(result["restart_reason"])
         if module._diff:
-            result["diff"] = dict(before=wg_apply.redact_secrets(old_text), after=wg_apply.redact_secrets(new_text),
-                                  before_header=path, after_header=path)
+            result["diff"] = [dict(before=wg_apply.redact_secrets(old_text), after=wg_apply.redact_secrets(new_text),
+                                   before_header=path, after_header=path)]
+            if mode_after != mode_before:
+                result["diff"].append(dict(before="mode: %04o\n" % mode_before, after="mode: %04o\n" % mode_after,
+                                           before_header=path, after_header=path))
+            result["diff"].extend(live_diffs(params["interface"], plan))
         if result["changed"] and not module.check_mode:
             if file_changed:
                 if params["backup"]:
                     result["backup_file"] = module.backup_local(path)
+                    # The copy holds the private key too.
+                    os.chmod(result["backup_file"], wg_apply.CONFIG_MODE)
                 wg_apply.write_atomic(path, new_text, validate=validator(module))
-            if running:
-                # `wg set` needs every requested value, not only those the file lacked.
-                apply_live(module, wg, path, target, desired_values(params, preshared_key, None), preshared_key)
+            elif mode_after != mode_before:
+                os.chmod(path, mode_after)
+            if not plan.empty():
+                run_live_plan(module, wg, plan)
                 result["applied_live"] = True
     except (wg_apply.ApplyError, wg_dump.DumpParseError) as exc:
         module.fail_json(msg=str(exc), **result)

@@ -4,46 +4,69 @@
 """Putting an edited wg-quick config in place and onto the running interface.
 
 A config file holds the private key: it is replaced atomically (a half-written file
-would take the tunnel down at the next boot), keeps its mode and owner, and is only
-renamed over the old one after it was validated. The running interface is changed with
-`wg syncconf` from `wg-quick strip` (peers stay up, no restart, routes untouched) or
-`wg set` where wg-quick is not installed.
+would take the tunnel down at the next boot), written 0600 with its owner kept, and is
+only renamed over the old one after it was validated. The running interface is changed
+one peer at a time with `wg set IF peer KEY ...`: never a whole-file `wg syncconf`, which
+would drop the peers that exist only at runtime and reset PrivateKey, ListenPort and
+FwMark to the file's values. A preshared key reaches wg on its standard input, never on
+a command line.
 
-Commands are run through a callable `run(argv) -> (rc, stdout, stderr)` so that this
-file holds no Ansible object; AnsibleModule.run_command fits it.
+Commands are run through a callable `run(argv, data=None) -> (rc, stdout, stderr)` so
+that this file holds no Ansible object; AnsibleModule.run_command fits it.
 """
 from __future__ import annotations
 
 import os
 import re
 import tempfile
+import typing as t
 
 HIDDEN = "(hidden)"
+CONFIG_MODE = 0o600
+# wg opens the preshared-key argument as a file: this one is the pipe run() feeds, never a disk file.
+PRESHARED_KEY_FROM_STDIN = "/dev/stdin"
 # wg's config.c deletes every whitespace character before matching "Key=": a secret
 # line is found the same way, however it is spaced or cased.
 _SECRET_NAMES = ("privatekey", "presharedkey")
 _KEYLIKE_RE = re.compile(r"[A-Za-z0-9+/]{42,43}=")
+# Base64 of exactly 32 bytes, what wg genkey/genpsk/pubkey print: the last character before
+# the '=' carries 2 bits only. No word boundary: a key glued to other base64 is still hidden.
+_WG_KEY_RE = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
+
+Run = t.Callable[..., t.Tuple[int, str, str]]
 
 
 class ApplyError(Exception):
     """A write or live apply failed; the message never holds a key."""
 
 
+def _squeezed_key(line: str) -> str:
+    return re.sub(r"\s", "", line.split("#", 1)[0]).lower()
+
+
 def _is_secret_line(line: str) -> bool:
-    squeezed = re.sub(r"\s", "", line.split("#", 1)[0]).lower()
-    return squeezed.startswith(tuple(name + "=" for name in _SECRET_NAMES))
+    return _squeezed_key(line).startswith(tuple(name + "=" for name in _SECRET_NAMES))
+
+
+def _redact_line(line: str) -> str:
+    if _is_secret_line(line):
+        body = line.rstrip("\r\n")
+        name = body.split("=", 1)[0]
+        return "%s= %s%s" % (name, HIDDEN, line[len(body):])
+    if _squeezed_key(line).startswith("publickey="):
+        # A public key is what a reader needs to see which peer changed; its comment may hold anything.
+        value, hash_sign, comment = line.partition("#")
+        return value + hash_sign + _WG_KEY_RE.sub(HIDDEN, comment)
+    return _WG_KEY_RE.sub(HIDDEN, line)
 
 
 def redact_secrets(text: str) -> str:
-    """The config text with every PrivateKey/PresharedKey value replaced by "(hidden)"."""
-    lines = []
-    for line in text.splitlines(True):
-        if _is_secret_line(line):
-            body = line.rstrip("\r\n")
-            name = body.split("=", 1)[0]
-            line = "%s= %s%s" % (name, HIDDEN, line[len(body):])
-        lines.append(line)
-    return "".join(lines)
+    """The config text for a diff: PrivateKey/PresharedKey values and every other key-shaped value hidden.
+
+    A key is also found in a comment (`#PrivateKey = ...`, `# old: KEY`) or a hook (`PostUp = ... <(echo KEY)`);
+    only the value of an active PublicKey line stays readable.
+    """
+    return "".join(_redact_line(line) for line in text.splitlines(True))
 
 
 def redact_keylike(text: str) -> str:
@@ -51,18 +74,19 @@ def redact_keylike(text: str) -> str:
     return _KEYLIKE_RE.sub(HIDDEN, text or "")
 
 
-def write_atomic(path: str, text: str, validate=None) -> None:
+def write_atomic(path: str, text: str, validate: t.Callable[[str], None] | None = None, mode: int = CONFIG_MODE) -> None:
     """Replace path by text: temp file in the same directory, fsync, validate(temp_path), rename.
 
-    The temp name ends in .conf and stays under 16 characters so that `wg-quick strip`
-    accepts it as a config path. validate raises to veto the write; the old file is
-    then untouched.
+    The file holds the private key: it is written with `mode` (0600), whatever mode the old
+    one had, and keeps its owner. The temp name ends in .conf and stays under 16 characters
+    so that `wg-quick strip` accepts it as a config path. validate raises to veto the write;
+    the old file is then untouched.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    mode, owner = 0o600, None
+    owner = None
     if os.path.exists(path):
         info = os.stat(path)
-        mode, owner = info.st_mode & 0o7777, (info.st_uid, info.st_gid)
+        owner = (info.st_uid, info.st_gid)
     handle, temp_path = tempfile.mkstemp(prefix=".wgp", suffix=".conf", dir=directory)
     try:
         os.fchmod(handle, mode)
@@ -120,35 +144,33 @@ def runtime_dump(run, wg: str, interface: str) -> str:
     return "".join("%s\t%s\n" % (interface, line) for line in out.splitlines() if line.strip())
 
 
-def syncconf(run, wg: str, wg_quick: str, interface: str, config_path: str) -> None:
-    """`wg syncconf IF <(wg-quick strip CONFIG)` through a private temp file instead of a pipe."""
-    rc, stripped, err = run([wg_quick, "strip", config_path])
-    if rc != 0:
-        raise ApplyError("wg-quick strip %s failed: %s" % (config_path, redact_keylike(err).strip()))
-    handle, temp_path = tempfile.mkstemp(prefix="wgdoctor-", suffix=".conf")
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w") as stream:
-            stream.write(stripped)
-        rc, _out, err = run([wg, "syncconf", interface, temp_path])
-        if rc != 0:
-            raise ApplyError("wg syncconf %s failed: %s" % (interface, redact_keylike(err).strip()))
-    finally:
-        os.unlink(temp_path)
-
-
-def wg_set(run, wg: str, interface: str, peer_args: list) -> None:
-    """`wg set IF peer KEY ...`; peer_args come from peer_set_args."""
-    rc, _out, err = run([wg, "set", interface] + list(peer_args))
+def wg_set(run: Run, wg: str, interface: str, peer_args: list[str], preshared_key: str | None = None) -> None:
+    """`wg set IF peer KEY ...`; peer_args come from peer_set_args, preshared_key goes to wg's standard input."""
+    if preshared_key is None:
+        rc, _out, err = run([wg, "set", interface] + list(peer_args))
+    else:
+        rc, _out, err = run([wg, "set", interface] + list(peer_args), data=preshared_key)
     if rc != 0:
         raise ApplyError("wg set %s failed: %s" % (interface, redact_keylike(err).strip()))
 
 
-def peer_set_args(public_key: str, values: dict, preshared_key_file=None) -> list:
+def set_peer(run: Run, wg: str, interface: str, public_key: str, values: dict[str, str | None]) -> None:
+    """Make the running peer public_key match values (wg-quick key spelling); other peers and interface keys stay."""
+    preshared_key = values.get("PresharedKey")
+    wg_set(run, wg, interface, peer_set_args(public_key, values, PRESHARED_KEY_FROM_STDIN if preshared_key else None),
+           preshared_key or None)
+
+
+def remove_peer(run: Run, wg: str, interface: str, public_key: str) -> None:
+    wg_set(run, wg, interface, ["peer", public_key, "remove"])
+
+
+def peer_set_args(public_key: str, values: dict[str, str | None], preshared_key_file: str | None = None) -> list[str]:
     """Arguments of `wg set IF` that make the running peer match values (wg-quick key spelling).
 
-    syncconf leaves a setting the file no longer names as it was, so a removed
-    PersistentKeepalive or PresharedKey must be switched off explicitly.
+    `wg set` leaves a setting it is not given as it was, so a removed PersistentKeepalive
+    or PresharedKey is switched off explicitly. The preshared key itself is never an
+    argument: preshared_key_file names where wg reads it (a 0600 file or /dev/stdin).
     """
     args = ["peer", public_key]
     if "Endpoint" in values and values["Endpoint"]:
@@ -158,11 +180,13 @@ def peer_set_args(public_key: str, values: dict, preshared_key_file=None) -> lis
     if "PersistentKeepalive" in values:
         args += ["persistent-keepalive", values["PersistentKeepalive"] or "0"]
     if "PresharedKey" in values:
-        args += ["preshared-key", preshared_key_file if values["PresharedKey"] else "/dev/null"]
+        if values["PresharedKey"] and not preshared_key_file:
+            raise ValueError("a preshared key reaches wg through a file, never as an argument")
+        args += ["preshared-key", preshared_key_file if preshared_key_file and values["PresharedKey"] else "/dev/null"]
     return args
 
 
-def runtime_drift(wanted: dict, live) -> list:
+def runtime_drift(wanted: dict[str, t.Any], live: dict[str, t.Any] | None) -> list[str]:
     """Fields of one peer whose running value differs from what the file now says.
 
     wanted: the peer as wg_config.parse_config gives it; live: the peer of

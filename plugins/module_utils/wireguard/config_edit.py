@@ -77,10 +77,26 @@ def _with_value(text: str, value: str) -> str:
     return head + lead + value + gap + body[comment_at:]
 
 
+def decode_config(data: str | bytes, path: str = "<string>") -> str:
+    """The file's bytes as text, or ConfigParseError naming the line and byte offset of the first byte that is not UTF-8.
+
+    An edit must give back every byte it did not change: a byte replaced by U+FFFD on reading would be
+    rewritten as three others, and one kept as a surrogate cannot be written at all. So such a file is
+    refused before anything is planned, backed up or written.
+    """
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigParseError(path, line, "byte 0x%02x at byte offset %d is not UTF-8; save the file as UTF-8 (or ASCII) and run again"
+                               % (data[exc.start], exc.start)) from None
+
+
 class _Document:
     def __init__(self, text: str | bytes, path: str) -> None:
-        if not isinstance(text, str):
-            text = text.decode("utf-8", errors="replace")
+        text = decode_config(text, path)
         self.original = text
         self.path = path
         self.lines = split_lines(text)
@@ -169,6 +185,27 @@ def _require_peer(document: _Document, public_key: str) -> Section:
         shown = public_key if wg_keys.key_problem(WG_SPACE_RE.sub("", public_key or "")) is None else "(malformed key, not shown)"
         raise ConfigParseError(document.path, 0, "no [Peer] with PublicKey %s" % shown)
     return section
+
+
+def peer_values(text: str | bytes, public_key: str, path: str = "<string>") -> dict[str, str]:
+    """What the [Peer] of public_key holds, as `wg set` needs it to re-create the peer: wg-quick key -> raw value.
+
+    Values are read the way wg reads them (whitespace deleted); AllowedIPs lines add up, any other key repeated
+    takes its last value. The PresharedKey is in the result: the caller hands it to wg and to nothing else.
+    """
+    document = _Document(text, path)
+    section = _require_peer(document, public_key)
+    values: dict[str, str] = {}
+    for index in section.lines:
+        line = document.lines[index]
+        if line.kind != "pair" or line.key not in PEER_KEYS:
+            continue
+        name = PEER_KEYS[line.key]
+        if name == "AllowedIPs" and values.get(name):
+            values[name] = "%s, %s" % (values[name], line.value) if line.value else values[name]
+        else:
+            values[name] = line.value
+    return values
 
 
 def set_peer_values(text: str | bytes, public_key: str, values: dict[str, t.Any], path: str = "<string>") -> str:

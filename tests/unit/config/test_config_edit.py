@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import ConfigParseError, parse_config, parse_config_strict
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config_edit import (
-    add_peer, remove_peer, replace_peer_public_key, set_interface_values, set_peer_values,
+    add_peer, decode_config, peer_values, remove_peer, replace_peer_public_key, set_interface_values, set_peer_values,
 )
 
 HERE = os.path.dirname(__file__)
@@ -183,3 +183,23 @@ def test_no_op_edit_returns_the_same_bytes():
 def test_an_empty_allowed_ips_list_removes_the_key_instead_of_writing_a_line_wg_refuses():
     after = set_peer_values(HUB, PUB_B, {"AllowedIPs": []})
     assert "10.99.0.3/32" not in after and parse_config_strict(after)["peers"][1]["allowed_ips"] == []
+
+
+def test_a_byte_that_is_not_utf8_is_an_error_with_line_and_offset_not_a_silent_replacement():
+    raw = HUB.encode().replace(b"# phone\n", b"# phone of J\xfcrgen\n")
+    offset = raw.index(b"\xfc")
+    with pytest.raises(ConfigParseError) as info:
+        decode_config(raw, "/etc/wireguard/hub.conf")
+    assert info.value.line == 14 and "byte offset %d" % offset in str(info.value) and "UTF-8" in str(info.value)
+    with pytest.raises(ConfigParseError):
+        set_peer_values(raw, PUB_A, {"PersistentKeepalive": 30}, "/etc/wireguard/hub.conf")
+    assert decode_config(HUB.encode(), "x") == HUB
+
+
+def test_peer_values_are_the_raw_values_wg_set_needs_for_that_peer_only():
+    text = HUB.replace("Endpoint = phone.example.test:51820\n", "Endpoint = phone.example.test:51820\nPresharedKey = %s\n" % PSK)
+    assert peer_values(text, PUB_A) == {"PublicKey": PUB_A, "AllowedIPs": "10.99.0.2/32, 10.50.0.0/24", "PersistentKeepalive": "25"}
+    assert peer_values(text, PUB_B) == {"PublicKey": PUB_B, "Endpoint": "phone.example.test:51820", "AllowedIPs": "10.99.0.3/32",
+                                        "PresharedKey": PSK}
+    with pytest.raises(ConfigParseError):
+        peer_values(text, SERVER_PUB)
