@@ -61,7 +61,6 @@ class FakeWg:
         self.running = running
         self.dump = dump
         self.calls = []
-        self.synced = None
         self.preshared_keys_read = []
 
     def run_command(self, args, **kwargs):
@@ -74,10 +73,6 @@ class FakeWg:
             return 0, IFACE + "\n" if self.running else "", ""
         if rest[:1] == ["show"] and rest[2:] == ["dump"]:
             return 0, self.dump, ""
-        if rest[:1] == ["syncconf"]:
-            with open(rest[2]) as stream:
-                self.synced = stream.read()
-            return 0, "", ""
         if rest[:1] == ["set"] and "preshared-key" in rest:
             source = rest[rest.index("preshared-key") + 1]
             if source == "/dev/stdin":
