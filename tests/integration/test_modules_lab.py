@@ -46,8 +46,9 @@ def public_key(lab, host: str) -> str:
 
 
 # In the lab, `systemctl stop wg-quick@wg0` waits out the 90 s stop timeout (systemd under podman's
-# cgroupfs never hears that the cgroup emptied), so a changed file is applied the way wg_peer applies
-# it, live with `wg syncconf`, and wg-quick is restarted only where the interface is not running.
+# cgroupfs never hears that the cgroup emptied), so a changed file is applied live with `wg syncconf`
+# (this test's own shortcut: wg_peer itself applies one peer with `wg set`), and wg-quick is restarted
+# only where the interface is not running.
 SYNCCONF = "umask 077 && wg-quick strip wg0 > /run/wg0.strip && wg syncconf wg0 /run/wg0.strip; rc=$?; rm -f /run/wg0.strip; exit $rc"
 
 
