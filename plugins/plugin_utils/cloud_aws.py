@@ -29,11 +29,16 @@ DEFAULT_DENY = 32767
 PROTOCOLS = {"-1": "all", "all": "all", "17": UDP, "udp": UDP, "6": "tcp", "tcp": "tcp", "1": "icmp", "icmp": "icmp",
              "58": "icmpv6", "icmpv6": "icmpv6"}
 
+# What NAT hides hosts behind (as diagnosis._common.NAT_RANGES, which this lower layer does not import):
+# an address outside them is one EC2 can know as the instance's public address.
+PRIVATE_RANGES = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"))
+
 Network = t.Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 Verdict = t.Dict[str, t.Any]
 
 
-def _get(data: t.Mapping[str, t.Any], camel: str, default: t.Any = None) -> t.Any:
+def field(data: t.Mapping[str, t.Any], camel: str, default: t.Any = None) -> t.Any:
     """A field by its API name (FromPort) or the snake_case the amazon.aws modules return (from_port)."""
     if camel in data:
         return data[camel]
@@ -73,24 +78,24 @@ def group_rules(group: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
     """The inbound rules of one group, one per source: {"group_id", "group_name", "protocol", "from_port",
     "to_port", "source_type" (cidr, prefix_list, group), "source", "description"}."""
     rules = []
-    group_id = _get(group, "GroupId")
-    name = _get(group, "GroupName")
-    for permission in _get(group, "IpPermissions") or []:
-        proto = protocol(_get(permission, "IpProtocol", "-1"))
+    group_id = field(group, "GroupId")
+    name = field(group, "GroupName")
+    for permission in field(group, "IpPermissions") or []:
+        proto = protocol(field(permission, "IpProtocol", "-1"))
         if proto == "all":
             low, high = 0, 65535
         else:
-            low, high = _ports(_get(permission, "FromPort"), _get(permission, "ToPort"))
+            low, high = _ports(field(permission, "FromPort"), field(permission, "ToPort"))
         base = {"group_id": group_id, "group_name": name, "protocol": proto, "from_port": low, "to_port": high}
         sources: list[tuple[str, t.Any, t.Any]] = []
-        for item in _get(permission, "IpRanges") or []:
-            sources.append(("cidr", _get(item, "CidrIp"), _get(item, "Description")))
-        for item in _get(permission, "Ipv6Ranges") or []:
-            sources.append(("cidr", _get(item, "CidrIpv6"), _get(item, "Description")))
-        for item in _get(permission, "PrefixListIds") or []:
-            sources.append(("prefix_list", _get(item, "PrefixListId"), _get(item, "Description")))
-        for item in _get(permission, "UserIdGroupPairs") or []:
-            sources.append(("group", _get(item, "GroupId"), _get(item, "Description")))
+        for item in field(permission, "IpRanges") or []:
+            sources.append(("cidr", field(item, "CidrIp"), field(item, "Description")))
+        for item in field(permission, "Ipv6Ranges") or []:
+            sources.append(("cidr", field(item, "CidrIpv6"), field(item, "Description")))
+        for item in field(permission, "PrefixListIds") or []:
+            sources.append(("prefix_list", field(item, "PrefixListId"), field(item, "Description")))
+        for item in field(permission, "UserIdGroupPairs") or []:
+            sources.append(("group", field(item, "GroupId"), field(item, "Description")))
         for source_type, source, description in sources:
             rules.append(dict(base, source_type=source_type, source=source, description=description))
     return rules
@@ -173,7 +178,7 @@ def security_group_verdict(groups: t.Iterable[t.Mapping[str, t.Any]], port: int,
         return _sg(port, "deny", None, port_rules, "rules for udp %s exist but none covers %s: %s" % (
             port, who, "; ".join(rule_text(r) for r in port_rules)))
     return _sg(port, "deny", None, port_rules, "no inbound rule of %s allows udp %s" % (
-        ", ".join(str(_get(g, "GroupId")) for g in groups) or "any group", port))
+        ", ".join(str(field(g, "GroupId")) for g in groups) or "any group", port))
 
 
 def _sg(port: int, verdict: str, rule: t.Optional[dict], port_rules: list[dict], reason: str) -> Verdict:
@@ -188,19 +193,19 @@ def acl_entries(acl: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
     them out; AWS applies them all the same): {"rule_number", "egress", "protocol", "from_port",
     "to_port", "action", "cidr"}."""
     entries: list[dict[str, t.Any]] = []
-    raw = _get(acl, "Entries")
+    raw = field(acl, "Entries")
     if raw is not None:
         for entry in raw:
-            proto = protocol(_get(entry, "Protocol", "-1"))
-            port_range = _get(entry, "PortRange") or {}
+            proto = protocol(field(entry, "Protocol", "-1"))
+            port_range = field(entry, "PortRange") or {}
             if proto in ("tcp", UDP):
-                low, high = _ports(_get(port_range, "From"), _get(port_range, "To"))
+                low, high = _ports(field(port_range, "From"), field(port_range, "To"))
             else:
                 low, high = 0, 65535
-            entries.append({"rule_number": int(_get(entry, "RuleNumber")), "egress": bool(_get(entry, "Egress")),
+            entries.append({"rule_number": int(field(entry, "RuleNumber")), "egress": bool(field(entry, "Egress")),
                             "protocol": proto, "from_port": low, "to_port": high,
-                            "action": str(_get(entry, "RuleAction")).lower(),
-                            "cidr": _get(entry, "CidrBlock") or _get(entry, "Ipv6CidrBlock")})
+                            "action": str(field(entry, "RuleAction")).lower(),
+                            "cidr": field(entry, "CidrBlock") or field(entry, "Ipv6CidrBlock")})
     else:
         # ec2_vpc_nacl_info: [rule_num, protocol, action, cidr, icmp type, icmp code, port from, port to]
         for egress, key in ((False, "ingress"), (True, "egress")):
@@ -219,7 +224,7 @@ def acl_entries(acl: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
 
 
 def acl_id(acl: t.Mapping[str, t.Any]) -> t.Any:
-    return _get(acl, "NetworkAclId") or acl.get("nacl_id")
+    return field(acl, "NetworkAclId") or acl.get("nacl_id")
 
 
 def entry_text(entry: t.Mapping[str, t.Any]) -> str:
@@ -356,3 +361,125 @@ def narrowest_cidrs(sources: t.Iterable[t.Any]) -> list[str]:
         if address is not None:
             cidrs.add("%s/%d" % (address, address.max_prefixlen))
     return sorted(cidrs, key=lambda c: (":" in c, c))
+
+
+# ---- facts: which ends run on EC2, and what the info modules said about them ---------------
+
+def _text_list(value: t.Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v not in (None, "")]
+    return [str(value)]
+
+
+def cloud_ends(end_hosts: t.Iterable[str], hostvars: t.Mapping[str, t.Any], facts_by_host: t.Mapping[str, t.Any],
+               default_provider: t.Any = None) -> list[dict[str, t.Any]]:
+    """The answered ends that opted in (`wg_cloud: aws`, or the host's `wg_cloud_provider: aws`), each
+    {"host", "provider", "region", "instance_id", "filters" (how ec2_instance_info finds it without an id),
+    "allowed_cidrs" (wg_cloud_allowed_cidrs: the sources a remedy may open to when no initiator is known)}."""
+    ends = []
+    for host in end_hosts:
+        if host not in facts_by_host:
+            continue  # not reached: nothing to pair the instance with
+        variables = hostvars.get(host) or {}
+        provider = str(variables.get("wg_cloud_provider") or default_provider or "").lower()
+        if provider != "aws":
+            continue
+        instance_id = variables.get("wg_aws_instance_id") or None
+        addresses = []
+        for candidate in [variables.get("ansible_host")] + [
+                a.get("address") for a in (facts_by_host.get(host) or {}).get("addresses") or [] if isinstance(a, dict)]:
+            address = _address(candidate) if candidate else None
+            if address is not None and str(address) not in addresses and not address.is_loopback \
+                    and not address.is_link_local:
+                addresses.append(str(address))
+        public = [a for a in addresses if not any(
+            ipaddress.ip_address(a) in net for net in PRIVATE_RANGES if net.version == ipaddress.ip_address(a).version)]
+        filters: dict[str, t.Any] = {}
+        if not instance_id:
+            filters = {"ip-address": public} if public else {"private-ip-address": addresses}
+        ends.append({"host": host, "provider": "aws", "region": variables.get("wg_aws_region") or None,
+                     "instance_id": instance_id, "filters": filters,
+                     "allowed_cidrs": _text_list(variables.get("wg_cloud_allowed_cidrs"))})
+    return ends
+
+
+def _failure(result: t.Mapping[str, t.Any], what: str) -> t.Optional[str]:
+    if result.get("failed") or result.get("unreachable"):
+        # The modules' messages name the API error; they carry no credential.
+        return "aws: reading %s failed: %s" % (what, str(result.get("msg") or "no message")[:300])
+    return None
+
+
+def cloud_instances(ends: t.Iterable[t.Mapping[str, t.Any]], results: t.Iterable[t.Mapping[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """Each end with the instance ec2_instance_info found for it ({"id", "subnet_id", "vpc_id", "group_ids",
+    "public_ip", "private_ip"}), or an `error` when none or several were found."""
+    by_host = dict((str((r.get("item") or {}).get("host")), r) for r in results)
+    found = []
+    for end in ends:
+        end = dict(end, instance=None, error=None)
+        result = by_host.get(end["host"]) or {"failed": True, "msg": "ec2_instance_info did not run"}
+        error = _failure(result, "the EC2 instance")
+        instances = [i for i in result.get("instances") or []
+                     if (field(i.get("state") or {}, "Name") or "running") != "terminated"]
+        if error is None and len(instances) != 1:
+            how = end["instance_id"] or ", ".join("%s=%s" % (k, ",".join(v)) for k, v in end["filters"].items())
+            error = "aws: %s EC2 instance matches %s" % ("no" if not instances else "more than one", how)
+        if error is None:
+            instance = instances[0]
+            end["instance"] = {
+                "id": field(instance, "InstanceId"), "subnet_id": field(instance, "SubnetId"),
+                "vpc_id": field(instance, "VpcId"), "public_ip": field(instance, "PublicIpAddress"),
+                "private_ip": field(instance, "PrivateIpAddress"),
+                "group_ids": [field(g, "GroupId") for g in field(instance, "SecurityGroups") or []]}
+        end["error"] = error
+        found.append(end)
+    return found
+
+
+def cloud_facts(found: t.Iterable[t.Mapping[str, t.Any]], group_results: t.Iterable[t.Mapping[str, t.Any]],
+                acl_results: t.Iterable[t.Mapping[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
+    """host -> the `cloud` facts the diagnosis reads: {"provider", "region", "instance_id", "instance",
+    "security_groups" (ec2_security_group_info's), "network_acl" (ec2_vpc_nacl_info's, or None),
+    "prefix_lists" (id -> CIDRs; not read yet: rules naming one decide nothing), "allowed_cidrs", "error"}."""
+    groups_by_host = dict((str(((r.get("item") or {}).get("host"))), r) for r in group_results if not r.get("skipped"))
+    acls_by_host = dict((str(((r.get("item") or {}).get("host"))), r) for r in acl_results if not r.get("skipped"))
+    facts = {}
+    for end in found:
+        instance = end.get("instance") or {}
+        cloud: dict[str, t.Any] = {"provider": "aws", "region": end.get("region"), "instance_id": instance.get("id"),
+                                   "instance": instance or None, "security_groups": None, "network_acl": None,
+                                   "prefix_lists": {}, "allowed_cidrs": list(end.get("allowed_cidrs") or []),
+                                   "error": end.get("error")}
+        if cloud["error"] is None:
+            groups = groups_by_host.get(end["host"]) or {"failed": True, "msg": "ec2_security_group_info did not run"}
+            acls = acls_by_host.get(end["host"]) or {"failed": True, "msg": "ec2_vpc_nacl_info did not run"}
+            cloud["error"] = _failure(groups, "the security groups") or _failure(acls, "the network ACL")
+            if cloud["error"] is None:
+                wanted = set(instance.get("group_ids") or [])
+                cloud["security_groups"] = [g for g in groups.get("security_groups") or [] if field(g, "GroupId") in wanted]
+                missing = wanted - set(field(g, "GroupId") for g in cloud["security_groups"])
+                nacls = acls.get("nacls") or []
+                if missing:
+                    cloud["error"] = "aws: security groups %s of %s were not returned" % (", ".join(sorted(missing)), instance.get("id"))
+                elif len(nacls) != 1:
+                    cloud["error"] = "aws: %d network ACLs are associated with subnet %s" % (len(nacls), instance.get("subnet_id"))
+                else:
+                    cloud["network_acl"] = nacls[0]
+        facts[str(end["host"])] = cloud
+    return facts
+
+
+def with_cloud(facts_by_host: t.Mapping[str, t.Any], cloud_by_host: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The facts by host with each cloud end's `cloud` facts; a cloud read that failed is one more entry
+    of the host's `errors`, so the report says incomplete instead of vouching for a firewall nobody read."""
+    merged = dict(facts_by_host)
+    for host, cloud in (cloud_by_host or {}).items():
+        if host not in merged or not isinstance(merged[host], dict):
+            continue
+        facts = dict(merged[host], cloud=cloud)
+        if cloud.get("error"):
+            facts["errors"] = list(facts.get("errors") or []) + ["the cloud firewall (%s)" % cloud["error"]]
+        merged[host] = facts
+    return merged

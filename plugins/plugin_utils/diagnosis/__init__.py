@@ -11,7 +11,7 @@ from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts impor
     Finding, PingRecord, ProbeRecord, Report, Tunnel, Unchecked,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import (
-    after_handshake, endpoint, handshake_path, keys, symptoms,
+    after_handshake, cloud, endpoint, handshake_path, keys, symptoms,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     CATALOG, CATALOG_RANK, SEVERITY, SEVERITY_RANK, SYMPTOMS, Context, RuleFinding,
@@ -28,7 +28,9 @@ RULES = (
     + keys.RULES
     + (handshake_path.missing_endpoint, handshake_path.endpoint_unresolvable)
     + endpoint.RULES
+    + cloud.RULES
     + handshake_path.PATH_RULES
+    + cloud.AFTER_PATH_RULES
     + endpoint.ADVICE_RULES
     + after_handshake.RULES
     + symptoms.SYMPTOM_RULES

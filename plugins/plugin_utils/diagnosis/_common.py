@@ -43,6 +43,8 @@ CATALOG = (
     ("listen_port_mismatch", "critical"),
     ("port_not_listening", "critical"),
     ("udp_blocked_host_firewall", "critical"),
+    # The security group or network ACL in front of a cloud instance: what udp_blocked_upstream then follows from.
+    ("udp_blocked_cloud_firewall", "critical"),
     ("udp_blocked_upstream", "critical"),
     ("duplicate_public_key", "error"),
     ("allowed_ips_missing_peer_address", "error"),

@@ -12,7 +12,7 @@ from ansible_collections.wgdoctor.wireguard.plugins.filter.wg_remedies import ro
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 PHASES = os.path.join(REPO, "playbooks", "phases")
-ROLES_WITH_REMEDIES = ("peer", "service", "firewall", "ip_forwarding", "keepalive")
+ROLES_WITH_REMEDIES = ("peer", "service", "firewall", "ip_forwarding", "keepalive", "cloud_firewall")
 
 
 def remedy(role: str, host: str, **variables) -> dict:
