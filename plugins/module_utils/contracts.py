@@ -215,7 +215,34 @@ class Route(t.TypedDict):
     table: str
 
 
-class InterfaceFacts(t.TypedDict):
+class DnsLine(t.TypedDict):
+    line: int  # in the interface's config file
+    text: str
+
+
+class PortHolder(t.TypedDict):
+    address: str
+    process: str | None  # None: a kernel socket (kernel WireGuard's has no owning process)
+    pid: int | None
+    wireguard_interface: str | None  # the interface a wireguard-go / boringtun holder serves
+
+
+class StartLog(t.TypedDict):
+    source: str  # the command: "journalctl -u wg-quick@IF -n 200 --no-pager" or "wg-quick strip FILE"
+    rc: int | None
+    lines: list[str]  # keys redacted
+
+
+class StartFacts(t.TypedDict):
+    """What `wg-quick up` trips over, for an interface that is not running (docs/facts.md)."""
+    dns_lines: list[DnsLine]
+    resolvconf: str | None  # path; None: not on PATH
+    resolvectl: str | None
+    port_holders: list[PortHolder] | None  # None: the socket table could not be read
+    log: StartLog | None
+
+
+class _InterfaceFactsBase(t.TypedDict):
     name: str
     config: ConfigFacts
     runtime: RuntimeFacts | None  # None: `wg show` does not list the interface
@@ -225,6 +252,11 @@ class InterfaceFacts(t.TypedDict):
     listening: Listening
     routes: dict[str, Route | None]
     firewall: InterfaceFirewall | None  # None when the firewall could not be read
+
+
+class InterfaceFacts(_InterfaceFactsBase, total=False):
+    """`start` is always there from today's wg_facts; facts of an older one lack it."""
+    start: StartFacts | None  # None: the interface runs, or it has no config file
 
 
 class KeypairCheck(t.TypedDict, total=False):
