@@ -11,10 +11,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import subprocess
+import sys
+import time
 
 import pytest
 
-from conftest import LAB
+from conftest import LAB, PREFIX, lab_env
 
 prometheus_parser = pytest.importorskip("prometheus_client.parser")
 
@@ -123,6 +126,8 @@ def test_a_dropped_tunnel_alerts_once_after_two_failed_checks_and_once_when_it_i
 
     preview = lab.playbook(plays["present"], "--check", "--diff")
     assert "/usr/local/sbin/wgdoctor-monitor" in preview.stdout
+    # A chat webhook URL is a token: the settings file is never shown in a diff while one is set.
+    assert f":{RECEIVER_PORT}/alert" not in preview.stdout
     assert lab.sh("client", "ls /usr/local/sbin/wgdoctor-monitor /etc/systemd/system/wgdoctor-monitor.timer",
                   check=False).returncode != 0, "check mode installed the monitor"
 
@@ -165,6 +170,14 @@ def test_a_dropped_tunnel_alerts_once_after_two_failed_checks_and_once_when_it_i
     assert len(alerts(lab)) == 1 and len(webhooks(lab)) == 1, "the outage was announced again"
     assert "is DOWN" in lab.sh("client", "journalctl -u wgdoctor-monitor.service --no-pager").stdout
 
+    # A reboot of the client keeps the timer and the state: the outage is not announced again.
+    lab.lab("restart", "client")
+    assert lab.sh("client", "systemctl is-enabled wgdoctor-monitor.timer; systemctl is-active wgdoctor-monitor.timer").stdout.split() == [
+        "enabled", "active"]
+    check(lab)
+    assert metrics(lab)["wireguard_consecutive_failures"] == 5
+    assert len(alerts(lab)) == 1 and len(webhooks(lab)) == 1, "the outage was announced again after a reboot"
+
     lab.sh("server", "nft delete table inet lab_monitor_test")
     lab.wait_for_handshake()
     check(lab)
@@ -189,3 +202,139 @@ def test_a_dropped_tunnel_alerts_once_after_two_failed_checks_and_once_when_it_i
     assert leftovers.strip() == ""
     assert lab.sh("client", "systemctl is-active wgdoctor-monitor.timer", check=False).stdout.strip() != "active"
     assert re.search(r"client\s*:.*changed=0", lab.playbook(plays["absent"]).stdout)
+
+
+# ---------------------------------------------------------------- a host whose PID 1 is cron
+CRON_PLAY = """\
+- name: Watch the tunnel of a host without systemd
+  hosts: moncron
+  gather_facts: false
+  roles:
+    - role: wgdoctor.wireguard.monitor
+      vars:
+        monitor_state: {state}
+        monitor_interfaces: [wgmon7]
+        monitor_interval: {interval}
+        monitor_ping_count: 1
+        monitor_ping_timeout: 1
+        monitor_alert_command: [/usr/local/bin/lab-monitor-alert]
+        monitor_webhook_url: "http://{receiver}:{port}/alert"
+        monitor_textfile_dir: {textfile_dir}
+"""
+
+
+@pytest.fixture
+def cron_host(lab, watched, tmp_path):
+    """A site host whose PID 1 is cron, with its own tunnel wgmon7 to the server (its peer added live there)."""
+    topology = lab_topology()
+    container = f"{PREFIX}-moncron"
+    tag = subprocess.run([sys.executable, LAB, "image"], env=lab_env(), check=True, capture_output=True, text=True).stdout.strip()
+    router_site = topology.HOSTS["router"]["networks"]["site"]
+    subprocess.run(["podman", "run", "-d", "--name", container, "--hostname", "moncron", "--label", f"wgdoctor-lab={PREFIX}",
+                    "--cap-add", "NET_ADMIN,NET_RAW", "--device", "/dev/net/tun",
+                    "--network", f"{PREFIX}-site:ip={topology.SITE}.13", tag, "/usr/sbin/cron", "-f"],
+                   env=lab_env(), check=True, capture_output=True)
+
+    def on_host(script: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(["podman", "exec", container, "sh", "-ec", script], env=lab_env(), text=True, capture_output=True,
+                              check=False)
+        assert not check or proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    server_key = lab.sh("server", "wg show wg0 public-key").stdout.strip()
+    server = topology.HOSTS["server"]["networks"]["public"]
+    on_host(f"""
+ip route replace default via {router_site}
+umask 077
+cat > /etc/wireguard/wgmon7.conf <<CONF
+[Interface]
+Address = 10.99.0.57/24
+PrivateKey = $(wg genkey)
+
+[Peer]
+PublicKey = {server_key}
+AllowedIPs = 10.99.0.1/32
+Endpoint = {server}:{watched['port']}
+CONF
+WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up wgmon7 >/dev/null 2>&1
+cat > /usr/local/bin/lab-monitor-alert <<'SH'
+{HOOK}SH
+chmod 755 /usr/local/bin/lab-monitor-alert
+mkdir -p {TEXTFILE_DIR}
+""")
+    host_key = on_host("wg show wgmon7 public-key").stdout.strip()
+    lab.sh("server", f"wg set wg0 peer {host_key} allowed-ips 10.99.0.57/32")
+    inventory = tmp_path / "moncron.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {"moncron": {
+        "ansible_connection": "containers.podman.podman", "ansible_host": container,
+        "ansible_python_interpreter": "/usr/bin/python3"}}}}))
+    receiver = topology.HOSTS["router"]["networks"]["site"]
+
+    def play(state: str, interval: int) -> subprocess.CompletedProcess:
+        path = tmp_path / f"moncron_{state}_{interval}.yml"
+        path.write_text(CRON_PLAY.format(state=state, interval=interval, receiver=receiver, port=RECEIVER_PORT,
+                                         textfile_dir=TEXTFILE_DIR))
+        return subprocess.run(["ansible-playbook", "-i", str(inventory), str(path)], env=lab_env(), text=True,
+                              capture_output=True, check=False)
+
+    try:
+        yield {"on_host": on_host, "play": play, "server_key": server_key}
+    finally:
+        subprocess.run(["podman", "rm", "-f", "-t", "0", container], env=lab_env(), check=False, capture_output=True)
+
+
+def test_without_systemd_cron_runs_the_same_check_with_the_same_alerts(lab, cron_host):
+    on_host, play = cron_host["on_host"], cron_host["play"]
+    # An hour between cron runs: the story's checks are the ones this test starts.
+    installed = play("present", 3600)
+    assert installed.returncode == 0, installed.stdout[-4000:] + installed.stderr[-2000:]
+    cron_file = on_host("cat /etc/cron.d/wgdoctor-monitor").stdout
+    job = re.search(r"^0 \*/1 \* \* \* root (.*)$", cron_file, re.M)
+    assert job and job.group(1) == "/usr/bin/python3 -I /usr/local/sbin/wgdoctor-monitor --config /etc/wgdoctor-monitor.json"
+    assert on_host("ls /etc/systemd/system | grep -c wgdoctor || true").stdout.strip() == "0"
+    again = play("present", 3600)
+    assert re.search(r"moncron\s*:.*changed=0", again.stdout), again.stdout[-3000:]
+
+    def check() -> None:
+        on_host(job.group(1))
+
+    def host_alerts() -> list[str]:
+        return on_host("cat /root/monitor-alerts.log 2>/dev/null || true").stdout.splitlines()
+
+    def host_webhooks() -> list[dict]:
+        return [body for body in webhooks(lab) if body["host"] == "moncron"]
+
+    check()
+    check()
+    assert host_alerts() == [] and host_webhooks() == []
+    lab.sh("server", BREAK.format(port=lab.sh("server", "wg show wg0 listen-port").stdout.strip()))
+    check()
+    assert host_alerts() == []
+    check()
+    assert [line.split()[:3] for line in host_alerts()] == [["down", "wgmon7", "2"]]
+    assert [(body["state"], body["interface"], body["peer"]) for body in host_webhooks()] == [("down", "wgmon7", cron_host["server_key"])]
+    check()
+    assert len(host_alerts()) == 1
+    lab.sh("server", "nft delete table inet lab_monitor_test")
+    deadline = time.monotonic() + 25
+    while on_host("ping -c 1 -W 1 10.99.0.1", check=False).returncode != 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    check()
+    assert [line.split()[0] for line in host_alerts()] == ["down", "up"]
+    assert [body["state"] for body in host_webhooks()] == ["down", "up"]
+
+    # cron itself runs the job: every 5 s is twelve offsets a minute.
+    assert play("present", 5).returncode == 0
+    assert len(re.findall(r"^\* \* \* \* \* root ", on_host("cat /etc/cron.d/wgdoctor-monitor").stdout, re.M)) == 12
+    before = on_host(f"grep '^wireguard_monitor_last_run_timestamp_seconds' {TEXTFILE_DIR}/wgdoctor_monitor.prom").stdout.split()[1]
+    deadline = time.monotonic() + 75
+    while time.monotonic() < deadline:
+        now = on_host(f"grep '^wireguard_monitor_last_run_timestamp_seconds' {TEXTFILE_DIR}/wgdoctor_monitor.prom").stdout.split()[1]
+        if now != before:
+            break
+        time.sleep(3)
+    assert now != before, "cron did not run the check within 75 s"
+
+    removed = play("absent", 5)
+    assert removed.returncode == 0
+    assert on_host("ls /etc/cron.d/wgdoctor-monitor /usr/local/sbin/wgdoctor-monitor /var/lib/wgdoctor-monitor 2>/dev/null || true").stdout == ""
