@@ -33,6 +33,8 @@ RUN_DIR = "/var/run/wireguard"
 RERESOLVE_TIMERS = ("wgdoctor-reresolve@%s.timer", "wireguard-reresolve-dns@%s.timer", "reresolve-dns@%s.timer",
                     "wg-reresolve-dns@%s.timer")
 CRON_FILES_DIR = "/etc/cron.d"
+# wireguard-go logs at debug level through the unit: read enough to reach wg-quick's own last lines.
+JOURNAL_LINES = 200
 
 Facts = t.Dict[str, t.Any]
 CommandResult = t.Tuple[int, str, str]
@@ -250,6 +252,56 @@ def gather_firewall(host: Host, listen_ports: t.Dict[str, int], uplinks: t.List[
     return facts
 
 
+def process_argv(pid: int) -> t.List[str]:
+    """The command line of process `pid`, [] when it is gone or not ours to read."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return [arg.decode("utf-8", "replace") for arg in handle.read().split(b"\0") if arg]
+    except (IOError, OSError):
+        return []
+
+
+def quiet_read(path: str) -> t.Optional[str]:
+    """A file read a second time: read_config already reported when it cannot be read."""
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace", newline="") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def gather_start_log(host: Host, name: str, config_path: str, unit: t.Optional[Facts]) -> t.Optional[Facts]:
+    """The last start of wg-quick@NAME from the journal (systemd), else what `wg-quick strip` (a dry run that
+    applies nothing) says about the file; None when neither can run."""
+    if unit is not None:
+        label = "journalctl -u wg-quick@%s -n %d --no-pager" % (name, JOURNAL_LINES)
+        text = host.run(label, ["journalctl", "-u", "wg-quick@%s" % name, "-n", str(JOURNAL_LINES), "--no-pager"])
+        if text is None:
+            return None
+        return {"source": label, "rc": 0, "lines": wg_system.parse_journal(text, name)}
+    wg_quick = host.binary("wg-quick")
+    # wg-quick re-runs itself through sudo when not root: never prompt on a target.
+    if wg_quick is None or os.geteuid() != 0:
+        return None
+    rc, _config_with_keys, err = host.run_argv([wg_quick, "strip", config_path])
+    return {"source": "wg-quick strip %s" % config_path, "rc": rc, "lines": wg_system.dry_run_lines(err or "")}
+
+
+def gather_start(host: Host, name: str, interface: Facts, sockets: t.Optional[t.List[Facts]]) -> t.Optional[Facts]:
+    """The `start` fact: what `wg-quick up` of an interface that is not running trips over; None while it runs."""
+    config, runtime = interface["config"], interface["runtime"]
+    if not config["exists"] or (runtime is not None and runtime.get("up") is not False):
+        return None
+    port = config["listen_port"]
+    return {
+        "dns_lines": wg_system.dns_lines(quiet_read(config["path"]) or ""),
+        "resolvconf": host.binary("resolvconf"),
+        "resolvectl": host.binary("resolvectl"),
+        "port_holders": None if sockets is None else wg_system.port_holders(sockets, port, process_argv),
+        "log": gather_start_log(host, name, config["path"], interface["unit"]),
+    }
+
+
 # ---------------------------------------------------------------- endpoints
 
 def resolve_endpoints(configs: t.List[Facts], timeout: float) -> None:
@@ -365,6 +417,7 @@ def gather(runner: CommandRunner, config_dir: str, interfaces: t.Optional[t.List
         facts_of_interfaces[name] = interface_facts(name, configs[name], runtime.get(name), ip_addr["links"], sockets, table,
                                                     gather_unit(host, name))
         facts_of_interfaces[name]["reresolve"] = gather_reresolve(host, name)
+        facts_of_interfaces[name]["start"] = gather_start(host, name, facts_of_interfaces[name], sockets)
 
     listen_ports = {name: facts["listening"]["port"] for name, facts in facts_of_interfaces.items() if facts["listening"]["port"]}
     uplinks = uplink_routes(table, names)

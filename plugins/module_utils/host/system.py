@@ -261,3 +261,79 @@ def detect_implementation(running: t.List[str], userspace: t.Dict[str, str], ker
     if binaries.get("boringtun"):
         return "boringtun"
     return "none"
+
+
+# ---------------------------------------------------------------- what `wg-quick up` trips over
+
+# Base64 of 32 bytes, and anything as long: a journal or a hook's output may quote a key.
+_KEY_SHAPED = re.compile(r"[A-Za-z0-9+/]{42,}={0,2}")
+# wg-quick's own test for a DNS entry that is a nameserver (the others are search domains).
+_NAMESERVER = re.compile(r"(^[0-9.]+$)|(^.*:.*$)")
+# wireguard-go logs through wg-quick's unit at LOG_LEVEL=debug: hundreds of lines that would bury why up failed.
+_DAEMON_LOG = re.compile(r"\b(DEBUG|INFO): \(")
+_BANNER = re.compile(u"[\u2500-\u257f]")
+MAX_LOG_LINE = 300
+
+
+def redact_keys(text: str) -> str:
+    """`text` with everything key-shaped replaced: evidence may quote a log, never a key."""
+    return _KEY_SHAPED.sub("(key redacted)", text)
+
+
+def dns_lines(text: str) -> t.List[t.Dict[str, t.Any]]:
+    """The [Interface] `DNS =` lines that make `wg-quick up` run `resolvconf`, read the way wg-quick reads them
+    (case-insensitive keys, `#` comments, only entries that are nameservers: search domains alone run nothing)."""
+    found = []
+    in_interface = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.split("#", 1)[0]
+        key, _sep, value = stripped.partition("=")
+        key = key.strip()
+        if key.startswith("["):
+            in_interface = key.lower() == "[interface]"
+            continue
+        if not in_interface or key.lower() != "dns":
+            continue
+        if any(_NAMESERVER.search(entry) for entry in value.replace(",", " ").split()):
+            found.append({"line": number, "text": redact_keys(stripped.strip())[:MAX_LOG_LINE]})
+    return found
+
+
+def daemon_interface(argv: t.List[str]) -> t.Optional[str]:
+    """The interface a userspace WireGuard daemon serves ("wireguard-go wg0" -> "wg0"), None for any other process."""
+    if not argv or argv[0].rsplit("/", 1)[-1] not in _USERSPACE_IMPLEMENTATIONS:
+        return None
+    return next((arg for arg in argv[1:] if not arg.startswith("-")), None)
+
+
+def port_holders(sockets: t.List[t.Dict[str, t.Any]], port: t.Optional[int],
+                 argv_of: t.Callable[[int], t.List[str]]) -> t.List[t.Dict[str, t.Any]]:
+    """The UDP sockets on `port` (parse_ss_udp): who would make WireGuard's bind fail with "Address already in use".
+    argv_of(pid) is the process's command line; `wireguard_interface` names the interface a WireGuard daemon serves."""
+    holders = []
+    for sock in sockets:
+        if port is None or sock["port"] != port:
+            continue
+        pid = sock.get("pid")
+        holders.append({"address": sock["local_address"], "process": sock.get("process"), "pid": pid,
+                        "wireguard_interface": daemon_interface(argv_of(pid)) if pid is not None else None})
+    return holders
+
+
+def parse_journal(text: str, interface: str, limit: int = 20) -> t.List[str]:
+    """The last `limit` lines of wg-quick@IF's last start in `journalctl -u wg-quick@IF` output, without
+    wireguard-go's debug log and banner, keys redacted. Empty when the journal has nothing ("-- No entries --")."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("-- ")]
+    start = re.compile(r"\bStarting wg-quick@%s\.service\b" % re.escape(interface))
+    for index in range(len(lines) - 1, -1, -1):
+        if start.search(lines[index]):
+            lines = lines[index:]
+            break
+    kept = [line for line in lines if not _DAEMON_LOG.search(line) and not _BANNER.search(line)]
+    return [redact_keys(line)[:MAX_LOG_LINE] for line in kept[-limit:]]
+
+
+def dry_run_lines(text: str, limit: int = 20) -> t.List[str]:
+    """What `wg-quick strip` printed on stderr (its stdout is the config itself, keys and all: never kept)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return [redact_keys(line)[:MAX_LOG_LINE] for line in lines[-limit:]]

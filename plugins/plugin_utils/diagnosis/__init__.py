@@ -11,7 +11,7 @@ from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts impor
     Finding, PingRecord, ProbeRecord, Report, Tunnel, Unchecked,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import (
-    after_handshake, cloud, endpoint, handshake_path, keys, symptoms,
+    after_handshake, cloud, endpoint, handshake_path, keys, startup, symptoms,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     CATALOG, CATALOG_RANK, SEVERITY, SEVERITY_RANK, SYMPTOMS, Context, RuleFinding,
@@ -23,8 +23,9 @@ SCHEMA = 1
 # Execution order, not report order: a rule may stay silent when an earlier one already
 # explains the same end (port_not_listening after interface_down, upstream after stale_endpoint).
 RULES = (
-    (handshake_path.host_unreachable, symptoms.wireguard_missing, handshake_path.config_invalid,
-     handshake_path.interface_down)
+    (handshake_path.host_unreachable, symptoms.wireguard_missing, handshake_path.config_invalid)
+    # Why wg-quick up fails, then interface_down with those causes in follows_from.
+    + startup.RULES
     + keys.RULES
     + (handshake_path.missing_endpoint, handshake_path.endpoint_unresolvable)
     + endpoint.RULES

@@ -30,8 +30,13 @@ CATALOG = (
     ("host_unreachable", "critical"),
     ("wireguard_missing", "critical"),
     ("config_invalid", "critical"),
-    # wg-quick up fails on an Endpoint it cannot resolve: the interface is down because of it.
+    # Why wg-quick up fails (diagnosis/startup.py): interface_down follows from each.
+    ("dns_without_resolvconf", "critical"),
+    ("listen_port_in_use", "critical"),
+    # The name does not resolve; when it stopped wg-quick up, start_endpoint_unresolvable says so too.
     ("endpoint_unresolvable", "critical"),
+    ("start_endpoint_unresolvable", "critical"),
+    ("interface_start_failed", "critical"),
     ("interface_down", "critical"),
     ("invalid_key", "critical"),
     ("local_keypair_mismatch", "critical"),

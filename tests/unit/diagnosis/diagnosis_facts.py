@@ -71,3 +71,18 @@ def only(report, code):
     found = [f for f in report["findings"] if f["code"] == code]
     assert len(found) == 1, "expected one %s in %s" % (code, codes(report))
     return found[0]
+
+
+def not_started(facts, host, active="failed", log_lines=(), **start):
+    """wg-quick up of the host's wg0 failed (issue #16): no runtime, the unit in `active`, and the `start` fact
+    (docs/facts.md) with what it found; keyword arguments replace its fields."""
+    iface = wg0(facts, host)
+    iface["runtime"] = None
+    iface["listening"]["bound"] = False
+    if iface["unit"] is not None:
+        iface["unit"]["active"] = active
+    iface["start"] = dict({
+        "dns_lines": [], "resolvconf": "/usr/sbin/resolvconf", "resolvectl": None, "port_holders": [],
+        "log": {"source": "journalctl -u wg-quick@wg0 -n 200 --no-pager", "rc": 0, "lines": list(log_lines)},
+    }, **start)
+    return facts
