@@ -425,7 +425,9 @@ def cloud_instances(ends: t.Iterable[t.Mapping[str, t.Any]], results: t.Iterable
                      if (field(i.get("state") or {}, "Name") or "running") != "terminated"]
         if error is None and len(instances) != 1:
             how = end["instance_id"] or ", ".join("%s=%s" % (k, ",".join(v)) for k, v in end["filters"].items())
-            error = "aws: %s EC2 instance matches %s" % ("no" if not instances else "more than one", how)
+            error = "aws: %s EC2 instance matches %s%s" % (
+                "no" if not instances else "more than one", how,
+                "" if end["instance_id"] else "; set wg_aws_instance_id for %s" % end["host"])
         if error is None:
             instance = instances[0]
             end["instance"] = {
