@@ -122,11 +122,22 @@ def _covers_port(rule: t.Mapping[str, t.Any], port: int) -> bool:
     return rule["protocol"] in ("all", UDP) and rule["from_port"] <= port <= rule["to_port"]
 
 
+def _source(text: t.Any) -> t.Optional[Network]:
+    """An initiator: an address (as its /32 or /128), or a CIDR the user named for initiators nobody knows."""
+    if text is None:
+        return None
+    if "/" in str(text):
+        return _network(text)
+    address = _address(text)
+    return None if address is None else ipaddress.ip_network(address)
+
+
 def _cidrs_cover(cidrs: t.Iterable[t.Any], source: t.Any) -> bool:
-    address = _address(source)
-    if address is None:
+    """Do the CIDRs hold the whole source (every address of a source CIDR)?"""
+    src = _source(source)
+    if src is None:
         return False
-    return any(net is not None and net.version == address.version and address in net
+    return any(net is not None and net.version == src.version and src.subnet_of(net)  # type: ignore[arg-type]
                for net in (_network(c) for c in cidrs))
 
 
@@ -234,15 +245,21 @@ def entry_text(entry: t.Mapping[str, t.Any]) -> str:
                                          "to" if entry["egress"] else "from", entry["cidr"])
 
 
-def _entry_matches(entry: t.Mapping[str, t.Any], address: t.Any, unknown_version: int) -> bool:
-    """Does the entry's CIDR take this address? An unknown address is taken only by a /0 of its version,
-    since every other CIDR may or may not hold it."""
+def _entry_relation(entry: t.Mapping[str, t.Any], source: t.Optional[Network], unknown_version: int) -> str:
+    """"match" when the entry's CIDR holds the whole source, "maybe" when it may hold some of it (an unknown
+    source against anything but a /0, a source CIDR it overlaps), else "no"."""
     net = _network(entry["cidr"])
     if net is None:
-        return False
-    if address is None:
-        return net.prefixlen == 0 and net.version == unknown_version
-    return net.version == address.version and address in net
+        return "no"
+    if source is None:
+        if net.version != unknown_version:
+            return "no"
+        return "match" if net.prefixlen == 0 else "maybe"
+    if net.version != source.version:
+        return "no"
+    if source.subnet_of(net):  # type: ignore[arg-type]
+        return "match"
+    return "maybe" if net.overlaps(source) else "no"
 
 
 def acl_verdict(acl: t.Mapping[str, t.Any], egress: bool, ports: tuple[int, int], peer: t.Optional[str] = None) -> Verdict:
@@ -252,8 +269,8 @@ def acl_verdict(acl: t.Mapping[str, t.Any], egress: bool, ports: tuple[int, int]
     {"verdict": "allow" | "deny" | "partial", "deciding": [entries that decided some port, in order],
     "denied": [(low, high) spans denied], "reason"}.
     """
-    address = _address(peer) if peer else None
-    version = address.version if address is not None else 4
+    source = _source(peer) if peer else None
+    version = source.version if source is not None else 4
     undecided = [ports]
     deciding: list[dict[str, t.Any]] = []
     denied: list[tuple[int, int]] = []
@@ -261,11 +278,11 @@ def acl_verdict(acl: t.Mapping[str, t.Any], egress: bool, ports: tuple[int, int]
     for entry in acl_entries(acl):
         if entry["egress"] != egress or entry["protocol"] not in ("all", UDP):
             continue
-        if not _entry_matches(entry, address, version):
-            net = _network(entry["cidr"])
-            if address is None and net is not None and net.version == version and any(
+        relation = _entry_relation(entry, source, version)
+        if relation != "match":
+            if relation == "maybe" and any(
                     max(low, entry["from_port"]) <= min(high, entry["to_port"]) for low, high in undecided):
-                uncertain.add(entry["action"])  # it may or may not hold the initiator nobody knows
+                uncertain.add(entry["action"])  # it may or may not hold the initiator
                 deciding.append(entry)
             continue
         rest = []
@@ -354,12 +371,13 @@ def inbound_verdict(groups: t.Iterable[t.Mapping[str, t.Any]], acl: t.Optional[t
 
 
 def narrowest_cidrs(sources: t.Iterable[t.Any]) -> list[str]:
-    """The host prefixes of the initiators' public addresses (/32, /128), sorted, without duplicates."""
+    """The host prefixes of the initiators' public addresses (/32, /128) and the CIDRs given for initiators
+    nobody knows, sorted, without duplicates."""
     cidrs = set()
     for source in sources:
-        address = _address(source)
-        if address is not None:
-            cidrs.add("%s/%d" % (address, address.max_prefixlen))
+        net = _source(source)
+        if net is not None:
+            cidrs.add(str(net))
     return sorted(cidrs, key=lambda c: (":" in c, c))
 
 

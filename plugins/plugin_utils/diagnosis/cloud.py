@@ -56,10 +56,16 @@ def _verdicts(ctx: Context, end: End, cloud: dict[str, t.Any]) -> list[tuple[t.O
         acl = cloud.get("network_acl") or None
         prefix_lists = cloud.get("prefix_lists") or {}
         initiators = _initiators(ctx, end)
+        # An initiator nobody knows the public address of comes from the CIDRs the user named for it
+        # (wg_cloud_allowed_cidrs), or from anywhere.
+        allowed = [str(c) for c in cloud.get("allowed_cidrs") or []]
         verdicts: list[tuple[t.Optional[End], dict[str, t.Any]]] = []
-        for initiator, address, source_port in initiators or [(None, None, None)]:
-            verdicts.append((initiator, cloud_aws.inbound_verdict(groups, acl, int(port), address, source_port,
-                                                                   prefix_lists=prefix_lists)))
+        candidates: list[tuple[t.Optional[End], t.Optional[str], t.Optional[int]]] = list(initiators) or [(None, None, None)]
+        for initiator, address, source_port in candidates:
+            sources: list[t.Optional[str]] = [address] if address else (list(allowed) or [None])
+            for source in sources:
+                verdicts.append((initiator, cloud_aws.inbound_verdict(groups, acl, int(port), source, source_port,
+                                                                       prefix_lists=prefix_lists)))
         ctx.memo[key] = verdicts
     return t.cast(t.List[t.Tuple[t.Optional[End], t.Dict[str, t.Any]]], ctx.memo[key])
 
@@ -96,7 +102,7 @@ def udp_blocked_cloud_firewall(ctx: Context) -> list[RuleFinding]:
             continue
         port = denied[0][1]["port"]
         sources = [v["source"] for _i, v in denied if v["source"]]
-        cidrs = cloud_aws.narrowest_cidrs(sources) or [str(c) for c in cloud.get("allowed_cidrs") or []]
+        cidrs = cloud_aws.narrowest_cidrs(sources)
         evidence = [_instance_line(end, cloud)]
         acl_fixes = []
         for initiator, verdict in denied:

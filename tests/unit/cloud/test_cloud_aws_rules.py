@@ -234,3 +234,18 @@ def test_group_decides_when_the_acl_allows():
 
 def test_narrowest_cidrs_are_host_prefixes():
     assert cloud_aws.narrowest_cidrs([CLIENT, "2001:db8::7", CLIENT, "garbage"]) == ["198.51.100.7/32", "2001:db8::7/128"]
+
+
+def test_a_source_cidr_is_allowed_only_when_a_rule_holds_all_of_it():
+    sg = group("sg-c", udp(PORT, PORT, ["198.18.4.0/24"]))
+    assert cloud_aws.security_group_verdict([sg], PORT, "198.18.4.0/25")["verdict"] == "allow"
+    assert cloud_aws.security_group_verdict([sg], PORT, "198.18.0.0/16")["verdict"] == "deny"
+    host = group("sg-h", udp(PORT, PORT, ["198.18.4.0/32"]))
+    assert cloud_aws.security_group_verdict([host], PORT, "198.18.4.0/24")["verdict"] == "deny"
+
+
+def test_an_acl_entry_that_holds_part_of_a_source_cidr_leaves_it_unknown():
+    rules = acl(entry(50, "deny", cidr="198.18.4.128/25"), entry(100, "allow", False, "-1"))
+    assert cloud_aws.acl_verdict(rules, False, (PORT, PORT), "198.18.4.0/24")["verdict"] == "unknown"
+    assert cloud_aws.acl_verdict(rules, False, (PORT, PORT), "198.18.4.0/25")["verdict"] == "allow"
+    assert cloud_aws.acl_verdict(rules, False, (PORT, PORT), "198.18.4.128/26")["verdict"] == "deny"

@@ -140,3 +140,12 @@ def test_ends_without_cloud_facts_are_diagnosed_as_before(broken):
     report = run(broken, probes=LOST)
     assert "udp_blocked_cloud_firewall" not in codes(report)
     assert "follows_from" not in only(report, "udp_blocked_upstream")
+
+
+def test_an_unknown_initiator_is_judged_by_the_user_cidr_once_the_rule_is_there(broken):
+    broken["client"]["addresses"] = [{"interface": "eth0", "address": "10.77.4.10", "prefixlen": 24, "family": 4}]
+    added = {"IpProtocol": "udp", "FromPort": 51820, "ToPort": 51820, "IpRanges": [{"CidrIp": "198.18.4.2/32"}]}
+    report = run(aws(broken, added, allowed_cidrs=["198.18.4.2/32"]), probes=LOST)
+    assert "udp_blocked_cloud_firewall" not in codes(report)
+    assert any(line.startswith("aws: the cloud firewall allows it: sg-0wg (wireguard) inbound udp 51820 from 198.18.4.2/32")
+               for line in only(report, "udp_blocked_upstream")["evidence"])
