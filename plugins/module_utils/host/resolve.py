@@ -197,7 +197,8 @@ def usable_answers(resolved: t.Sequence[str], allowed_ips: t.Iterable[str], rout
 
 def decide(host: str, port: int, latest_handshake: int, live_endpoint: t.Optional[str], resolved: t.List[str], now: float,
            stale_after: t.Optional[float], allowed_ips: t.Iterable[str] = (), routable: Routable = has_route) -> Decision:
-    """What to do about one peer: {"action": "none"|"set", "reason": ..., "endpoint": new endpoint or None}.
+    """What to do about one peer: {"action": "none"|"set", "reason": ..., "endpoint": new endpoint or None}, and
+    "unusable" (the answers and why each is unusable) when the name answered but with nowhere to go.
 
     A peer with a fresh handshake (not older than stale_after seconds) is left alone: its
     address works, whatever DNS says now; stale_after None re-resolves whatever the
@@ -215,7 +216,8 @@ def decide(host: str, port: int, latest_handshake: int, live_endpoint: t.Optiona
     current = endpoint_address(live_endpoint)
     usable, rejected = usable_answers(resolved, allowed_ips, routable, current)
     if not usable:
-        return {"action": "none", "endpoint": None,
+        # Not a quiet "nothing to do": the peer is stale and its name offers nowhere to go, which the job logs.
+        return {"action": "none", "endpoint": None, "unusable": ", ".join(rejected),
                 "reason": "%s has no usable address: %s" % (host, ", ".join(rejected))}
     if current in usable:
         return {"action": "none", "reason": "%s still resolves to %s" % (host, current), "endpoint": None}

@@ -334,3 +334,13 @@ def test_has_route_asks_the_kernel_without_sending(monkeypatch):
     assert resolve.has_route("2001:db8::20") is False
     assert connected == [(resolve.socket.AF_INET, "198.51.100.20"), (resolve.socket.AF_INET6, "2001:db8::20")]
 
+
+
+def test_the_job_says_when_a_stale_peers_name_offers_nowhere_to_go(fake_host, monkeypatch, capsys):
+    # Silence here would look like "DNS did not move"; the host simply has no route to the new address.
+    config_dir, calls = fake_host
+    monkeypatch.setattr(reresolve, "routable", lambda address: False)
+    assert reresolve.main(["-i", "wg0", "--config-dir", str(config_dir)]) == 0
+    assert not [call for call in calls if call[0] == "set"]
+    out = capsys.readouterr().out
+    assert "vpn.wgdoctor.test has no usable address: 198.51.100.20 (no route); endpoint left as it is" in out
