@@ -67,6 +67,26 @@ def test_client_follows_the_server_name_to_its_new_address(client, server):
     assert ping.rc == 0, ping.stdout
 
 
+def test_the_job_runs_confined_and_a_second_run_changes_nothing(client):
+    # The job that just followed the name ran under the unit's hardening (issue #11 item 11).
+    shown = client.check_output("systemctl show wgdoctor-reresolve@wg0.service -p NoNewPrivileges -p ProtectSystem "
+                                "-p ProtectHome -p PrivateTmp -p CapabilityBoundingSet -p ExecStart")
+    for setting in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
+                    "CapabilityBoundingSet=cap_net_admin\n"):
+        assert setting in shown + "\n", shown
+    assert "/usr/bin/python3 -I /usr/local/sbin/wgdoctor-reresolve" in shown
+    before = client.check_output("journalctl -u wgdoctor-reresolve@wg0.service --no-pager -o cat").count("setting endpoint")
+    # Once more under the same confinement, told to re-resolve now: the peer is already at the name's address.
+    run = client.run("systemd-run --wait --pipe --collect --quiet -p NoNewPrivileges=yes -p ProtectSystem=strict "
+                     "-p ReadWritePaths=-/run/wireguard -p ProtectHome=yes -p PrivateTmp=yes -p CapabilityBoundingSet=CAP_NET_ADMIN "
+                     "/usr/bin/python3 -I /usr/local/sbin/wgdoctor-reresolve --interface wg0 --now")
+    assert run.rc == 0 and "setting endpoint" not in run.stdout, run.stdout + run.stderr
+    client.check_output("systemctl start wgdoctor-reresolve@wg0.service")
+    after = client.check_output("journalctl -u wgdoctor-reresolve@wg0.service --no-pager -o cat").count("setting endpoint")
+    assert after == before
+    assert client_endpoint() == f"{MOVED_ADDRESS}:51820"
+
+
 # ---- after a reboot of the client: only what the role persisted is left
 
 def test_after_a_client_reboot_wg0_is_up_with_keepalive_25(rebooted_client):
