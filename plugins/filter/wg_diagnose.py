@@ -52,7 +52,8 @@ def wg_diagnose(hostvars_subset: t.Any, probes: t.Any = None, pings: t.Any = Non
 
 
 def _report(value: t.Any, name: str) -> dict:
-    if not isinstance(value, Mapping) or "findings" not in value:
+    """A report.json (schema 2, or 1 from an older run) or one diagnosis pass."""
+    if not isinstance(value, Mapping) or ("findings" not in value and not isinstance(value.get("before"), Mapping)):
         raise AnsibleFilterError("%s: input must be a report from wgdoctor.wireguard.wg_diagnose" % name)
     return dict(value)
 

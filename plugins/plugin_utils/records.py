@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import (
     Facts, Finding, PingRecord, ProbeRecord, Report, Unchecked,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import redact_error, redact_vars
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.session import is_fresh
 
 NOT_REACHED = "no facts gathered (host not reached)"
@@ -33,6 +34,16 @@ class RemedyFailure(t.TypedDict):
     error: str
 
 
+class RemedyRun(t.TypedDict):
+    host: str
+    role: str
+    vars: dict[str, t.Any]
+    changed: t.Optional[bool]
+    failed: bool
+    task: t.Optional[str]
+    error: t.Optional[str]
+
+
 class AfterSummary(t.TypedDict):
     healthy: bool
     incomplete: bool
@@ -44,11 +55,6 @@ class AfterSummary(t.TypedDict):
     failed_remedies: list[RemedyFailure]
 
 
-# Anything shaped like a WireGuard key (base64 of 32 bytes) in a failed task's message is hidden:
-# the roles put no_log on the tasks that handle keys, this is the second line of defence.
-_KEY_SHAPED = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
-MAX_ERROR = 500
-
 
 def remedy_failures(hostvars: Mapping, end_hosts: t.Iterable[str], result_var: str = "wg_remedy_failures") -> list[RemedyFailure]:
     """The remedies that failed on each end (playbooks/phases/apply_remedy.yml records them), in host order."""
@@ -57,10 +63,31 @@ def remedy_failures(hostvars: Mapping, end_hosts: t.Iterable[str], result_var: s
         recorded = _mapping(hostvars[host] if host in hostvars else None).get(result_var)
         for item in recorded if isinstance(recorded, (list, tuple)) else []:
             item = _mapping(item)
-            error = _KEY_SHAPED.sub("(redacted)", str(item.get("error") or "no message"))[:MAX_ERROR]
+            error = redact_error(item.get("error"))
             failures.append({"host": str(item.get("host") or host), "role": str(item.get("role") or ""),
                              "task": str(item.get("task") or ""), "error": error})
     return failures
+
+
+def remedy_runs(hostvars: Mapping, end_hosts: t.Iterable[str], result_var: str = "wg_remedy_runs") -> list[RemedyRun]:
+    """Every remedy that ran on each end (playbooks/phases/apply_remedy.yml records them), in host
+    order then run order: host, role, its variables with secrets redacted, changed (None when not
+    recorded), failed, and the failed task and its error (redacted and cut as in remedy_failures)."""
+    runs: list[RemedyRun] = []
+    for host in end_hosts:
+        recorded = _mapping(hostvars[host] if host in hostvars else None).get(result_var)
+        for item in recorded if isinstance(recorded, (list, tuple)) else []:
+            item = _mapping(item)
+            failed = bool(item.get("failed"))
+            changed = item.get("changed")
+            runs.append({
+                "host": str(item.get("host") or host), "role": str(item.get("role") or ""),
+                "vars": redact_vars(_mapping(item.get("vars"))),
+                "changed": changed if isinstance(changed, bool) else None, "failed": failed,
+                "task": str(item.get("task") or "") or None if failed else None,
+                "error": redact_error(item.get("error")) if failed else None,
+            })
+    return runs
 
 
 def _mapping(value: t.Any) -> Mapping:

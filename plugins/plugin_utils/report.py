@@ -1,7 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, wgdoctor maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The diagnosis report as JSON, Markdown and a terminal summary, and the CI threshold check."""
+"""The diagnosis report as JSON, Markdown and a terminal summary, and the CI threshold check.
+
+report.json (schema 2, docs/findings.md, plugins/plugin_utils/report_schema.json) tells one story:
+`before` (what the diagnosis found), `remediation` (what ran), `after` (what the verification found),
+and at the top `healthy` / `status` / `incomplete` about *now*: after remediation when it ran.
+Every reader here takes a schema 2 report; a bare diagnosis pass (what wg_diagnose returns) or a
+schema 1 report.json is read as one through `as_report`."""
 from __future__ import annotations
 
 import base64
@@ -11,9 +17,27 @@ import re
 import textwrap
 import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Finding, Remedy, Report, Unchecked
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Finding, Report, Unchecked
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.session import is_fresh
 
+SCHEMA = 2
 SEVERITIES = ("critical", "error", "warning", "info")
+SYMPTOMS = ("handshake_never", "handshake_stale", "tunnel_ping_fails")
+# The keys of a pass section (before / after): what wg_diagnose returns plus the playbook's records.
+SECTION_KEYS = ("generated", "healthy", "incomplete", "unchecked", "findings", "tunnels", "outside_peers", "probes", "pings")
+# Remedy variables are no secrets by design (a PSK is copied by host name, never by value); a name that
+# says otherwise is redacted all the same.
+_SECRET_NAME = re.compile(r"private|preshared_key$|psk$|secret|password|token", re.IGNORECASE)
+REDACTED = "(redacted)"
+# Anything shaped like a WireGuard key (base64 of 32 bytes) in a failed task's message is hidden: the roles put
+# no_log on the tasks that handle keys, this is the second line of defence.
+_KEY_SHAPED = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
+MAX_ERROR = 500
+
+
+def redact_error(message: t.Any) -> str:
+    """A failed task's message as the report shows it: key-shaped text redacted, cut to MAX_ERROR."""
+    return _KEY_SHAPED.sub(REDACTED, str(message or "no message"))[:MAX_ERROR]
 CONSOLE_FINDINGS = 40
 MARKDOWN_OUTSIDE = 50
 _KEY = re.compile(r"^[A-Za-z0-9+/]{43}=$")
@@ -32,28 +56,99 @@ def _short(value: t.Any) -> t.Any:
     return value
 
 
-def _after(report: t.Mapping[str, t.Any]) -> t.Optional[t.Mapping[str, t.Any]]:
-    after = report.get("after")
-    return after if isinstance(after, dict) else None
+def section(pass_report: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """One pass (before or after) in the report's shape: the diagnosis' verdict, findings, tunnels
+    (each with `handshake_fresh`), what was not checked, and the probes and pings it measured."""
+    unchecked = list(pass_report.get("unchecked") or [])
+    tunnels = []
+    for tunnel in pass_report.get("tunnels") or []:
+        tunnel = dict(tunnel)
+        tunnel["handshake_fresh"] = is_fresh(tunnel.get("latest_handshake_age"))
+        tunnels.append(tunnel)
+    return {
+        "generated": pass_report.get("generated"),
+        "healthy": bool(pass_report.get("healthy")) and not unchecked and not pass_report.get("incomplete"),
+        "incomplete": bool(unchecked) or bool(pass_report.get("incomplete")),
+        "unchecked": unchecked,
+        "findings": list(pass_report.get("findings") or []),
+        "tunnels": tunnels,
+        "outside_peers": list(pass_report.get("outside_peers") or []),
+        "probes": list(pass_report.get("probes") or []),
+        "pings": list(pass_report.get("pings") or []),
+    }
+
+
+def redact_vars(variables: t.Optional[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
+    """A remedy's variables as the report shows them: any whose name says secret is redacted."""
+    return dict((str(name), REDACTED if _SECRET_NAME.search(str(name)) and value not in (None, "") else value)
+                for name, value in sorted((variables or {}).items()))
+
+
+def _status(now: t.Mapping[str, t.Any]) -> str:
+    """healthy; unhealthy when a critical or error finding remains (known broken, whatever else was
+    not checked); incomplete when nothing known is broken but something was not checked."""
+    if any(f.get("severity") in ("critical", "error") for f in now.get("findings") or []):
+        return "unhealthy"
+    if now.get("incomplete"):
+        return "incomplete"
+    return "healthy" if now.get("healthy") else "unhealthy"
+
+
+def assemble(before: t.Mapping[str, t.Any], remediation: t.Optional[t.Sequence[t.Mapping[str, t.Any]]] = None,
+             after: t.Optional[t.Mapping[str, t.Any]] = None, check_mode: bool = False) -> Report:
+    """report.json: the diagnosis pass `before`, the remedies that ran (None: remediation was not
+    asked for), the verification pass `after` (None: it did not run, e.g. under --check)."""
+    report: dict[str, t.Any] = {"schema": SCHEMA, "generated": None, "status": "", "healthy": False, "incomplete": False,
+                                "now": "before", "before": section(before)}
+    if remediation is not None:
+        report["remediation"] = {"check_mode": bool(check_mode), "remedies": [_remedy_run(r) for r in remediation]}
+    if after is not None:
+        report["after"] = section(after)
+        report["now"] = "after"
+    now = report[report["now"]]
+    report.update(generated=now["generated"], status=_status(now), healthy=_status(now) == "healthy",
+                  incomplete=now["incomplete"])
+    return t.cast(Report, report)
+
+
+def _remedy_run(run: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    changed = run.get("changed")
+    return {"host": str(run.get("host")), "role": str(run.get("role")), "vars": redact_vars(run.get("vars")),
+            "changed": changed if isinstance(changed, bool) else None, "failed": bool(run.get("failed")),
+            "task": run.get("task") or None, "error": redact_error(run.get("error")) if run.get("failed") else None}
+
+
+def as_report(report: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """`report` as schema 2: as it is when it is one, else a diagnosis pass (wg_diagnose's return
+    value) or a schema 1 report.json, whose `after` and `after.failed_remedies` are carried over."""
+    if isinstance(report.get("before"), t.Mapping):
+        return dict(report)
+    old_after = report.get("after") if isinstance(report.get("after"), t.Mapping) else None
+    remediation = None
+    after = None
+    if old_after is not None:
+        after = dict((k, v) for k, v in old_after.items() if k in SECTION_KEYS)
+        after.setdefault("generated", report.get("generated"))
+        remediation = [dict(f, failed=True, changed=None) for f in old_after.get("failed_remedies") or []]
+    return dict(assemble(report, remediation, after))
+
+
+def _now(report: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    full = as_report(report)
+    return full[full["now"]]
 
 
 def _findings(report: t.Mapping[str, t.Any]) -> list[Finding]:
     """The findings that remain: after remediation the verification's, else the diagnosis'."""
-    after = _after(report)
-    if after is not None and after.get("findings") is not None:
-        return after["findings"]
-    return report.get("findings") or []
+    return _now(report)["findings"]
 
 
 def _unchecked(report: t.Mapping[str, t.Any]) -> list[Unchecked]:
     """What the last pass could not check: after remediation the verification's, else the diagnosis'."""
-    after = _after(report)
-    if after is not None and after.get("unchecked") is not None:
-        return after["unchecked"]
-    return report.get("unchecked") or []
+    return _now(report)["unchecked"]
 
 
-def count_at_or_above(report: Report, severity: str) -> int:
+def count_at_or_above(report: t.Mapping[str, t.Any], severity: str) -> int:
     """How many remaining findings are `severity` or worse (wg_fail_on)."""
     if severity not in SEVERITIES:
         raise ValueError("unknown severity %r, expected one of %s" % (severity, ", ".join(SEVERITIES)))
@@ -66,25 +161,26 @@ def _counts(findings: list[Finding]) -> str:
     return ", ".join("%d %s" % (n, s) for s, n in counts if n) or "no findings"
 
 
-def _verdict(report: t.Mapping[str, t.Any]) -> str:
-    """HEALTHY or NOT HEALTHY with the counts; INCOMPLETE when something could not be checked
-    (never healthy then, also when read from an older report that said so)."""
-    after = _after(report)
-    last = after if after is not None and "healthy" in after else report
-    unchecked = _unchecked(report)
-    if last.get("incomplete") or unchecked:
+def verdict(part: t.Mapping[str, t.Any]) -> str:
+    """HEALTHY or NOT HEALTHY with the counts of one section; INCOMPLETE when something could not be
+    checked (never healthy then)."""
+    findings = part.get("findings") or []
+    unchecked = part.get("unchecked") or []
+    if part.get("incomplete") or unchecked:
         return "NOT HEALTHY, INCOMPLETE: %s, %d %s not checked" % (
-            _counts(_findings(report)), len(unchecked), "thing" if len(unchecked) == 1 else "things")
-    return "%s: %s" % ("HEALTHY" if last.get("healthy") else "NOT HEALTHY", _counts(_findings(report)))
+            _counts(findings), len(unchecked), "thing" if len(unchecked) == 1 else "things")
+    return "%s: %s" % ("HEALTHY" if part.get("healthy") else "NOT HEALTHY", _counts(findings))
 
 
 def _unchecked_text(item: t.Mapping[str, t.Any]) -> str:
     return str(item.get("what")) if item.get("host") is None else "%s: %s" % (item.get("host"), item.get("what"))
 
 
-def _remedy_text(remedy: Remedy) -> str:
-    variables = " ".join("%s=%s" % (k, _short(v)) for k, v in sorted((remedy.get("vars") or {}).items()))
-    return "%s: %s %s" % (remedy.get("host"), remedy.get("role"), variables)
+def remedy_text(remedy: t.Mapping[str, t.Any]) -> str:
+    """host: role var=value ...; public keys whole, so that a person can copy them."""
+    variables = " ".join("%s=%s" % (k, "[%s]" % ", ".join(map(str, v)) if isinstance(v, list) else v)
+                         for k, v in sorted((remedy.get("vars") or {}).items()) if v not in (None, "", []))
+    return ("%s: %s %s" % (remedy.get("host"), remedy.get("role"), variables)).rstrip()
 
 
 def _remedies(findings: list[Finding]) -> tuple[list[str], list[str]]:
@@ -94,28 +190,46 @@ def _remedies(findings: list[Finding]) -> tuple[list[str], list[str]]:
     for finding in findings:
         remedy = finding.get("remedy")
         if not remedy:
-            if finding.get("code") not in ("handshake_never", "handshake_stale", "tunnel_ping_fails"):
+            if finding.get("code") not in SYMPTOMS:
                 manual.append("%s on %s" % (finding.get("code"), finding.get("host")))
             continue
-        text = _remedy_text(remedy)
+        text = remedy_text(remedy)
         if text not in seen:
             seen.add(text)
             lines.append(text)
     return lines, manual
 
 
+def run_result(run: t.Mapping[str, t.Any], check_mode: bool = False) -> str:
+    """What one remedy did: changed, unchanged, FAILED (task: error), or not known."""
+    if run.get("failed"):
+        return "FAILED in task '%s': %s" % (run.get("task") or "?", run.get("error") or "no message")
+    if run.get("changed") is None:
+        return "ran (whether it changed anything was not recorded)"
+    if check_mode:
+        return "would change" if run["changed"] else "would change nothing"
+    return "changed" if run["changed"] else "unchanged (already as wanted)"
+
+
+# A firewall counter comes with the facts, which are gathered before the probe is sent: next to what the
+# capture saw during the probe it reads as a contradiction unless said.
+_COUNTER = re.compile(r"\(counter (\d+) packets?\)")
+COUNTER_NOTE = "counter read when the facts were gathered, before the probe was sent: the probe's packets are not in it"
+
+
+def explain_evidence(line: str, part: t.Mapping[str, t.Any]) -> str:
+    """An evidence line with what a reader needs to trust it (when a counter was read)."""
+    if _COUNTER.search(line) and part.get("probes"):
+        return "%s [%s]" % (line, COUNTER_NOTE)
+    return line
+
+
 def render_json(report: Report) -> str:
     return json.dumps(report, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-def render_console(report: Report, width: int = 100) -> str:
-    """Severity, code, host and summary per finding, then the remedies; fits `width` columns."""
-    findings = _findings(report)
-    lines = ["WireGuard diagnosis %s - %s" % (report.get("generated"), _verdict(report)),
-             "%d tunnel(s), %d peer(s) outside the inventory" % (
-                 len(report.get("tunnels") or []), len(report.get("outside_peers") or []))]
-    if findings:
-        lines.append("")
+def _console_findings(findings: list[Finding], width: int) -> list[str]:
+    lines: list[str] = []
     code_width = min(max([len(f.get("code", "")) for f in findings] + [4]), 32)
     host_width = min(max([len(str(f.get("host"))) for f in findings] + [4]), 20)
     indent = 9 + code_width + 1 + host_width + 1
@@ -133,36 +247,68 @@ def render_console(report: Report, width: int = 100) -> str:
         lines += [" " * indent + rest for rest in wrapped[1:]]
     if len(findings) > CONSOLE_FINDINGS:
         lines.append("... and %d more findings in report.md / report.json" % (len(findings) - CONSOLE_FINDINGS))
+    return lines
+
+
+def _console_part(part: t.Mapping[str, t.Any], width: int, remedies_heading: t.Optional[str]) -> list[str]:
+    lines: list[str] = []
+    findings = part["findings"]
+    if findings:
+        lines.append("")
+    lines += _console_findings(findings, width)
     remedies, manual = _remedies(findings)
-    if remedies:
-        lines += ["", "Remedies (applied with -e wg_remediate=true):"]
+    if remedies and remedies_heading:
+        lines += ["", remedies_heading]
         for text in remedies:
-            lines += textwrap.wrap(text, width=width, initial_indent="  ", subsequent_indent="      ")
+            lines += textwrap.wrap(text, width=width, initial_indent="  ", subsequent_indent="      ",
+                                   break_long_words=False)
     if manual:
         lines += ["", "Needs a person: " + "; ".join(manual)]
-    for item in _unchecked(report):
+    for item in part["unchecked"]:
         lines.append("Not checked%s: %s" % ("" if item.get("host") is None else " on %s" % item["host"], item.get("what")))
-    for failure in _failed_remedies(report):
-        lines += textwrap.wrap("Remedy FAILED on %s: %s" % (failure.get("host"), _failure_text(failure)), width=width,
-                               subsequent_indent="    ")
+    return lines
+
+
+def _tunnel_up_sentence(after: t.Mapping[str, t.Any]) -> str:
+    pings = after.get("pings") or []
+    answered = sum(1 for p in pings if p.get("ok"))
+    if after.get("healthy") and pings and answered == len(pings):
+        return "THE TUNNEL IS UP: handshake fresh, %d/%d pings through it answered." % (answered, len(pings))
+    return "THE TUNNEL IS STILL NOT UP: see the remaining findings below."
+
+
+def render_console(report: t.Mapping[str, t.Any], width: int = 100) -> str:
+    """Severity, code, host and summary per finding, then the remedies; fits `width` columns. After
+    remediation: what was wrong, what was done, what it is now."""
+    full = as_report(report)
+    before = full["before"]
+    now = full[full["now"]]
+    lines = ["WireGuard diagnosis %s - %s" % (full.get("generated"), verdict(now)),
+             "%d tunnel(s), %d peer(s) outside the inventory" % (len(now["tunnels"]), len(now["outside_peers"]))]
+    remediation = full.get("remediation")
+    if remediation is None:
+        return "\n".join(lines + _console_part(before, width, "Remedies (applied with -e wg_remediate=true):")) + "\n"
+    lines += ["", "BEFORE remediation: %s" % verdict(before)] + _console_part(before, width, None)
+    check_mode = bool(remediation.get("check_mode"))
+    runs = remediation.get("remedies") or []
+    lines += ["", "REMEDIATION%s: %d remed%s" % (
+        " (check mode, nothing changed)" if check_mode else "", len(runs), "y" if len(runs) == 1 else "ies")]
+    for run in runs:
+        lines += textwrap.wrap("%s -> %s" % (remedy_text(run), run_result(run, check_mode)), width=width,
+                               initial_indent="  ", subsequent_indent="      ", break_long_words=False)
+    after = full.get("after")
+    if after is not None:
+        lines += ["", "AFTER remediation: %s" % verdict(after), _tunnel_up_sentence(after)]
+        lines += _console_part(after, width, "Remedies still named:")
     return "\n".join(lines) + "\n"
-
-
-def _failed_remedies(report: t.Mapping[str, t.Any]) -> list[t.Mapping[str, t.Any]]:
-    after = _after(report)
-    return list((after or {}).get("failed_remedies") or [])
-
-
-def _failure_text(failure: t.Mapping[str, t.Any]) -> str:
-    return "%s, task '%s': %s" % (failure.get("role"), failure.get("task"), failure.get("error"))
 
 
 def _cell(value: t.Any) -> str:
     return str(value if value is not None else "-").replace("|", "\\|").replace("\n", " ")
 
 
-def _md_tunnels(report: Report) -> list[str]:
-    tunnels = report.get("tunnels") or []
+def _md_tunnels(part: t.Mapping[str, t.Any]) -> list[str]:
+    tunnels = part.get("tunnels") or []
     if not tunnels:
         return ["No tunnel between inventory hosts was found."]
     lines = ["| end A | end B | paired by | initiators | responder | last handshake |", "|---|---|---|---|---|---|"]
@@ -177,17 +323,17 @@ def _md_tunnels(report: Report) -> list[str]:
     return lines
 
 
-def _md_finding(number: int, finding: Finding) -> list[str]:
-    lines = ["### %d. `%s` (%s) on %s" % (number, finding.get("code"), finding.get("severity"), finding.get("host")), "",
+def _md_finding(number: int, finding: Finding, part: t.Mapping[str, t.Any], level: str) -> list[str]:
+    lines = ["%s %d. `%s` (%s) on %s" % (level, number, finding.get("code"), finding.get("severity"), finding.get("host")), "",
              finding.get("summary") or "", ""]
-    where = [("interface", finding.get("interface")), ("peer", _short(finding.get("peer")))]
+    where = [("interface", finding.get("interface")), ("peer", finding.get("peer"))]
     lines.append(" · ".join("%s: `%s`" % (k, v) for k, v in where if v))
     if finding.get("follows_from") is not None:
         lines.append("Follows from: %s" % (", ".join("`%s`" % c for c in finding["follows_from"]) or "no cause found"))
-    lines += ["", "Evidence:", ""] + ["- `%s`" % e.replace("`", "'") for e in finding.get("evidence") or []]
+    lines += ["", "Evidence:", ""] + ["- `%s`" % explain_evidence(e, part).replace("`", "'") for e in finding.get("evidence") or []]
     remedy = finding.get("remedy")
     if remedy:
-        fix = "`%s`" % _remedy_text(remedy)
+        fix = "`%s`" % remedy_text(remedy)
     elif finding.get("follows_from"):
         fix = "fix what it follows from (above)"
     else:
@@ -196,31 +342,62 @@ def _md_finding(number: int, finding: Finding) -> list[str]:
     return lines
 
 
-def render_markdown(report: Report) -> str:
-    findings = _findings(report)
-    lines = ["# WireGuard diagnosis", "", "Generated %s. **%s**" % (report.get("generated"), _verdict(report)), "",
-             "## Tunnels", ""] + _md_tunnels(report) + [""]
-    outside = report.get("outside_peers") or []
+def _md_part(part: t.Mapping[str, t.Any], level: str, none_text: str) -> list[str]:
+    lines = ["%s Tunnels" % level, ""] + _md_tunnels(part) + [""]
+    outside = part.get("outside_peers") or []
     if outside:
         lines += ["%d peer(s) belong to no inventory host (not an error):" % len(outside), ""]
-        lines += ["- %s/%s peer `%s` endpoint %s" % (o.get("host"), o.get("interface"), _short(o.get("public_key")),
+        lines += ["- %s/%s peer `%s` endpoint %s" % (o.get("host"), o.get("interface"), o.get("public_key"),
                                                      o.get("endpoint") or "none") for o in outside[:MARKDOWN_OUTSIDE]]
         if len(outside) > MARKDOWN_OUTSIDE:
             lines.append("- ... and %d more (report.json)" % (len(outside) - MARKDOWN_OUTSIDE))
         lines.append("")
-    unchecked = _unchecked(report)
+    unchecked = part.get("unchecked") or []
     if unchecked:
-        lines += ["## Not checked", "", "The diagnosis is incomplete: nothing below was looked at, so the report cannot say healthy.", ""]
+        lines += ["%s Not checked" % level, "",
+                  "The diagnosis is incomplete: nothing below was looked at, so the report cannot say healthy.", ""]
         lines += ["- %s" % _unchecked_text(u) for u in unchecked] + [""]
-    failures = _failed_remedies(report)
-    if failures:
-        lines += ["## Remedies that failed", "", "The verification below diagnosed these hosts again from fresh facts.", ""]
-        lines += ["- %s: %s" % (_cell(f.get("host")), _failure_text(f).replace("`", "'")) for f in failures] + [""]
-    lines += ["## Findings", ""]
-    if not findings:
-        lines += ["None: the handshake completes and traffic flows.", ""]
-    for number, finding in enumerate(findings, 1):
-        lines += _md_finding(number, finding)
+    lines += ["%s Findings" % level, ""]
+    if not part["findings"]:
+        lines += [none_text, ""]
+    for number, finding in enumerate(part["findings"], 1):
+        lines += _md_finding(number, finding, part, level + "#")
+    return lines
+
+
+def _md_remediation(remediation: t.Mapping[str, t.Any]) -> list[str]:
+    runs = remediation.get("remedies") or []
+    check_mode = bool(remediation.get("check_mode"))
+    lines = ["## 2. What was done%s" % (" (check mode: shown, nothing changed)" if check_mode else ""), ""]
+    if not runs:
+        return lines + ["No finding named a remedy the collection applies.", ""]
+    lines += ["| host | role | variables | result |", "|---|---|---|---|"]
+    for run in runs:
+        variables = "<br>".join("`%s=%s`" % (k, v) for k, v in sorted((run.get("vars") or {}).items()) if v not in (None, "", []))
+        lines.append("| %s | %s | %s | %s |" % (
+            _cell(run.get("host")), _cell(run.get("role")), _cell(variables), _cell(run_result(run, check_mode).replace("`", "'"))))
+    return lines + [""]
+
+
+def render_markdown(report: t.Mapping[str, t.Any]) -> str:
+    """Without remediation: the tunnels and the findings. With it, in that order: what was wrong,
+    what was done, what it is now."""
+    full = as_report(report)
+    now = full[full["now"]]
+    lines = ["# WireGuard diagnosis", "", "Generated %s. **%s**" % (full.get("generated"), verdict(now)), ""]
+    remediation = full.get("remediation")
+    if remediation is None:
+        lines += _md_part(full["before"], "##", "None: the handshake completes and traffic flows.")
+        return "\n".join(lines).rstrip("\n") + "\n"
+    lines += ["## 1. What was wrong (before remediation): %s" % verdict(full["before"]), ""]
+    lines += _md_part(full["before"], "###", "None.")
+    lines += _md_remediation(remediation)
+    after = full.get("after")
+    if after is None:
+        lines += ["## 3. What it is now", "", "Not verified: remediation ran in check mode, so the state above is still the state now.", ""]
+    else:
+        lines += ["## 3. What it is now (after remediation): %s" % verdict(after), "", _tunnel_up_sentence(after), ""]
+        lines += _md_part(after, "###", "None: the handshake completes and traffic flows.")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -9,10 +9,11 @@ from ansible_collections.wgdoctor.wireguard.plugins.filter.wg_diagnose import (
     FilterModule, wg_diagnose, wg_report_count,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import (
-    SecretLeakError, assert_no_secrets, count_at_or_above, render_console, render_json, render_markdown,
+    SecretLeakError, assemble, assert_no_secrets, count_at_or_above, render_console, render_json, render_markdown,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report_html import render_html, render_junit
 from diagnosis_facts import (
-    HEALTHY_PINGS, NOW, STRANGER_KEY, codes, config_peer, never_handshaken, probe, run, runtime_peer, wg0,
+    HEALTHY_PINGS, NOW, STRANGER_KEY, codes, config_peer, healthy_facts, never_handshaken, probe, run, runtime_peer, wg0,
 )
 from ansible.errors import AnsibleFilterError
 
@@ -56,8 +57,10 @@ def test_console_says_plainly_not_healthy_and_lists_remedies(facts):
     assert lines[0].endswith("NOT HEALTHY: 3 critical, 1 warning")
     assert lines[3].startswith("CRITICAL peer_public_key_mismatch  client client/wg0 holds the wrong public key")
     assert "  server: wgdoctor.wireguard.firewall firewall_interface=wg0 firewall_port=51820" in lines
-    assert any(line.startswith("  client: wgdoctor.wireguard.peer peer_interface=wg0 peer_new_public_key=LmOC49ER…")
+    # Whole public keys, so that a person can copy them into a config.
+    assert any(line.startswith("  client: wgdoctor.wireguard.peer peer_interface=wg0")
                for line in lines)
+    assert "      peer_new_public_key=LmOC49ERWH20JwAk2V728zGNaWK3VFdEEGbro1QkTEA=" in text
     assert all(len(line) <= 100 for line in lines), [line for line in lines if len(line) > 100]
 
 
@@ -67,9 +70,12 @@ def test_console_of_a_healthy_tunnel_is_one_plain_verdict(facts):
     assert "NOT HEALTHY" not in text
 
 
-def test_console_wraps_to_a_narrow_terminal(facts):
+def test_console_wraps_to_a_narrow_terminal_without_splitting_a_key(facts):
     lines = render_console(broken_report(facts), width=60).splitlines()
-    assert all(len(line) <= 60 for line in lines[2:]), [line for line in lines if len(line) > 60]
+    # A key is never split across lines: a line holding nothing but one name=key may be wider.
+    too_wide = [line for line in lines[2:] if len(line) > 60 and len(line.split()) > 1]
+    assert too_wide == []
+    assert "      keepalive_peer=LmOC49ERWH20JwAk2V728zGNaWK3VFdEEGbro1QkTEA=" in lines
 
 
 def test_markdown_carries_evidence_and_fix(facts):
@@ -78,6 +84,8 @@ def test_markdown_carries_evidence_and_fix(facts):
     assert "- `iptables-nft: filter/INPUT verdict drop by rule '-A INPUT -p udp -m udp --dport 51820 -j DROP' (counter 4 packets)`" in text
     assert "Follows from: `peer_public_key_mismatch`, `udp_blocked_host_firewall`" in text
     assert "| client/wg0 (NZbhLh18…) | server/wg0 (LmOC49ER…) | endpoint | client | server | never |" in text
+    assert ("Fix: `client: wgdoctor.wireguard.peer peer_interface=wg0 peer_new_public_key=LmOC49ERWH20JwAk2V728zGNaWK3VFdEEGbro1QkTEA="
+            " peer_public_key=fAWw3gvjP+gQVhxh6KLcEobb+oetIaCb1g+E9Bp2KlA=`") in text
 
 
 def test_json_round_trips(facts):
@@ -89,16 +97,25 @@ def test_fail_on_counts_what_remains(facts):
     report = broken_report(facts)
     assert count_at_or_above(report, "critical") == 3
     assert count_at_or_above(report, "warning") == 4
+    # A schema 1 report.json (an older run's) is still read: its `after` is what remains.
     report["after"] = {"healthy": True, "findings": [], "handshake": {}, "ping": {}}
     assert count_at_or_above(report, "info") == 0
+    fixed = assemble(broken_report(facts), [], run(healthy_facts(), pings=HEALTHY_PINGS))
+    assert count_at_or_above(fixed, "info") == 0 and fixed["healthy"] is True
+    assert wg_report_count(fixed, "critical") == 0
     with pytest.raises(ValueError):
         count_at_or_above(report, "fatal")
 
 
 def test_no_secret_in_any_rendering(facts):
     report = broken_report(facts)
-    for text in (render_json(report), render_markdown(report), render_console(report)):
-        assert_no_secrets(text, SECRETS)
+    remediated = assemble(report, [{"host": "client", "role": "wgdoctor.wireguard.peer", "vars": {"peer_preshared_key": SECRETS[2]},
+                                    "changed": None, "failed": True, "task": "Set", "error": "wg set said " + SECRETS[1]}],
+                          run(healthy_facts()))
+    for shown in (report, remediated):
+        for text in (render_json(shown), render_markdown(shown), render_console(shown), render_html(shown), render_junit(shown)):
+            assert_no_secrets(text, SECRETS)
+    assert remediated["remediation"]["remedies"][0]["vars"] == {"peer_preshared_key": "(redacted)"}
 
 
 def test_secret_guard_refuses_a_leak_without_repeating_it():
@@ -126,6 +143,8 @@ def test_filter_rejects_garbage_with_a_clear_message():
         wg_diagnose(["server"])
     with pytest.raises(AnsibleFilterError, match="input must be a report"):
         FilterModule().filters()["wg_report_console"]({"schema": 1})
+    with pytest.raises(AnsibleFilterError, match="input must be a report"):
+        FilterModule().filters()["wg_report_console"]({"schema": 2, "before": "garbage"})
 
 
 def test_remedies_after_a_key_fix_name_the_entry_by_its_corrected_key(facts):

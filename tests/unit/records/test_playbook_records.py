@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from diagnosis_facts import HEALTHY_PINGS, healthy_facts, probe, run
 from playbook_jinja import play_vars, render, set_fact_value
+from report_schema_check import assert_valid_report
 
 PASS = "playbooks/phases/diagnose_pass.yml"
 REPORT = "playbooks/phases/report.yml"
@@ -34,18 +35,68 @@ def test_no_probe_ran_when_the_probe_block_was_skipped():
     assert set_fact_value(PASS, "Assemble probe and ping records", "wg_probes", variables) == []
 
 
-def test_report_after_section_comes_from_the_after_summary():
-    after = dict(run(healthy_facts(), pings=HEALTHY_PINGS), probes=[probe("ok")], pings=HEALTHY_PINGS)
+def _report_play_variables(reports, hostvars, remediate):
     variables = play_vars(REPORT, "localhost")
-    variables["wg_reports"] = {"before": run(healthy_facts()), "after": after}
-    variables["wg_hosts"] = "ends"
-    variables["hostvars"] = {"server": {"wg_remedy_failures": [{"host": "server", "role": "wgdoctor.wireguard.service",
-                                                               "task": "Start", "error": "unit failed"}]}, "client": {}}
-    variables["wg_end_hosts"] = ["server", "client"]
-    section = render(variables["wg_after_section"], variables)
-    assert set(section) == {"after"}
-    assert section["after"]["healthy"] is True and section["after"]["ping"]["client -> server (10.99.0.1)"] is True
-    assert section["after"]["failed_remedies"] == [{"host": "server", "role": "wgdoctor.wireguard.service",
-                                                    "task": "Start", "error": "unit failed"}]
-    variables["wg_reports"] = {"before": run(healthy_facts())}
-    assert render(variables["wg_after_section"], variables) == {}
+    variables.update(wg_reports=reports, wg_hosts="ends", hostvars=hostvars, wg_end_hosts=["server", "client"],
+                     wg_remediate=remediate, ansible_check_mode=False)
+    return variables
+
+
+def test_report_tells_before_what_ran_and_after_from_the_recorded_runs():
+    after = dict(run(healthy_facts(), pings=HEALTHY_PINGS), probes=[probe("ok")], pings=HEALTHY_PINGS)
+    hostvars = {"server": {"wg_remedy_runs": [{"host": "server", "role": "wgdoctor.wireguard.service", "vars": {"service_interface": "wgs"},
+                                               "changed": None, "failed": True, "task": "Start", "error": "unit failed"}]},
+                "client": {}}
+    variables = _report_play_variables({"before": run(healthy_facts()), "after": after}, hostvars, True)
+    variables["wg_remediation"] = render(variables["wg_remediation"], variables)
+    report = set_fact_value(REPORT, "Tell the story in one report - before, what remediation ran, after", "wg_report", variables)
+    assert_valid_report(report)
+    assert (report["schema"], report["now"], report["healthy"], report["status"]) == (2, "after", True, "healthy")
+    assert report["remediation"] == {"check_mode": False, "remedies": [
+        {"host": "server", "role": "wgdoctor.wireguard.service", "vars": {"service_interface": "wgs"}, "changed": None,
+         "failed": True, "task": "Start", "error": "unit failed"}]}
+    assert [p["ok"] for p in report["after"]["pings"]] == [True, True]
+    assert all(tunnel["handshake_fresh"] for tunnel in report["after"]["tunnels"])
+
+
+def test_report_without_remediation_has_no_remediation_nor_after():
+    variables = _report_play_variables({"before": run(healthy_facts())}, {"server": {}, "client": {}}, False)
+    variables["wg_remediation"] = render(variables["wg_remediation"], variables)
+    assert variables["wg_remediation"] is None
+    report = set_fact_value(REPORT, "Tell the story in one report - before, what remediation ran, after", "wg_report", variables)
+    assert_valid_report(report)
+    assert set(report) == {"schema", "generated", "status", "healthy", "incomplete", "now", "before"}
+
+
+def _apply_remedy_task(name):
+    import os
+    import yaml
+    from playbook_jinja import REPO
+    with open(os.path.join(REPO, "playbooks/phases/apply_remedy.yml")) as handle:
+        tasks = yaml.safe_load(handle)
+    [block] = tasks
+    return next(item for item in block["rescue"] + block["always"] if item.get("name") == name)
+
+
+def _set_facts(name, variables):
+    item = _apply_remedy_task(name)
+    scope = dict(item.get("vars") or {})
+    scope.update(variables)
+    return dict((fact, render(value, scope)) for fact, value in item["ansible.builtin.set_fact"].items())
+
+
+def test_apply_remedy_records_what_ran_and_what_failed_as_wg_remedy_runs_reads_it():
+    firewall = {"role": "wgdoctor.wireguard.firewall", "host": "server", "vars": {"firewall_port": 41194, "firewall_interface": "wgs"}}
+    service = {"role": "wgdoctor.wireguard.service", "host": "server", "vars": {"service_interface": "wgs"}}
+    record = "Record the remedy that ran for the report"
+    # The firewall remedy runs through; the service remedy fails, its rescue records the failure, then the run.
+    state = {"inventory_hostname": "server"}
+    state.update(_set_facts(record, dict(state, wg_remedy=firewall)))
+    state.update(_set_facts("Record the failed remedy for the report", dict(
+        state, wg_remedy=service, ansible_failed_task={"name": "Start wg-quick"}, ansible_failed_result={"msg": "unit failed"})))
+    state.update(_set_facts(record, dict(state, wg_remedy=service)))
+    runs = render("{{ hostvars | wgdoctor.wireguard.wg_remedy_runs(['server']) }}", {"hostvars": {"server": state}})
+    assert [(r["role"], r["failed"], r["task"], r["error"]) for r in runs] == [
+        ("wgdoctor.wireguard.firewall", False, None, None),
+        ("wgdoctor.wireguard.service", True, "Start wg-quick", "unit failed")]
+    assert runs[0]["vars"] == {"firewall_interface": "wgs", "firewall_port": 41194}
