@@ -129,7 +129,10 @@ def cron_host(lab, tmp_path):
            "--network", f"{PREFIX}-site:ip={topology.SITE}.12", "--dns", router_site, "--dns-search", "wgdoctor.test",
            tag, "/usr/sbin/cron", "-f")
     server_public_key = lab.sh("server", "wg pubkey < /etc/wireguard/wg0.key").stdout.strip()
+    # The site net is --internal: the host reaches the server's public address only through the router,
+    # and the re-resolve job only takes an answer this host has a route to.
     podman("exec", container, "sh", "-ec", f"""
+ip route replace default via {router_site}
 umask 077
 cat > /etc/wireguard/wg0.conf <<CONF
 [Interface]
