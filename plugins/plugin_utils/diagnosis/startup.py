@@ -123,10 +123,10 @@ def listen_port_in_use(ctx: Context) -> list[RuleFinding]:
         evidence.append("%s: %s has ListenPort = %s in %s" % (end.host, end.interface, port, (end.config or {}).get("path")))
         evidence += _log_hint(end, _PORT_ERROR)
         first = holders[0]
-        holder = first.get("wireguard_interface") and "WireGuard interface %s" % first["wireguard_interface"] \
-            or first.get("process") or "a kernel socket"
-        if others:
-            holder = "WireGuard interface %s" % others[0].interface
+        if others or first.get("wireguard_interface"):
+            holder = "WireGuard interface %s" % (others[0].interface if others else first["wireguard_interface"])
+        else:
+            holder = first.get("process") or "a kernel socket"
         findings.append(make_finding(
             "listen_port_in_use", end.host,
             "wg-quick up fails on %s: UDP %s is already held by %s (\"Address already in use\"); stop that, or give "
