@@ -38,6 +38,8 @@ MAX_ERROR = 500
 def redact_error(message: t.Any) -> str:
     """A failed task's message as the report shows it: key-shaped text redacted, cut to MAX_ERROR."""
     return _KEY_SHAPED.sub(REDACTED, str(message or "no message"))[:MAX_ERROR]
+
+
 CONSOLE_FINDINGS = 40
 MARKDOWN_OUTSIDE = 50
 _KEY = re.compile(r"^[A-Za-z0-9+/]{43}=$")

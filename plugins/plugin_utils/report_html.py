@@ -101,8 +101,9 @@ def tunnel_path(part: t.Mapping[str, t.Any], tunnel: t.Mapping[str, t.Any]) -> T
                        for key, title, _codes in HOPS]
     init_end, resp_end = _end(tunnel, initiator), _end(tunnel, responder)
     hops[0]["detail"] = "%s/%s" % (init_end.get("host"), init_end.get("interface"))
-    hops[3]["detail"] = "%s/%s" % (resp_end.get("host"), resp_end.get("interface"))
     probes = [p for p in _probes_of(part, tunnel) if p.get("vantage") != "controller"] or _probes_of(part, tunnel)
+    targets = sorted(set("%s:%s" % ((p.get("target") or {}).get("host"), (p.get("target") or {}).get("port")) for p in probes))
+    hops[3]["detail"] = " ".join(filter(None, [", ".join(targets), "(%s/%s)" % (resp_end.get("host"), resp_end.get("interface"))]))
     reached = -1
     for probe in probes:
         if probe.get("outcome") == "ok":
@@ -135,7 +136,8 @@ def tunnel_path(part: t.Mapping[str, t.Any], tunnel: t.Mapping[str, t.Any]) -> T
             hop["status"] = WARNING
     for hop in hops:
         if hop["findings"] and hop["findings"][0].get("evidence"):
-            hop["detail"] = "; ".join(filter(None, [hop["detail"], explain_evidence(hop["findings"][0]["evidence"][0], part)]))
+            line = _telling_line(hop["key"], hop["findings"][0]["evidence"])
+            hop["detail"] = "; ".join(filter(None, [hop["detail"], explain_evidence(line, part)]))
     hops[_REACHED_WIREGUARD]["detail"] = "; ".join(filter(None, [_wireguard_questions(findings, reached), hops[_REACHED_WIREGUARD]["detail"]]))
     died_at = next((index for index, hop in enumerate(hops) if hop["status"] == BLOCKED), None)
     if died_at is None and (symptoms and any(f.get("severity") in ("critical", "error") for f in symptoms)):
@@ -145,6 +147,16 @@ def tunnel_path(part: t.Mapping[str, t.Any], tunnel: t.Mapping[str, t.Any]) -> T
     status = "broken" if died_at is not None else ("warning" if any(h["status"] == WARNING for h in hops) else "healthy")
     return {"name": tunnel_name(tunnel), "status": status, "died_at": died_at, "hops": hops, "findings": findings,
             "symptoms": symptoms}
+
+
+# The evidence line that says most about a hop: the firewall's rule (backend, table/chain, rule) at the
+# responder's firewall, what the capture saw in the network between, else the finding's first line.
+_TELLING = {"responder_firewall": "verdict", "network": "saw"}
+
+
+def _telling_line(hop: str, evidence: list[str]) -> str:
+    word = _TELLING.get(hop)
+    return next((line for line in reversed(evidence) if word and word in line), evidence[0])
 
 
 def _wireguard_questions(findings: list[dict[str, t.Any]], reached: int) -> str:
@@ -193,6 +205,8 @@ _SCRIPT = """
 function wgFilter(){var q=document.getElementById('q').value.toLowerCase(),s=document.getElementById('state').value;
 document.querySelectorAll('tr.tunnel').forEach(function(r){var show=(!q||r.dataset.search.indexOf(q)>=0)&&(!s||r.dataset.status===s);
 r.hidden=!show;var d=document.getElementById(r.dataset.detail);if(d){d.hidden=!show||!r.classList.contains('open');}});}
+(function(){var m=location.hash.match(/[#&]q=([^&]*)/);if(m&&document.getElementById('q')){
+document.getElementById('q').value=decodeURIComponent(m[1]);wgFilter();}})();
 function wgToggle(r){r.classList.toggle('open');document.getElementById(r.dataset.detail).hidden=!r.classList.contains('open');}
 """
 

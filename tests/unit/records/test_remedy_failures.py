@@ -27,8 +27,8 @@ def runs_of_three_ends():
     """As apply_remedy.yml records them: every remedy that ran, the failed ones with their task and error."""
     hostvars = {
         "hub-1": {"wg_remedy_runs": [
-            {"host": "hub-1", "role": "wgdoctor.wireguard.firewall", "vars": {"firewall_port": 41194, "firewall_interface": "wg-hub",
-                                                                               "firewall_backend": None}, "changed": None, "failed": False},
+            {"host": "hub-1", "role": "wgdoctor.wireguard.firewall", "changed": None, "failed": False,
+             "vars": {"firewall_port": 41194, "firewall_interface": "wg-hub", "firewall_backend": None}},
             {"host": "hub-1", "role": "wgdoctor.wireguard.service", "vars": {"service_interface": "wg-hub"}, "changed": None,
              "failed": True, "task": "Start wg-quick", "error": "Job for wg-quick@wg-hub.service failed"}]},
         "spoke-2": {"wg_remedy_runs": [
