@@ -1,16 +1,27 @@
 """firewalld (running, default zone public: SSH allowed) blocked WireGuard; after the firewall role the
 tunnel works again through the port opened in the zone the packets arrive in, runtime and permanent,
-nothing of that zone was removed, the tunnel's traffic is forwarded and masqueraded out of the uplink,
-and firewalld brings it all back after a reboot."""
+nothing of that zone was removed, the tunnel's traffic is forwarded and masqueraded out of the uplink
+(and only from the tunnel subnet), no service of the server is opened to the tunnel, and firewalld brings
+it all back after a reboot."""
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from conftest import lab_host, tunnel_works
 
 PORT = "51820/udp"
 ZONE = "public"
+WG_ZONE = "wgd-wg0"
+WG_POLICY = "wgdfw-wg0"
+TUNNEL_SUBNET = "10.99.0.0/24"
+SERVER_TUNNEL_ADDRESS = "10.99.0.1"
+HOST_SERVICE_PORT = 8089
 
 
 def zone_setting(host, what: str, permanent: bool) -> list[str]:
@@ -27,9 +38,11 @@ def shipped_services(host) -> set[str]:
 def assert_port_open_and_zone_kept(host) -> None:
     assert host.check_output("firewall-cmd --state") == "running"
     assert host.run("systemctl is-enabled firewalld").stdout.strip() == "enabled"
-    # eth0 (the default route) is bound to no zone: its packets are filtered by the default zone.
     assert host.check_output("firewall-cmd --get-default-zone") == ZONE, "the default zone was changed"
-    assert host.run("firewall-cmd --get-zone-of-interface=eth0").stdout.strip() == "", "eth0 was bound to a zone"
+    # eth0 (the default route) was bound to no zone, so filtered by the default zone: the role binds it to that
+    # same zone, since firewalld 1.x activates a policy only for zones with a bound interface (firewalld#1205).
+    for flag in ("", "--permanent "):
+        assert host.run(f"firewall-cmd {flag}--get-zone-of-interface=eth0").stdout.strip() == ZONE, "eth0 left its zone"
     for permanent in (False, True):
         where = "permanent" if permanent else "runtime"
         assert zone_setting(host, "ports", permanent) == [PORT], f"{where}: {PORT} is not (only) what was added"
@@ -63,10 +76,39 @@ def test_ssh_still_answers_through_firewalld(server):
         server.run("systemctl stop lab-ssh-standin")
 
 
-def test_wg0_is_trusted_and_masquerade_is_on_runtime_and_permanent(server):
+def test_wg0_has_a_zone_of_its_own_and_a_policy_scoped_to_the_tunnel_subnet(server):
+    """Not zone trusted (every host service open to every peer), not masquerade for the whole uplink zone:
+    wg0 in zone wgd-wg0 that opens nothing, and policy wgdfw-wg0 (wgd-wg0 -> public) accepting and
+    masquerading only what comes from the tunnel subnet."""
     for flag in ("", "--permanent "):
-        assert server.check_output(f"firewall-cmd {flag}--zone=trusted --list-interfaces").split() == ["wg0"]
-        assert server.run(f"firewall-cmd {flag}--zone={ZONE} --query-masquerade").rc == 0
+        where = "permanent" if flag else "runtime"
+        assert server.check_output(f"firewall-cmd {flag}--get-zone-of-interface=wg0") == WG_ZONE, where
+        assert server.check_output(f"firewall-cmd {flag}--zone=trusted --list-interfaces").split() == [], where
+        assert server.run(f"firewall-cmd {flag}--zone={ZONE} --query-masquerade").rc != 0, f"{where}: zone {ZONE} masquerades all"
+        for what in ("services", "ports", "protocols", "rich-rules", "forward-ports", "source-ports"):
+            assert server.check_output(f"firewall-cmd {flag}--zone={WG_ZONE} --list-{what}") == "", f"{where}: {WG_ZONE} opens {what}"
+        assert "target: default" in server.check_output(f"firewall-cmd {flag}--info-zone={WG_ZONE}"), where
+        policy = server.check_output(f"firewall-cmd {flag}--info-policy={WG_POLICY}")
+        assert "ingress-zones: " + WG_ZONE in policy and "egress-zones: " + ZONE in policy, f"{where}: {policy}"
+        assert "target: CONTINUE" in policy, f"{where}: the policy accepts more than the tunnel subnet: {policy}"
+        rules = server.check_output(f"firewall-cmd {flag}--policy={WG_POLICY} --list-rich-rules").splitlines()
+        assert sorted(rules) == sorted([f'rule family="ipv4" source address="{TUNNEL_SUBNET}" accept',
+                                        f'rule family="ipv4" source address="{TUNNEL_SUBNET}" masquerade']), f"{where}: {rules}"
+    assert WG_POLICY in server.check_output("firewall-cmd --get-active-policies").split(), "the policy is not active"
+
+
+def test_a_service_of_the_server_is_not_reachable_from_the_tunnel(server):
+    """A TCP listener on the server that no zone opens: zone trusted let every peer reach it; now only
+    what the finding needs (forwarding out of the uplink) is open to the tunnel."""
+    server.check_output(f"systemd-run --collect --unit=lab-host-service nc -lk -p {HOST_SERVICE_PORT}")
+    try:
+        assert any(server.run(f"nc -z -w 2 127.0.0.1 {HOST_SERVICE_PORT}").rc == 0 for _attempt in range(5)), "the listener did not start"
+        client = lab_host("client")
+        assert tunnel_works(), "the tunnel itself must work for this test to mean anything"
+        reached = [client.run(f"nc -z -w 2 {SERVER_TUNNEL_ADDRESS} {HOST_SERVICE_PORT}").rc == 0 for _attempt in range(2)]
+        assert not any(reached), f"TCP {HOST_SERVICE_PORT} of the server is reachable from the tunnel client"
+    finally:
+        server.run("systemctl stop lab-host-service")
 
 
 @contextlib.contextmanager
@@ -84,8 +126,8 @@ def client_routes_through_the_tunnel(destination: str):
 
 
 def test_tunnel_traffic_is_forwarded_and_masqueraded_out_of_the_uplink(server):
-    """The client pings the router's public address through wg0: the server forwards it (wg0 is in zone
-    trusted) and masquerades it out of eth0, since the router has no route back to 10.99.0.0/24."""
+    """The client pings the router's public address through wg0: the server forwards it (policy wgdfw-wg0)
+    and masquerades it out of eth0, since the router has no route back to 10.99.0.0/24."""
     router = server.check_output("ip -4 route show default").split()[2]
     assert lab_host("router").run("ip route get 10.99.0.2").rc != 0, "the router must have no route to the tunnel"
     with client_routes_through_the_tunnel(router) as client:
@@ -93,7 +135,28 @@ def test_tunnel_traffic_is_forwarded_and_masqueraded_out_of_the_uplink(server):
             "the router does not answer through the tunnel: not forwarded or not masqueraded"
 
 
+FIREWALLD_STATE = ("firewall-cmd --list-all-zones; firewall-cmd --permanent --list-all-zones; firewall-cmd --list-all-policies; "
+                   "firewall-cmd --permanent --list-all-policies; firewall-cmd --get-active-zones; "
+                   "find /etc/firewalld -type f -exec md5sum {} + | sort")
+
+
+def test_a_check_run_after_the_role_changes_nothing(server):
+    """Once converged (and idempotent), --check --diff reports nothing to change and leaves firewalld as it was."""
+    scenario = Path(__file__).resolve().parents[1]
+    repo = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY") or scenario.parents[2])
+    before = server.check_output(FIREWALLD_STATE)
+    run = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+                          str(scenario / "converge.yml"), "--check", "--diff"],
+                         env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                                  ANSIBLE_COLLECTIONS_PATH=str(repo / ".cache" / "collections")),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert re.search(r"server\s*:.*changed=0 .*failed=0", run.stdout), run.stdout[-3000:]
+    assert server.check_output(FIREWALLD_STATE) == before, "the check run changed firewalld"
+
+
 def test_after_a_reboot_the_port_is_open_and_the_tunnel_works(rebooted_server):
     assert_port_open_and_zone_kept(rebooted_server)
-    assert rebooted_server.check_output("firewall-cmd --zone=trusted --list-interfaces").split() == ["wg0"]
+    assert rebooted_server.check_output("firewall-cmd --get-zone-of-interface=wg0") == WG_ZONE
+    assert WG_POLICY in rebooted_server.check_output("firewall-cmd --get-active-policies").split()
     assert tunnel_works(timeout=120), "after a reboot the client cannot ping 10.99.0.1 through wg0"

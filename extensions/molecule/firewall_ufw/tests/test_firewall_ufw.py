@@ -42,6 +42,21 @@ def test_tunnel_client_gets_out_through_the_uplink_but_the_uplink_cannot_reach_i
         assert forwarded == 0, f"the server forwarded {forwarded} new packet(s) from a neighbour on eth0 into wg0"
 
 
+def test_ufw_speaks_french_to_the_session_the_role_ran_in(server):
+    """The converge ran with LANGUAGE=fr: ufw's status is translated there, so only the C locale the role asks
+    in found ufw active (and the rules above are ufw's, not iptables rules added around it)."""
+    translated = server.check_output("LANGUAGE=fr ufw status")
+    assert "Status: active" not in translated and "actif" in translated, translated
+    assert "wgdoctor" not in server.check_output("iptables -S INPUT"), "the role changed iptables instead of ufw"
+
+
+def test_masquerade_block_is_in_before_rules_and_loaded(server):
+    before_rules = server.file("/etc/ufw/before.rules").content_string
+    assert "-A POSTROUTING -s 10.99.0.0/24 -o eth0 -j MASQUERADE" in before_rules
+    assert before_rules.startswith("# BEGIN wgdoctor masquerade wg0"), "the *nat block is not at the top of before.rules"
+    assert "-A POSTROUTING -s 10.99.0.0/24 -o eth0 -j MASQUERADE" in server.check_output("iptables -t nat -S POSTROUTING")
+
+
 def test_after_a_reboot_ufw_keeps_the_rule_and_the_tunnel_works(rebooted_server):
     assert_ufw_allows_wireguard_and_ssh(rebooted_server)
     assert tunnel_works(timeout=120), "after a reboot the client cannot ping 10.99.0.1 through wg0"
