@@ -202,12 +202,13 @@ ul.evidence{margin:4px 0;padding-left:18px;font-size:12px}
 """
 
 _SCRIPT = """
-function wgFilter(){var q=document.getElementById('q').value.toLowerCase(),s=document.getElementById('state').value;
-document.querySelectorAll('tr.tunnel').forEach(function(r){var show=(!q||r.dataset.search.indexOf(q)>=0)&&(!s||r.dataset.status===s);
-r.hidden=!show;var d=document.getElementById(r.dataset.detail);if(d){d.hidden=!show||!r.classList.contains('open');}});}
-(function(){var m=location.hash.match(/[#&]q=([^&]*)/);if(m&&document.getElementById('q')){
-document.getElementById('q').value=decodeURIComponent(m[1]);wgFilter();}})();
+function wgFilter(el){var box=el.closest('section'),q=box.querySelector('input.q').value.toLowerCase(),
+s=box.querySelector('select.state').value;box.querySelectorAll('tr.tunnel').forEach(function(r){
+var show=(!q||r.dataset.search.indexOf(q)>=0)&&(!s||r.dataset.status===s);r.hidden=!show;
+var d=document.getElementById(r.dataset.detail);if(d){d.hidden=!show||!r.classList.contains('open');}});}
 function wgToggle(r){r.classList.toggle('open');document.getElementById(r.dataset.detail).hidden=!r.classList.contains('open');}
+(function(){var m=location.hash.match(/[#&]q=([^&]*)/);if(!m){return;}
+document.querySelectorAll('input.q').forEach(function(i){i.value=decodeURIComponent(m[1]);wgFilter(i);});})();
 """
 
 # Status marks drawn inline (no image, no font): a check, a cross, a question mark, an exclamation.
@@ -264,7 +265,7 @@ def _paths(part: t.Mapping[str, t.Any]) -> list[TunnelPath]:
     return sorted(paths, key=lambda p: (order[p["status"]], p["name"]))
 
 
-def _tunnels_html(part: t.Mapping[str, t.Any]) -> str:
+def _tunnels_html(part: t.Mapping[str, t.Any], prefix: str = "path") -> str:
     paths = _paths(part)
     if not paths:
         return "<p>No tunnel between inventory hosts was found.</p>"
@@ -274,14 +275,14 @@ def _tunnels_html(part: t.Mapping[str, t.Any]) -> str:
         opened = path["status"] == "broken" and broken <= OPEN_BROKEN
         died = path["hops"][path["died_at"]]["title"] if path["died_at"] is not None else "-"
         codes = ", ".join(f.get("code") or "" for f in path["findings"])
-        rows.append('<tr class="tunnel%s" data-status="%s" data-detail="path-%d" data-search="%s" onclick="wgToggle(this)">'
+        rows.append('<tr class="tunnel%s" data-status="%s" data-detail="%s-%d" data-search="%s" onclick="wgToggle(this)">'
                     '<td><span class="badge %s">%s</span></td><td>%s</td><td>%s</td><td><code>%s</code></td></tr>'
-                    '<tr class="detail" id="path-%d"%s><td colspan="4">%s</td></tr>' % (
-                        " open" if opened else "", path["status"], number, _e((path["name"] + " " + codes).lower()),
+                    '<tr class="detail" id="%s-%d"%s><td colspan="4">%s</td></tr>' % (
+                        " open" if opened else "", path["status"], prefix, number, _e((path["name"] + " " + codes).lower()),
                         path["status"], path["status"], _e(path["name"]), _e(died), _e(codes) or "-",
-                        number, "" if opened else " hidden", _path_html(path, part)))
-    return ('<div class="filters"><input id="q" type="search" placeholder="filter by host, interface or finding code" '
-            'oninput="wgFilter()"><select id="state" onchange="wgFilter()"><option value="">all</option>'
+                        prefix, number, "" if opened else " hidden", _path_html(path, part)))
+    return ('<div class="filters"><input class="q" type="search" placeholder="filter by host, interface or finding code" '
+            'oninput="wgFilter(this)"><select class="state" onchange="wgFilter(this)"><option value="">all</option>'
             '<option value="broken">broken</option><option value="warning">warning</option><option value="healthy">healthy</option>'
             '</select><span>%d tunnel(s), %d broken</span></div>'
             '<table class="tunnels"><thead><tr><th>state</th><th>tunnel</th><th>where the handshake died</th><th>findings</th>'
@@ -329,8 +330,7 @@ def render_html(report: t.Mapping[str, t.Any]) -> str:
     if full.get("after") is not None:
         after = full["after"]
         parts.append('<section class="story" id="after"><h2>What it is now (after remediation): %s</h2>%s%s</section>' % (
-            _e(verdict(after)), _tunnels_html(after).replace('id="q"', 'id="q-after"').replace('id="state"', 'id="state-after"')
-            .replace('path-', 'after-path-'), _other_findings_html(after)))
+            _e(verdict(after)), _tunnels_html(after, "after-path"), _other_findings_html(after)))
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
             '<title>WireGuard diagnosis %s</title><style>%s</style></head><body>'
             '<header class="%s"><h1>WireGuard diagnosis: %s</h1><div>%s &middot; generated %s</div></header>'

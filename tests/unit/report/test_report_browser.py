@@ -82,3 +82,16 @@ def test_the_fleet_table_filters_in_the_browser(tmp_path):
     visible = [search for search, hidden in rows if not hidden]
     assert len(visible) == 1 and visible[0].startswith("spoke-07/wg-hub")
     chromium(tmp_path, "--screenshot=%s" % os.path.join(OUTPUT, "fleet.png"), "file://" + page)
+
+
+def test_a_fix_reads_as_a_story_and_both_tables_filter(tmp_path):
+    page = write_page("host-firewall-remediated", SCENARIOS["host-firewall-remediated"]())
+    dom = chromium(tmp_path, "--dump-dom", "file://" + page).stdout
+    story = [dom.index('<section class="story" id="%s">' % part) for part in ("before", "remediation", "after")]
+    assert story == sorted(story)
+    after = dom[story[2]:]
+    assert set(hops(after).values()) == {"passed"} and "wgdoctor.wireguard.firewall" in dom[story[1]:story[2]]
+    assert hops(dom[story[0]:story[1]])["responder_firewall"] == "blocked"
+    chromium(tmp_path, "--screenshot=%s" % os.path.join(OUTPUT, "host-firewall-remediated.png"), "file://" + page)
+    filtered = chromium(tmp_path, "--dump-dom", "file://%s#q=no-such-host" % page).stdout
+    assert len(re.findall(r'<tr class="tunnel[^>]*hidden', filtered)) == 2, "the filter hides the rows of both tables"

@@ -65,6 +65,8 @@ def test_the_page_needs_no_network_and_escapes_what_it_shows():
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
     story = [page.index(marker) for marker in ('id="before"', 'id="remediation"', 'id="after"')]
     assert story == sorted(story), "what was wrong, what was done, what it is now"
+    ids = re.findall(r' id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "the before and after tables share no element id"
 
 
 def test_a_fleet_of_50_is_a_filterable_table_broken_first_and_collapsed():
@@ -74,7 +76,7 @@ def test_a_fleet_of_50_is_a_filterable_table_broken_first_and_collapsed():
     states = [state for _open, state in rows]
     assert states == sorted(states, key=lambda s: s != "broken") and states.count("broken") == 8
     assert not any(opened for opened, _state in rows), "more than %d broken tunnels start collapsed" % OPEN_BROKEN
-    assert 'id="q" type="search"' in page and "function wgFilter" in page
+    assert '<input class="q" type="search"' in page and "function wgFilter" in page
 
 
 def test_junit_has_a_testcase_per_tunnel_and_failures_carry_the_codes():
