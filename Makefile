@@ -1,5 +1,5 @@
 # wgdoctor.wireguard — developer entry points. `make test` is what CI runs.
-.PHONY: test unit lint sanity molecule lab-tests lab-up lab-down bootstrap build
+.PHONY: test unit lint sanity molecule lab-tests lab-up lab-down bootstrap build docs
 
 test:            ## every test, from a fresh machine: bootstrap, image, unit, lint, sanity, molecule, lab
 	scripts/test.sh
@@ -19,8 +19,11 @@ lab-up:          ## start the lab and leave it running
 lab-down:
 	CONTAINERS_CONF=tests/lab/containers.conf .venv/bin/python tests/lab/lab.py down
 
-build:           ## the collection tarball
+build:           ## the collection tarball (what it holds: build_ignore in galaxy.yml)
 	.venv/bin/ansible-galaxy collection build --force
+
+docs:            ## the docs site in tests/output/docsite/html (antsibull-docs, Sphinx); also part of lint
+	scripts/docsite.sh
 
 .PHONY: bench
 bench:           ## every benchmark (own lab, ~6 min); rewrites docs/benchmarks.md
