@@ -6,7 +6,10 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$repo/.venv"
 
-apt_packages=(podman runc debootstrap uidmap)
+# podman, runc, debootstrap, uidmap: the lab. The unit tests compare with the real tools rather
+# than skip (wg pubkey, tcpdump's capture, nft rules in a network namespace): wireguard-tools,
+# tcpdump, nftables, iptables, iproute2. shellcheck: the sanity test of that name.
+apt_packages=(podman runc debootstrap uidmap wireguard-tools tcpdump nftables iptables iproute2 shellcheck)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -31,8 +34,9 @@ py_version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 if [[ "$py_version" == "3.12" ]]; then
   constraints=("-c" "$repo/constraints-py312.txt")
 else
-  # Python 3.11 allows ansible-core 2.19 / ansible 12 at most.
-  constraints=("ansible-core<2.20" "ansible<13")
+  # Python 3.11 allows ansible-core 2.19 / ansible 12 at most; the README's matrix and
+  # meta/runtime.yml name the same versions (tests/unit/test_versions.py).
+  constraints=("ansible-core>=2.19,<2.20" "ansible>=12,<13")
 fi
 
 stamp="$venv/.wgdoctor-stamp"
@@ -40,9 +44,15 @@ want="$(cat "$repo/requirements-dev.txt" "$repo/constraints-py312.txt" | sha256s
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   echo "bootstrap: .venv is up to date ($("$venv/bin/python" --version))"
 else
-  echo "bootstrap: creating .venv with $python (Python $py_version)"
-  rm -rf "$venv"
-  "$python" -m venv "$venv"
+  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cut -d' ' -f2- "$stamp")" == "$python" ]]; then
+    # Same interpreter, changed requirements: update in place, so that tests running from this
+    # .venv beside the bootstrap keep their interpreter and packages.
+    echo "bootstrap: updating .venv to the changed requirements"
+  else
+    echo "bootstrap: creating .venv with $python (Python $py_version)"
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+  fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$repo/requirements-dev.txt" "${constraints[@]}"
   echo "$want" > "$stamp"
 fi

@@ -14,7 +14,7 @@
 # done, so that the two lanes end at about the same time.
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$repo"
+cd "$repo" || exit
 logs="$repo/tests/output/stages"
 mkdir -p "$logs"
 export CONTAINERS_CONF="$repo/tests/lab/containers.conf"
@@ -47,7 +47,11 @@ stage_bootstrap() { "$repo/scripts/bootstrap.sh"; }
 stage_image() { python tests/lab/lab.py image; }
 stage_unit() { python -m pytest tests/unit -q -p no:cacheprovider; }
 # mypy.ini: module_utils and plugin_utils, read through the .cache/collections link bootstrap makes.
-stage_lint() { ansible-lint --profile production && antsibull-changelog lint && mypy --config-file "$repo/mypy.ini"; }
+# docsite.sh: antsibull-docs lint-collection-docs and the docs site, built with Sphinx -W.
+stage_lint() {
+  ansible-lint --profile production && antsibull-changelog lint && mypy --config-file "$repo/mypy.ini" \
+    && "$repo/scripts/docsite.sh"
+}
 stage_sanity() { "$repo/scripts/sanity.sh"; }
 stage_molecule() { WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 setsid molecule test --all; }
 stage_lab() { WGD_LAB_PREFIX=wgd-suite WGD_LAB_INDEX=0 python -m pytest tests/integration -v -p no:cacheprovider --durations=10 "$@"; }
