@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import CloudFacts
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import cloud_aws
 
 
@@ -40,7 +41,7 @@ def wg_cloud_instances(ends: t.Any, instance_results: t.Any) -> list[dict[str, t
                                      _results(instance_results, "wg_cloud_instances", "instance_results"))
 
 
-def wg_cloud_facts(found: t.Any, group_results: t.Any, acl_results: t.Any) -> dict[str, dict[str, t.Any]]:
+def wg_cloud_facts(found: t.Any, group_results: t.Any, acl_results: t.Any) -> dict[str, CloudFacts]:
     return cloud_aws.cloud_facts(_list(found, "wg_cloud_facts", "the input"),
                                  _results(group_results, "wg_cloud_facts", "group_results"),
                                  _results(acl_results, "wg_cloud_facts", "acl_results"))

@@ -281,13 +281,38 @@ class _FactsBase(t.TypedDict):
     interfaces: dict[str, InterfaceFacts]
 
 
+class CloudInstance(t.TypedDict):
+    id: str
+    subnet_id: str | None
+    vpc_id: str | None
+    public_ip: str | None
+    private_ip: str | None
+    group_ids: list[str]
+
+
+class CloudFacts(t.TypedDict):
+    """The cloud firewall in front of an end, read on the controller (docs/cloud.md): the groups and the ACL
+    as the amazon.aws info modules return them (snake_case), judged by plugin_utils/cloud_aws."""
+    provider: t.Literal["aws"]
+    region: str | None
+    instance_id: str | None
+    instance: CloudInstance | None
+    security_groups: list[dict[str, t.Any]] | None
+    network_acl: dict[str, t.Any] | None
+    prefix_lists: dict[str, list[str]]  # prefix list id -> its CIDRs (not read yet: always empty)
+    allowed_cidrs: list[str]  # wg_cloud_allowed_cidrs: sources for initiators nobody knows
+    error: str | None  # also one of the end's `errors`: the report is incomplete
+
+
 class Facts(_FactsBase, total=False):
     """ansible_facts.wireguard of one end.
 
     `uplinks` is always there from today's wg_facts; facts of an older one lack it.
-    `keypair_checks` is read by the diagnosis but not produced by wg_facts (issue #11)."""
+    `keypair_checks` is read by the diagnosis but not produced by wg_facts (issue #11).
+    `cloud` is added on the controller for an end that opted in to the cloud firewall check (issue #14)."""
     uplinks: list[Uplink]
     keypair_checks: list[KeypairCheck]
+    cloud: CloudFacts
 
 
 # ---------------------------------------------------------------- probe and ping records
@@ -362,7 +387,8 @@ class _FindingBase(t.TypedDict):
 
 
 class Finding(_FindingBase, total=False):
-    """A finding as the report carries it; symptoms also say what explains them."""
+    """A finding as the report carries it; symptoms also say what explains them, and so does
+    udp_blocked_upstream when the cloud firewall explains it."""
     follows_from: list[str]
 
 

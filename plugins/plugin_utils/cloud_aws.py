@@ -21,6 +21,8 @@ from __future__ import annotations
 import ipaddress
 import typing as t
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import CloudFacts, CloudInstance
+
 UDP = "udp"
 # A WireGuard end without a ListenPort sends from a port the kernel picks: Linux uses 32768-60999,
 # other systems the IANA range, so an ACL must allow the whole span a client may use.
@@ -459,7 +461,7 @@ def cloud_instances(ends: t.Iterable[t.Mapping[str, t.Any]], results: t.Iterable
 
 
 def cloud_facts(found: t.Iterable[t.Mapping[str, t.Any]], group_results: t.Iterable[t.Mapping[str, t.Any]],
-                acl_results: t.Iterable[t.Mapping[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
+                acl_results: t.Iterable[t.Mapping[str, t.Any]]) -> dict[str, CloudFacts]:
     """host -> the `cloud` facts the diagnosis reads: {"provider", "region", "instance_id", "instance",
     "security_groups" (ec2_security_group_info's), "network_acl" (ec2_vpc_nacl_info's, or None),
     "prefix_lists" (id -> CIDRs; not read yet: rules naming one decide nothing), "allowed_cidrs", "error"}."""
@@ -468,8 +470,9 @@ def cloud_facts(found: t.Iterable[t.Mapping[str, t.Any]], group_results: t.Itera
     facts = {}
     for end in found:
         instance = end.get("instance") or {}
-        cloud: dict[str, t.Any] = {"provider": "aws", "region": end.get("region"), "instance_id": instance.get("id"),
-                                   "instance": instance or None, "security_groups": None, "network_acl": None,
+        cloud: CloudFacts = {"provider": "aws", "region": end.get("region"), "instance_id": instance.get("id"),
+                                   "instance": t.cast(t.Optional[CloudInstance], instance or None),
+                                   "security_groups": None, "network_acl": None,
                                    "prefix_lists": {}, "allowed_cidrs": list(end.get("allowed_cidrs") or []),
                                    "error": end.get("error")}
         if cloud["error"] is None:
@@ -478,8 +481,9 @@ def cloud_facts(found: t.Iterable[t.Mapping[str, t.Any]], group_results: t.Itera
             cloud["error"] = _failure(groups, "the security groups") or _failure(acls, "the network ACL")
             if cloud["error"] is None:
                 wanted = set(instance.get("group_ids") or [])
-                cloud["security_groups"] = [g for g in groups.get("security_groups") or [] if field(g, "GroupId") in wanted]
-                missing = wanted - set(field(g, "GroupId") for g in cloud["security_groups"])
+                read = [g for g in groups.get("security_groups") or [] if field(g, "GroupId") in wanted]
+                cloud["security_groups"] = read
+                missing = wanted - set(field(g, "GroupId") for g in read)
                 nacls = acls.get("nacls") or []
                 if missing:
                     cloud["error"] = "aws: security groups %s of %s were not returned" % (", ".join(sorted(missing)), instance.get("id"))
