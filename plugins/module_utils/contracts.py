@@ -230,6 +230,7 @@ class PortHolder(t.TypedDict):
 class StartLog(t.TypedDict):
     source: str  # the command: "journalctl -u wg-quick@IF -n 200 --no-pager" or "wg-quick strip FILE"
     rc: int | None
+    outcome: str | None  # journal: how the last start ended: failed, started, starting; None: the dry run, or no start seen
     lines: list[str]  # keys redacted
 
 

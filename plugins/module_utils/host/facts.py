@@ -278,13 +278,14 @@ def gather_start_log(host: Host, name: str, config_path: str, unit: t.Optional[F
         text = host.run(label, ["journalctl", "-u", "wg-quick@%s" % name, "-n", str(JOURNAL_LINES), "--no-pager"])
         if text is None:
             return None
-        return {"source": label, "rc": 0, "lines": wg_system.parse_journal(text, name)}
+        return {"source": label, "rc": 0, "outcome": wg_system.journal_outcome(text, name),
+                "lines": wg_system.parse_journal(text, name)}
     wg_quick = host.binary("wg-quick")
     # wg-quick re-runs itself through sudo when not root: never prompt on a target.
     if wg_quick is None or os.geteuid() != 0:
         return None
     rc, _config_with_keys, err = host.run_argv([wg_quick, "strip", config_path])
-    return {"source": "wg-quick strip %s" % config_path, "rc": rc, "lines": wg_system.dry_run_lines(err or "")}
+    return {"source": "wg-quick strip %s" % config_path, "rc": rc, "outcome": None, "lines": wg_system.dry_run_lines(err or "")}
 
 
 def gather_start(host: Host, name: str, interface: Facts, sockets: t.Optional[t.List[Facts]]) -> t.Optional[Facts]:

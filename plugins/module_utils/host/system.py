@@ -320,17 +320,48 @@ def port_holders(sockets: t.List[t.Dict[str, t.Any]], port: t.Optional[int],
     return holders
 
 
+def _unit_event(event: str, interface: str) -> t.Pattern[str]:
+    """systemd's "EVENT wg-quick@IF.service ..." line; systemd before 250 names only the description."""
+    name = re.escape(interface)
+    return re.compile(r"\b%s (?:wg-quick@%s\.service|WireGuard via wg-quick\(8\) for %s(?=\.*\s*$))" % (event, name, name))
+
+
+def _last_start(lines: t.List[str], interface: str) -> int:
+    """Index of the line where systemd last started wg-quick@IF, or -1."""
+    start = _unit_event("Starting", interface)
+    for index in range(len(lines) - 1, -1, -1):
+        if start.search(lines[index]):
+            return index
+    return -1
+
+
+def _journal_lines(text: str) -> t.List[str]:
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("-- ")]
+
+
 def parse_journal(text: str, interface: str, limit: int = 20) -> t.List[str]:
     """The last `limit` lines of wg-quick@IF's last start in `journalctl -u wg-quick@IF` output, without
     wireguard-go's debug log and banner, keys redacted. Empty when the journal has nothing ("-- No entries --")."""
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("-- ")]
-    start = re.compile(r"\bStarting wg-quick@%s\.service\b" % re.escape(interface))
-    for index in range(len(lines) - 1, -1, -1):
-        if start.search(lines[index]):
-            lines = lines[index:]
-            break
+    lines = _journal_lines(text)
+    lines = lines[max(_last_start(lines, interface), 0):]
     kept = [line for line in lines if not _DAEMON_LOG.search(line) and not _BANNER.search(line)]
     return [redact_keys(line)[:MAX_LOG_LINE] for line in kept[-limit:]]
+
+
+def journal_outcome(text: str, interface: str) -> t.Optional[str]:
+    """How wg-quick@IF's last start ended: "failed", "started" (even when a stop followed: a unit stopped
+    by hand can end up `failed` too, when wireguard-go outlives the stop timeout), "starting" (no end yet),
+    None when the journal shows no start."""
+    lines = _journal_lines(text)
+    index = _last_start(lines, interface)
+    if index < 0:
+        return None
+    after = lines[index + 1:]
+    if any(_unit_event("Failed to start", interface).search(line) for line in after):
+        return "failed"
+    if any(_unit_event("(?:Finished|Started)", interface).search(line) for line in after):
+        return "started"
+    return "starting"
 
 
 def dry_run_lines(text: str, limit: int = 20) -> t.List[str]:

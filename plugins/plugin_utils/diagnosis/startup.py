@@ -187,7 +187,10 @@ def interface_start_failed(ctx: Context) -> list[RuleFinding]:
         unit = end.iface.get("unit") or {}
         log = _start(end).get("log") or {}
         if unit:
-            failed = unit.get("active") in NOT_STARTED
+            # Not the unit's state alone: a unit stopped by hand is `failed` too when wireguard-go outlives the
+            # stop timeout. The journal tells a start that failed from one that worked and was stopped later.
+            outcome = log.get("outcome")
+            failed = outcome == "failed" or (outcome == "starting" and unit.get("active") == "activating")
         else:
             failed = isinstance(log.get("rc"), int) and log["rc"] != 0
         if not failed:

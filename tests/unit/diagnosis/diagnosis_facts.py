@@ -83,6 +83,7 @@ def not_started(facts, host, active="failed", log_lines=(), **start):
         iface["unit"]["active"] = active
     iface["start"] = dict({
         "dns_lines": [], "resolvconf": "/usr/sbin/resolvconf", "resolvectl": None, "port_holders": [],
-        "log": {"source": "journalctl -u wg-quick@wg0 -n 200 --no-pager", "rc": 0, "lines": list(log_lines)},
+        "log": {"source": "journalctl -u wg-quick@wg0 -n 200 --no-pager", "rc": 0,
+                "outcome": {"failed": "failed", "activating": "starting"}.get(active, "started"), "lines": list(log_lines)},
     }, **start)
     return facts

@@ -49,6 +49,29 @@ def test_a_start_that_never_ends_shows_what_it_retries():
     assert "Temporary failure in name resolution: `nosuchhost.wgdoctor.test:51907'" in lines[-1]
 
 
+def test_the_outcome_of_the_last_start_is_read_from_systemds_lines():
+    assert wg_system.journal_outcome(read(FIXTURES, "journal_wg7_resolvconf_missing.txt"), "wg7") == "failed"
+    assert wg_system.journal_outcome(read(FIXTURES, "journal_wg7_port_in_use.txt"), "wg7") == "failed"
+    assert wg_system.journal_outcome(read(FIXTURES, "journal_wg7_endpoint_retrying.txt"), "wg7") == "starting"
+    assert wg_system.journal_outcome("-- No entries --\n", "wg7") is None
+    assert wg_system.journal_outcome(read(FIXTURES, "journal_wg7_port_in_use.txt"), "wg70") is None
+
+
+def test_a_unit_stopped_after_a_good_start_is_started_although_systemd_calls_it_failed():
+    text = read(FIXTURES, "journal_wg0_stopped_after_start.txt")
+    assert "Failed with result 'timeout'" in text
+    assert wg_system.journal_outcome(text, "wg0") == "started"
+
+
+def test_systemd_before_250_names_the_description_not_the_unit():
+    text = ("Nov 29 server systemd[1]: Starting WireGuard via wg-quick(8) for wg0...\n"
+            "Nov 29 server wg-quick[1]: [#] false\n"
+            "Nov 29 server systemd[1]: Failed to start WireGuard via wg-quick(8) for wg0.\n")
+    assert wg_system.journal_outcome(text, "wg0") == "failed"
+    assert wg_system.journal_outcome(text, "wg") is None
+    assert wg_system.parse_journal("old line\n" + text, "wg0")[0].endswith("Starting WireGuard via wg-quick(8) for wg0...")
+
+
 def test_key_shaped_text_in_a_journal_is_redacted():
     text = "Nov 29 07:58:43 server systemd[1]: Starting wg-quick@wg7.service\nNov 29 server wg-quick[1]: echo %s\n" % KEY
     lines = wg_system.parse_journal(text, "wg7", limit=5)
@@ -112,7 +135,7 @@ def test_a_stopped_interface_gets_the_start_fact_with_the_dry_run_without_system
     assert start["dns_lines"] == [{"line": 3, "text": "DNS = 10.99.31.53"}]
     assert start["resolvconf"] is None and start["resolvectl"] is None
     assert start["port_holders"] == [{"address": "0.0.0.0", "process": "python3", "pid": 170, "wireguard_interface": None}]
-    assert start["log"] == {"source": "wg-quick strip %s" % path, "rc": 0, "lines": []}
+    assert start["log"] == {"source": "wg-quick strip %s" % path, "rc": 0, "outcome": None, "lines": []}
     assert KEY not in json.dumps(facts)
 
 
@@ -128,6 +151,7 @@ def test_with_systemd_the_start_fact_reads_the_units_journal(host, monkeypatch):
     assert start["dns_lines"] == [] and start["resolvectl"] == "/usr/bin/resolvectl"
     assert start["log"]["source"] == "journalctl -u wg-quick@wgF0 -n 200 --no-pager"
     assert any("Address already in use" in line for line in start["log"]["lines"])
+    assert start["log"]["outcome"] == "failed"
 
 
 def test_without_root_the_dry_run_is_not_attempted(host, monkeypatch):
