@@ -9,7 +9,7 @@ venv="$repo/.venv"
 # podman, runc, debootstrap, uidmap: the lab. The unit tests compare with the real tools rather
 # than skip (wg pubkey, tcpdump's capture, nft rules in a network namespace): wireguard-tools,
 # tcpdump, nftables, iptables, iproute2. shellcheck: the sanity test of that name.
-apt_packages=(podman runc debootstrap uidmap wireguard-tools tcpdump nftables iptables iproute2 shellcheck)
+apt_packages=(podman runc debootstrap uidmap wireguard-tools tcpdump nftables iptables iproute2 shellcheck chromium)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -12,7 +12,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import PingRecord, ProbeRecord
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import (
-    AfterSummary, AnsweredEnds, RemedyFailure, after_summary, answered_ends, ping_records, probe_records, remedy_failures,
+    AnsweredEnds, answered_ends, ping_records, probe_records,
 )
 
 
@@ -42,24 +42,10 @@ def wg_ping_records(ping_results: t.Any) -> list[PingRecord]:
     return ping_records(_list(ping_results, "wg_ping_records", "the input"))
 
 
-def wg_after_summary(report: t.Any, failed_remedies: t.Any = None) -> AfterSummary:
-    if not isinstance(report, Mapping) or "findings" not in report:
-        raise AnsibleFilterError("wg_after_summary: input must be a report from wgdoctor.wireguard.wg_diagnose")
-    return after_summary(t.cast(t.Any, dict(report)), _list(failed_remedies, "wg_after_summary", "failed_remedies"))
-
-
-def wg_remedy_failures(hostvars: t.Any, end_hosts: t.Any, result_var: str = "wg_remedy_failures") -> list[RemedyFailure]:
-    if not isinstance(hostvars, Mapping):
-        raise AnsibleFilterError("wg_remedy_failures: input must be hostvars, got %s" % type(hostvars).__name__)
-    return remedy_failures(hostvars, [str(h) for h in _list(end_hosts, "wg_remedy_failures", "end_hosts")], str(result_var))
-
-
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {
             "wg_answered_ends": wg_answered_ends,
             "wg_probe_records": wg_probe_records,
             "wg_ping_records": wg_ping_records,
-            "wg_after_summary": wg_after_summary,
-            "wg_remedy_failures": wg_remedy_failures,
         }

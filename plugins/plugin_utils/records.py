@@ -14,10 +14,9 @@ import typing as t
 from collections.abc import Mapping
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import (
-    Facts, Finding, PingRecord, ProbeRecord, Report, Unchecked,
+    Facts, PingRecord, ProbeRecord,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import redact_error, redact_vars
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.session import is_fresh
 
 NOT_REACHED = "no facts gathered (host not reached)"
 
@@ -25,13 +24,6 @@ NOT_REACHED = "no facts gathered (host not reached)"
 class AnsweredEnds(t.TypedDict):
     facts_by_host: dict[str, Facts]
     unreachable: dict[str, str]
-
-
-class RemedyFailure(t.TypedDict):
-    host: str
-    role: str
-    task: str
-    error: str
 
 
 class RemedyRun(t.TypedDict):
@@ -44,35 +36,10 @@ class RemedyRun(t.TypedDict):
     error: t.Optional[str]
 
 
-class AfterSummary(t.TypedDict):
-    healthy: bool
-    incomplete: bool
-    unchecked: list[Unchecked]
-    findings: list[Finding]
-    handshake: dict[str, dict[str, t.Any]]
-    ping: dict[str, bool]
-    probes: list[ProbeRecord]
-    failed_remedies: list[RemedyFailure]
-
-
-
-def remedy_failures(hostvars: Mapping, end_hosts: t.Iterable[str], result_var: str = "wg_remedy_failures") -> list[RemedyFailure]:
-    """The remedies that failed on each end (playbooks/phases/apply_remedy.yml records them), in host order."""
-    failures: list[RemedyFailure] = []
-    for host in end_hosts:
-        recorded = _mapping(hostvars[host] if host in hostvars else None).get(result_var)
-        for item in recorded if isinstance(recorded, (list, tuple)) else []:
-            item = _mapping(item)
-            error = redact_error(item.get("error"))
-            failures.append({"host": str(item.get("host") or host), "role": str(item.get("role") or ""),
-                             "task": str(item.get("task") or ""), "error": error})
-    return failures
-
-
 def remedy_runs(hostvars: Mapping, end_hosts: t.Iterable[str], result_var: str = "wg_remedy_runs") -> list[RemedyRun]:
     """Every remedy that ran on each end (playbooks/phases/apply_remedy.yml records them), in host
     order then run order: host, role, its variables with secrets redacted, changed (None when not
-    recorded), failed, and the failed task and its error (redacted and cut as in remedy_failures)."""
+    recorded), failed, and the failed task and its error (redacted and cut)."""
     runs: list[RemedyRun] = []
     for host in end_hosts:
         recorded = _mapping(hostvars[host] if host in hostvars else None).get(result_var)
@@ -242,25 +209,3 @@ def ping_records(results: t.Sequence) -> list[PingRecord]:
 
 # ---- the state after remediation ------------------------------------------------------------
 
-def after_summary(report: Report, failed_remedies: t.Optional[list[RemedyFailure]] = None) -> AfterSummary:
-    """The `after` section of report.json: the verification's verdict, each tunnel's handshake
-    (fresh or not), each ping's outcome, and the probes it ran."""
-    handshakes: dict[str, dict[str, t.Any]] = {}
-    for tunnel in report.get("tunnels") or []:
-        a, b = tunnel["a"], tunnel["b"]
-        age = tunnel.get("latest_handshake_age")
-        handshakes["%s/%s <-> %s/%s" % (a.get("host"), a.get("interface"), b.get("host"), b.get("interface"))] = {
-            "latest_handshake_age": age, "fresh": is_fresh(age)}
-    pings = dict(("%s -> %s (%s)" % (p.get("from"), p.get("to"), p.get("address")), bool(p.get("ok")))
-                 for p in report.get("pings") or [])
-    unchecked = list(report.get("unchecked") or [])
-    return {
-        "healthy": bool(report.get("healthy")),
-        "incomplete": bool(unchecked) or bool(t.cast(Mapping, report).get("incomplete")),
-        "unchecked": unchecked,
-        "findings": list(report.get("findings") or []),
-        "handshake": handshakes,
-        "ping": pings,
-        "probes": list(report.get("probes") or []),
-        "failed_remedies": list(failed_remedies or []),
-    }

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import jsonschema
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -85,7 +86,11 @@ class Lab:
         report_dir = os.path.join(str(tmp_path), "wg-report")
         self.last_run = self.playbook(DIAGNOSE, "-e", f"wg_report_dir={report_dir}", *extra, cwd=str(tmp_path))
         with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
-            return json.load(handle)
+            report = json.load(handle)
+        # Every report a lab run writes must match the schema the collection ships.
+        with open(os.path.join(REPO, "plugins", "plugin_utils", "report_schema.json"), encoding="utf-8") as schema:
+            jsonschema.validate(report, json.load(schema))
+        return report
 
     def wait_for_handshake(self, host: str = "client", target: str = "10.99.0.1", timeout: float = 25) -> None:
         deadline = time.monotonic() + timeout

@@ -18,7 +18,7 @@ def test_check_diff_shows_the_firewall_fix_and_changes_nothing(lab, tmp_path):
         report = lab.diagnose(tmp_path, "-e", "wg_remediate=true", "--check", "--diff")
         output = lab.last_run.stdout
 
-        assert report["findings"][0]["code"] == "udp_blocked_host_firewall"
+        assert report["before"]["findings"][0]["code"] == "udp_blocked_host_firewall"
         assert "after" not in report, "check mode must not claim a verified result"
         # The firewall role ran in check mode and showed what it would do.
         assert "Open the WireGuard port" in output
@@ -87,7 +87,7 @@ def test_remediation_in_check_mode_shows_the_fix_and_changes_nothing(lab, tmp_pa
         before = {host: state_digests(lab, host) for host in ("client", "server")}
         report = lab.diagnose(tmp_path, "-e", "wg_remediate=true", "--check", "--diff")
         run = lab.last_run
-        assert fault.code in {f["code"] for f in report["findings"]}
+        assert fault.code in {f["code"] for f in report["before"]["findings"]}
         assert "after" not in report, "check mode must not claim a verified result"
         hosts = fault.host if isinstance(fault.host, tuple) else (fault.host,)
         assert any(_recap_changed(run.stdout, host) > 0 for host in hosts), \

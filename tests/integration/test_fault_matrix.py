@@ -54,11 +54,12 @@ def healthy(lab):
 
 def test_healthy_tunnel_has_no_finding_above_info(healthy, tmp_path):
     report = healthy.diagnose(tmp_path)
-    above = [(f["severity"], f["code"], f["host"]) for f in report["findings"] if f["severity"] != "info"]
+    before = report["before"]
+    above = [(f["severity"], f["code"], f["host"]) for f in before["findings"] if f["severity"] != "info"]
     assert above == [], above
-    assert report["healthy"] is True
-    assert [p["outcome"] for p in report["probes"]] == ["ok"]
-    assert all(p["ok"] for p in report["pings"]) and len(report["pings"]) == 2
+    assert report["healthy"] is True and before["healthy"] is True and report["now"] == "before"
+    assert [p["outcome"] for p in before["probes"]] == ["ok"]
+    assert all(p["ok"] for p in before["pings"]) and len(before["pings"]) == 2
 
 
 def _tcp_service_answers(lab) -> bool:
@@ -102,7 +103,7 @@ def assert_no_secret_leaked(secrets: dict, *texts: str) -> None:
 
 
 def assert_diagnosis_names(fault: Fault, report: dict) -> None:
-    findings = report["findings"]
+    findings = report["before"]["findings"]
     summary = [(f["severity"], f["code"], f["host"]) for f in findings]
     matching = [f for f in findings if f["code"] == fault.code]
     assert matching, f"{fault.code} not reported; got {summary}"
@@ -118,7 +119,7 @@ def assert_diagnosis_names(fault: Fault, report: dict) -> None:
     assert not unexplained, f"critical findings the injection does not explain: {unexplained}"
     for symptom in (f for f in findings if f["code"] in SYMPTOM_CODES and f["severity"] == "critical"):
         assert symptom.get("follows_from"), f"symptom without its cause: {symptom}"
-    assert report["healthy"] is (fault.severity in ("warning", "info"))
+    assert report["before"]["healthy"] is (fault.severity in ("warning", "info"))
 
 
 def assert_remediated(fault: Fault, report: dict) -> None:
@@ -126,8 +127,10 @@ def assert_remediated(fault: Fault, report: dict) -> None:
     remaining = [(f["severity"], f["code"], f["host"]) for f in after["findings"]]
     assert after["healthy"] is True, f"not healthy after remediation: {remaining}"
     assert fault.code not in {item[1] for item in remaining}, remaining
-    assert after["handshake"] and all(h["fresh"] for h in after["handshake"].values()), after["handshake"]
-    assert after["ping"] and all(after["ping"].values()), after["ping"]
+    assert after["tunnels"] and all(t["handshake_fresh"] for t in after["tunnels"]), after["tunnels"]
+    assert after["pings"] and all(p["ok"] for p in after["pings"]), after["pings"]
+    assert report["healthy"] is True and report["now"] == "after"
+    assert not any(run["failed"] for run in report["remediation"]["remedies"]), report["remediation"]
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.code + ":" + f.name.replace(" ", "-") for f in FAULTS])
@@ -142,7 +145,7 @@ def test_fault_is_named_and_fixed(healthy, tmp_path, fault: Fault):
         secrets = _secrets(healthy)
         report = healthy.diagnose(tmp_path, *extra)
         run = healthy.last_run
-        report_files = [(tmp_path / "wg-report" / name).read_text() for name in ("report.json", "report.md")]
+        report_files = [(tmp_path / "wg-report" / name).read_text() for name in ("report.json", "report.md", "report.html")]
         secrets.update({f"{where} (after)": key for where, key in _secrets(healthy).items()})
         assert_no_secret_leaked(secrets, run.stdout, run.stderr, *report_files)
         assert_diagnosis_names(fault, report)

@@ -78,13 +78,13 @@ def test_root_cause_first_and_the_psk_copied_from_the_other_ends_own_interface(r
     report = lab.diagnose(tmp_path, "-e", "wg_remediate=true")
     output = lab.last_run.stdout + lab.last_run.stderr
 
-    by_code = dict((f["code"], f) for f in report["findings"] if f["host"] == "client")
-    assert {"interface_down", "preshared_key_mismatch"} <= set(by_code), [(f["code"], f["host"]) for f in report["findings"]]
+    by_code = dict((f["code"], f) for f in report["before"]["findings"] if f["host"] == "client")
+    assert {"interface_down", "preshared_key_mismatch"} <= set(by_code), [(f["code"], f["host"]) for f in report["before"]["findings"]]
     assert by_code["interface_down"]["remedy"]["vars"] == {"service_interface": CLIENT_IF}
     psk_vars = by_code["preshared_key_mismatch"]["remedy"]["vars"]
     assert (psk_vars["peer_interface"], psk_vars["peer_preshared_key_from_host"], psk_vars["peer_preshared_key_from_interface"]) \
         == (CLIENT_IF, "server", SERVER_IF)
-    codes = [f["code"] for f in report["findings"]]
+    codes = [f["code"] for f in report["before"]["findings"]]
     assert codes.index("interface_down") < codes.index("preshared_key_mismatch"), codes
 
     # Report order: the service role on the client ran before the peer role, and no remedy failed or was rescued.

@@ -1,10 +1,10 @@
-"""The ends that answered, the pass plan from one pairing, and the summary after remediation."""
+"""The ends that answered, the pass plan from one pairing, and what "fresh" means."""
 from __future__ import annotations
 
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import plan, topology
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import after_summary, answered_ends
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import answered_ends
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.session import REJECT_AFTER_TIME, is_fresh
-from diagnosis_facts import HEALTHY_PINGS, healthy_facts, probe, run
+from diagnosis_facts import healthy_facts
 
 
 def test_ends_without_facts_are_named_with_why():
@@ -47,22 +47,3 @@ def test_the_ping_plan_pings_only_through_a_fresh_session():
     for host in ("server", "client"):
         facts[host]["interfaces"]["wg0"]["runtime"]["peers"][0]["latest_handshake_age"] = REJECT_AFTER_TIME
     assert [p["handshake_recent"] for p in plan.ping_plan(facts)] == [False, False]
-
-
-def test_after_summary_names_each_handshake_and_ping():
-    report = dict(run(healthy_facts(), probes=[probe("ok")], pings=HEALTHY_PINGS), probes=[probe("ok")], pings=HEALTHY_PINGS)
-    summary = after_summary(report)
-    assert summary["healthy"] is True and summary["incomplete"] is False and summary["unchecked"] == []
-    assert summary["ping"] == {"client -> server (10.99.0.1)": True, "server -> client (10.99.0.2)": True}
-    (name, handshake), = summary["handshake"].items()
-    assert name in ("client/wg0 <-> server/wg0", "server/wg0 <-> client/wg0") and handshake["fresh"] is True
-    assert summary["probes"] == [probe("ok")] and summary["findings"] == []
-
-
-def test_after_summary_of_an_incomplete_pass_is_not_healthy():
-    facts = healthy_facts()
-    del facts["client"]
-    report = run(facts, unreachable={"client": "UNREACHABLE!"})
-    summary = after_summary(report)
-    assert summary["healthy"] is False and summary["incomplete"] is True
-    assert summary["unchecked"][0]["host"] == "client" and summary["ping"] == {}
