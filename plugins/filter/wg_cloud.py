@@ -41,10 +41,16 @@ def wg_cloud_instances(ends: t.Any, instance_results: t.Any) -> list[dict[str, t
                                      _results(instance_results, "wg_cloud_instances", "instance_results"))
 
 
-def wg_cloud_facts(found: t.Any, group_results: t.Any, acl_results: t.Any) -> dict[str, CloudFacts]:
+def wg_cloud_facts(found: t.Any, group_results: t.Any, acl_results: t.Any, prefix_lists: t.Any = None) -> dict[str, CloudFacts]:
+    if not isinstance(prefix_lists or {}, Mapping):
+        raise AnsibleFilterError("wg_cloud_facts: prefix_lists must map a host to {prefix list id: CIDRs}")
     return cloud_aws.cloud_facts(_list(found, "wg_cloud_facts", "the input"),
                                  _results(group_results, "wg_cloud_facts", "group_results"),
-                                 _results(acl_results, "wg_cloud_facts", "acl_results"))
+                                 _results(acl_results, "wg_cloud_facts", "acl_results"), prefix_lists or {})
+
+
+def wg_cloud_prefix_list_ids(groups: t.Any) -> list[str]:
+    return cloud_aws.prefix_list_ids([g for g in _list(groups, "wg_cloud_prefix_list_ids", "the input") if isinstance(g, Mapping)])
 
 
 def wg_with_cloud(facts_by_host: t.Any, cloud_by_host: t.Any) -> dict[str, t.Any]:
@@ -60,4 +66,5 @@ class FilterModule:
             "wg_cloud_instances": wg_cloud_instances,
             "wg_cloud_facts": wg_cloud_facts,
             "wg_with_cloud": wg_with_cloud,
+            "wg_cloud_prefix_list_ids": wg_cloud_prefix_list_ids,
         }

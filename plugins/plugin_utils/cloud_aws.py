@@ -460,11 +460,22 @@ def cloud_instances(ends: t.Iterable[t.Mapping[str, t.Any]], results: t.Iterable
     return found
 
 
+def prefix_list_ids(groups: t.Iterable[t.Mapping[str, t.Any]]) -> list[str]:
+    """The prefix lists the groups' inbound rules name, each once."""
+    ids: list[str] = []
+    for group in groups:
+        for rule in group_rules(group):
+            if rule["source_type"] == "prefix_list" and rule["source"] not in ids:
+                ids.append(rule["source"])
+    return ids
+
+
 def cloud_facts(found: t.Iterable[t.Mapping[str, t.Any]], group_results: t.Iterable[t.Mapping[str, t.Any]],
-                acl_results: t.Iterable[t.Mapping[str, t.Any]]) -> dict[str, CloudFacts]:
+                acl_results: t.Iterable[t.Mapping[str, t.Any]],
+                prefix_lists_by_host: t.Optional[t.Mapping[str, t.Any]] = None) -> dict[str, CloudFacts]:
     """host -> the `cloud` facts the diagnosis reads: {"provider", "region", "instance_id", "instance",
     "security_groups" (ec2_security_group_info's), "network_acl" (ec2_vpc_nacl_info's, or None),
-    "prefix_lists" (id -> CIDRs; not read yet: rules naming one decide nothing), "allowed_cidrs", "error"}."""
+    "prefix_lists" (id -> CIDRs, from prefix_lists_by_host; a list not read decides nothing), "allowed_cidrs", "error"}."""
     groups_by_host = dict((str(((r.get("item") or {}).get("host"))), r) for r in group_results if not r.get("skipped"))
     acls_by_host = dict((str(((r.get("item") or {}).get("host"))), r) for r in acl_results if not r.get("skipped"))
     facts = {}
@@ -473,7 +484,8 @@ def cloud_facts(found: t.Iterable[t.Mapping[str, t.Any]], group_results: t.Itera
         cloud: CloudFacts = {"provider": "aws", "region": end.get("region"), "instance_id": instance.get("id"),
                                    "instance": t.cast(t.Optional[CloudInstance], instance or None),
                                    "security_groups": None, "network_acl": None,
-                                   "prefix_lists": {}, "allowed_cidrs": list(end.get("allowed_cidrs") or []),
+                                   "prefix_lists": dict((prefix_lists_by_host or {}).get(end["host"]) or {}),
+                                   "allowed_cidrs": list(end.get("allowed_cidrs") or []),
                                    "error": end.get("error")}
         if cloud["error"] is None:
             groups = groups_by_host.get(end["host"]) or {"failed": True, "msg": "ec2_security_group_info did not run"}

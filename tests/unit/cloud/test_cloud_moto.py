@@ -177,3 +177,17 @@ def test_the_role_refuses_the_whole_internet_unless_asked(tmp_path, ec2_world):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "0.0.0.0/0 or ::/0 only with cloud_firewall_allow_anywhere=true" in proc.stdout
     assert _rules(ec2_world) == before
+
+
+def test_a_rule_from_a_managed_prefix_list_is_judged_by_its_entries(tmp_path, ec2_world):
+    ec2 = ec2_world["ec2"]
+    listed = ec2.create_managed_prefix_list(PrefixListName="wg-initiators", MaxEntries=5, AddressFamily="IPv4",
+                                            Entries=[{"Cidr": INITIATOR + "/32"}])["PrefixList"]["PrefixListId"]
+    ec2.authorize_security_group_ingress(GroupId=ec2_world["group_id"], IpPermissions=[
+        {"IpProtocol": "udp", "FromPort": PORT, "ToPort": PORT, "PrefixListIds": [{"PrefixListId": listed}]}])
+    facts, _proc = read_cloud_facts(tmp_path, _server_facts(), wg_cloud_provider="aws",
+                                    wg_aws_instance_id=ec2_world["instance_id"])
+    assert facts["server"]["cloud"]["prefix_lists"] == {listed: [INITIATOR + "/32"]}
+    report = run(facts, probes=[dict(probe("timeout", arrived=0), target={"host": "198.51.100.10", "port": PORT})])
+    assert "udp_blocked_cloud_firewall" not in codes(report)
+    assert any("prefix list %s covers %s" % (listed, INITIATOR) in line for line in only(report, "udp_blocked_upstream")["evidence"])
