@@ -53,8 +53,9 @@ def second_tunnel(lab):
     finally:
         lab.sh("server", f"systemctl stop {LISTENER_UNIT} 2>/dev/null || true", check=False)
         for host in ("server", "client"):
-            lab.sh(host, f"systemctl stop wg-quick@{IFACE}; systemctl reset-failed wg-quick@{IFACE} 2>/dev/null; "
-                         f"rm -f {CONF} {KEY_FILE}", check=False)
+            # Every step on its own (`sh -e` stops at the first that fails): no wg7 may be left for other suites.
+            lab.sh(host, f"systemctl stop wg-quick@{IFACE} || true; systemctl reset-failed wg-quick@{IFACE} 2>/dev/null || true; "
+                         f"rm -f {CONF} {KEY_FILE}")
 
 
 @pytest.fixture
