@@ -244,7 +244,7 @@ def entry_text(entry: t.Mapping[str, t.Any]) -> str:
     number = "*" if entry["rule_number"] == DEFAULT_DENY else str(entry["rule_number"])
     what = "all traffic" if entry["protocol"] == "all" else "%s %s-%s" % (entry["protocol"], entry["from_port"], entry["to_port"])
     return "%s rule %s: %s %s %s %s" % ("outbound" if entry["egress"] else "inbound", number, entry["action"], what,
-                                         "to" if entry["egress"] else "from", entry["cidr"])
+                                        "to" if entry["egress"] else "from", entry["cidr"])
 
 
 def _entry_relation(entry: t.Mapping[str, t.Any], source: t.Optional[Network], unknown_version: int) -> str:
@@ -482,11 +482,11 @@ def cloud_facts(found: t.Iterable[t.Mapping[str, t.Any]], group_results: t.Itera
     for end in found:
         instance = end.get("instance") or {}
         cloud: CloudFacts = {"provider": "aws", "region": end.get("region"), "instance_id": instance.get("id"),
-                                   "instance": t.cast(t.Optional[CloudInstance], instance or None),
-                                   "security_groups": None, "network_acl": None,
-                                   "prefix_lists": dict((prefix_lists_by_host or {}).get(end["host"]) or {}),
-                                   "allowed_cidrs": list(end.get("allowed_cidrs") or []),
-                                   "error": end.get("error")}
+                             "instance": t.cast(t.Optional[CloudInstance], instance or None),
+                             "security_groups": None, "network_acl": None,
+                             "prefix_lists": dict((prefix_lists_by_host or {}).get(end["host"]) or {}),
+                             "allowed_cidrs": list(end.get("allowed_cidrs") or []),
+                             "error": end.get("error")}
         if cloud["error"] is None:
             groups = groups_by_host.get(end["host"]) or {"failed": True, "msg": "ec2_security_group_info did not run"}
             acls = acls_by_host.get(end["host"]) or {"failed": True, "msg": "ec2_vpc_nacl_info did not run"}

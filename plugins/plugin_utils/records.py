@@ -186,7 +186,7 @@ def ping_record(result: Mapping) -> PingRecord:
     plan = _mapping(result.get("item"))
     stdout = str(result.get("stdout") or "")
     summary = parse_ping(stdout)
-    lines = [line for line in stdout.splitlines()]
+    lines = stdout.splitlines()
     record: dict[str, t.Any] = {
         "from": plan.get("from"), "to": plan.get("to"), "address": plan.get("address"), "interface": plan.get("interface"),
         "ok": result.get("rc") == 0,
@@ -208,4 +208,3 @@ def ping_records(results: t.Sequence) -> list[PingRecord]:
 
 
 # ---- the state after remediation ------------------------------------------------------------
-

@@ -64,8 +64,8 @@ def _verdicts(ctx: Context, end: End, cloud: dict[str, t.Any]) -> list[tuple[t.O
         for initiator, address, source_port in candidates:
             sources: list[t.Optional[str]] = [address] if address else (list(allowed) or [None])
             for source in sources:
-                verdicts.append((initiator, cloud_aws.inbound_verdict(groups, acl, int(port), source, source_port,
-                                                                       prefix_lists=prefix_lists)))
+                verdict = cloud_aws.inbound_verdict(groups, acl, int(port), source, source_port, prefix_lists=prefix_lists)
+                verdicts.append((initiator, verdict))
         ctx.memo[key] = verdicts
     return t.cast(t.List[t.Tuple[t.Optional[End], t.Dict[str, t.Any]]], ctx.memo[key])
 
@@ -107,7 +107,7 @@ def udp_blocked_cloud_firewall(ctx: Context) -> list[RuleFinding]:
         acl_fixes = []
         for initiator, verdict in denied:
             who = "from %s (%s)" % (initiator.host if initiator else "any initiator",
-                                     verdict["source"] or "public address unknown")
+                                    verdict["source"] or "public address unknown")
             evidence.append("udp %s %s: denied by the %s: %s" % (
                 port, who, verdict["decided_by"].replace("_", " ").replace("acl", "ACL"), verdict["reason"]))
             if verdict["decided_by"].startswith("network_acl"):
@@ -123,7 +123,7 @@ def udp_blocked_cloud_firewall(ctx: Context) -> list[RuleFinding]:
             group_id = _target_group(cloud, by_group[0])
             summary = ("The AWS security groups of %s allow no inbound UDP %s from %s; add an inbound rule to %s: "
                        "UDP %s from %s." % (end.host, port, ", ".join(sources) or "the initiators", group_id, port,
-                                           ", ".join(cidrs)))
+                                            ", ".join(cidrs)))
             action = remedy("cloud_firewall", end.host, {
                 "cloud_firewall_region": cloud.get("region"), "cloud_firewall_group_id": group_id,
                 "cloud_firewall_port": port, "cloud_firewall_cidrs": cidrs})

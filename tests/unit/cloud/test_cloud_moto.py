@@ -66,7 +66,7 @@ def read_cloud_facts(tmp_path, facts: dict, *args: str, **server_vars: t.Any) ->
               # As the pass has it: set_fact (an extra var would outrank the include's set_fact).
               "tasks": [{"name": "Take the facts", "ansible.builtin.set_fact": {"wg_facts_by_host": "{{ wg_test_facts }}"}},
                         include, {"name": "Save the facts", "ansible.builtin.copy": {
-                  "content": "{{ wg_facts_by_host | to_json }}", "dest": str(out), "mode": "0600"}}]}]
+                            "content": "{{ wg_facts_by_host | to_json }}", "dest": str(out), "mode": "0600"}}]}]
     inventory = _inventory(**server_vars)
     inventory["all"]["hosts"]["client"] = {"ansible_connection": "local"}
     proc = _playbook(tmp_path, plays, inventory, {"wg_test_facts": facts}, *args)

@@ -335,7 +335,6 @@ def test_has_route_asks_the_kernel_without_sending(monkeypatch):
     assert connected == [(resolve.socket.AF_INET, "198.51.100.20"), (resolve.socket.AF_INET6, "2001:db8::20")]
 
 
-
 def test_the_job_says_when_a_stale_peers_name_offers_nowhere_to_go(fake_host, monkeypatch, capsys):
     # Silence here would look like "DNS did not move"; the host simply has no route to the new address.
     config_dir, calls = fake_host
