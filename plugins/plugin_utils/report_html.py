@@ -22,7 +22,8 @@ PASSED, BLOCKED, WARNING, UNKNOWN = "passed", "blocked", "warning", "unknown"
 # The hops of one handshake, initiator to responder and back, and the finding codes that stop it at each.
 HOPS: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("initiator", "Initiator sends the initiation",
-     frozenset({"config_invalid", "endpoint_unresolvable", "missing_endpoint", "invalid_key", "wireguard_missing"})),
+     frozenset({"config_invalid", "endpoint_unresolvable", "start_endpoint_unresolvable", "missing_endpoint", "invalid_key",
+                "wireguard_missing"})),
     ("initiator_firewall", "Initiator's firewall / NAT", frozenset({"nat_without_keepalive"})),
     ("network", "The network between",
      frozenset({"udp_blocked_upstream", "udp_blocked_cloud_firewall", "host_unreachable"})),
@@ -30,7 +31,8 @@ HOPS: tuple[tuple[str, str, frozenset[str]], ...] = (
      frozenset({"stale_endpoint", "hostname_endpoint_not_reresolved", "dynamic_ip_bare_endpoint"})),
     ("responder_firewall", "Responder's firewall", frozenset({"udp_blocked_host_firewall"})),
     ("wireguard", "WireGuard on the responder",
-     frozenset({"interface_down", "port_not_listening", "listen_port_mismatch", "peer_public_key_mismatch", "peer_missing",
+     frozenset({"interface_down", "dns_without_resolvconf", "listen_port_in_use", "interface_start_failed",
+                "port_not_listening", "listen_port_mismatch", "peer_public_key_mismatch", "peer_missing",
                 "preshared_key_mismatch", "local_keypair_mismatch", "duplicate_public_key", "clock_skew"})),
     ("reply", "The reply path back, and traffic",
      frozenset({"allowed_ips_missing_peer_address", "allowed_ips_overlap", "no_route_for_allowed_ips", "ip_forward_disabled",

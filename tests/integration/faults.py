@@ -74,7 +74,7 @@ FAULTS = [
           restart=("client",), also=("interface_down", "port_not_listening"), remediable=False),
     Fault("client's Endpoint port is wrong", "listen_port_mismatch", "client",
           inject=[("client", f"sed -i 's/:51820$/:51821/' {CONF}")], restart=("client",)),
-    Fault("client's Endpoint name does not resolve", "endpoint_unresolvable", "client",
+    Fault("client's Endpoint name does not resolve", "start_endpoint_unresolvable", "client",
           inject=[("client", f"sed -i 's/^Endpoint = .*/Endpoint = nosuchhost.wgdoctor.test:51820/' {CONF}"
                              " && (systemctl restart wg-quick@wg0 || true)")],
           also=("interface_down",), remediable=False),

@@ -33,9 +33,10 @@ CATALOG = (
     # Why wg-quick up fails (diagnosis/startup.py): interface_down follows from each.
     ("dns_without_resolvconf", "critical"),
     ("listen_port_in_use", "critical"),
-    # The name does not resolve; when it stopped wg-quick up, start_endpoint_unresolvable says so too.
-    ("endpoint_unresolvable", "critical"),
+    # A name that kept wg-quick up from starting is named once, as start_endpoint_unresolvable;
+    # endpoint_unresolvable is the same name on an interface that runs.
     ("start_endpoint_unresolvable", "critical"),
+    ("endpoint_unresolvable", "critical"),
     ("interface_start_failed", "critical"),
     ("interface_down", "critical"),
     ("invalid_key", "critical"),

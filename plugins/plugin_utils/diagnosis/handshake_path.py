@@ -216,6 +216,9 @@ def listen_port_mismatch(ctx: Context) -> list[RuleFinding]:
 def endpoint_unresolvable(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end in ctx.topology.ends:
+        # An end the name kept from starting: start_endpoint_unresolvable already names it and what it did.
+        if ctx.has("start_endpoint_unresolvable", ("end", end.id)):
+            continue
         for key, entry in end.peers.items():
             endpoint = (entry.get("config") or {}).get("endpoint") or {}
             if not endpoint.get("is_hostname"):
