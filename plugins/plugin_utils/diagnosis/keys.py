@@ -33,7 +33,10 @@ def invalid_key(ctx):
     findings = []
     for end in ctx.topology.ends:
         config = end.config or {}
-        if config.get("has_private_key") and not config.get("public_key") and config.get("exists"):
+        # wg_facts derives the public key with the host's `wg pubkey`: without wg it stays unknown, and
+        # wireguard_missing says why; only a key wg itself refused is invalid.
+        has_wg = bool((end.facts.get("tools") or {}).get("wg"))
+        if config.get("has_private_key") and not config.get("public_key") and config.get("exists") and has_wg:
             findings.append(make_finding(
                 "invalid_key", end.host,
                 "The PrivateKey in %s is not a valid key, so %s has no identity; generate a new key pair." % (

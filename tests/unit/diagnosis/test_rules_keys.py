@@ -141,3 +141,22 @@ def test_malformed_key_that_kept_the_peer_from_parsing_is_named_with_its_line(fa
     assert finding["evidence"] == ["/etc/wireguard/wg0.conf:9: PublicKey is not base64 of 32 bytes "
                                    "(wg pubkey prints 44 characters ending in '=')"]
     assert "peer_missing" not in codes(report) and "missing_endpoint" not in codes(report)
+
+
+def test_without_wg_tools_an_underived_public_key_is_not_called_invalid(facts):
+    # wg_facts derives the config's public key with the host's `wg pubkey`: without wg it is unknown,
+    # and wireguard_missing is the finding, not a bad key.
+    server = facts["server"]
+    server["tools"]["wg"] = None
+    for interface in server["interfaces"].values():
+        interface["runtime"] = None
+        interface["config"]["public_key"] = None
+    report = run(facts, probes=[], pings=[])
+    assert "wireguard_missing" in codes(report)
+    assert "invalid_key" not in codes(report), codes(report)
+
+
+def test_a_private_key_wg_pubkey_refused_is_still_invalid(facts):
+    facts["client"]["interfaces"]["wg0"]["config"]["public_key"] = None
+    report = run(facts)
+    assert any(f["code"] == "invalid_key" and f["host"] == "client" for f in report["findings"]), codes(report)
