@@ -21,7 +21,8 @@ def test_check_diff_shows_the_firewall_fix_and_changes_nothing(lab, tmp_path):
         assert report["before"]["findings"][0]["code"] == "udp_blocked_host_firewall"
         assert "after" not in report, "check mode must not claim a verified result"
         # The firewall role ran in check mode and showed what it would do.
-        assert "Open the WireGuard port" in output
+        assert "Apply the remedy of role wgdoctor.wireguard.firewall" in output
+        assert "Show the rules a real run inserts" in output
         assert "udp dport 51820 accept" in output, "the rule a real run inserts is shown"
         assert "+include" in output or "include \"/etc/nftables.d/*.nft\"" in output, "the persistence change is shown"
         # ... and changed nothing.

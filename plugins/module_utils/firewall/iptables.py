@@ -279,11 +279,11 @@ def udp_input_verdict(parsed: Save, port: int, in_interface: str | None = None, 
 
 
 def forward_verdict(parsed: Save, in_interface: str | None, out_interface: str | None, ct_state: str = "new",
-                    backend: str = "iptables") -> FirewallVerdict:
+                    backend: str = "iptables", source: str | None = None) -> FirewallVerdict:
     missing = _missing_verdict(parsed, backend)
     if missing:
         return missing
-    packet = forward_packet(in_interface, out_interface, ct_state=ct_state, family=parsed.get("family", 4))
+    packet = forward_packet(in_interface, out_interface, ct_state=ct_state, family=parsed.get("family", 4), source=source)
     return _walk_path(parsed, FORWARD_PATH, packet, backend)
 
 

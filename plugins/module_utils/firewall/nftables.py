@@ -432,8 +432,8 @@ def udp_input_verdict(parsed: Ruleset, port: int, in_interface: str | None = Non
 
 
 def forward_verdict(parsed: Ruleset, in_interface: str | None, out_interface: str | None, ct_state: str = "new", family: int = 4,
-                    backend: str = "nftables", skip_tables: t.Collection[str] = ()) -> FirewallVerdict:
-    packet = forward_packet(in_interface, out_interface, ct_state=ct_state, family=family)
+                    backend: str = "nftables", skip_tables: t.Collection[str] = (), source: str | None = None) -> FirewallVerdict:
+    packet = forward_packet(in_interface, out_interface, ct_state=ct_state, family=family, source=source)
     return _verdict_for(parsed, packet, ("forward",), backend, skip_tables)
 
 

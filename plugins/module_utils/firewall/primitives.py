@@ -53,10 +53,12 @@ def probe_packet(port: int, in_interface: str | None = None, family: int = 4, so
             "iif": in_interface, "oif": None, "ct_state": "new", "saddr": source, "daddr_local": True}
 
 
-def forward_packet(in_interface: str | None, out_interface: str | None, ct_state: str = "new", family: int = 4) -> Packet:
-    """Any routed packet between two interfaces; protocol and ports unknown on purpose."""
+def forward_packet(in_interface: str | None, out_interface: str | None, ct_state: str = "new", family: int = 4,
+                   source: str | None = None) -> Packet:
+    """Any routed packet between two interfaces; protocol and ports unknown on purpose. `source`: an address of
+    the tunnel's subnet for traffic leaving the tunnel, so a rule limited to that subnet decides (None: unknown)."""
     return {"hook": "forward", "family": family, "l4proto": None, "dport": None, "sport": None,
-            "iif": in_interface, "oif": out_interface, "ct_state": ct_state, "saddr": None, "daddr_local": False}
+            "iif": in_interface, "oif": out_interface, "ct_state": ct_state, "saddr": source, "daddr_local": False}
 
 
 def make_verdict(verdict: str | None, backend: str | None, table: str | None = None, chain: str | None = None,

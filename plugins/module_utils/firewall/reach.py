@@ -48,7 +48,7 @@ BACKEND_ORDER = ("ufw", "firewalld", "nftables", "iptables-nft", "iptables-legac
 Outputs = t.Mapping[str, t.Any]
 # The two questions every backend answers: (port, arrival interface, family) and (in, out, conntrack state).
 InputQuestion = t.Callable[[int, t.Optional[str], int], FirewallVerdict]
-ForwardQuestion = t.Callable[[t.Optional[str], t.Optional[str], str], FirewallVerdict]
+ForwardQuestion = t.Callable[[t.Optional[str], t.Optional[str], str, t.Optional[str]], FirewallVerdict]
 
 
 def _output(outputs: Outputs, key: str, errors: list[str]) -> str | None:
@@ -82,7 +82,7 @@ class _Backend(object):
 
 def _unknown_backend(name: str, reason: str) -> _Backend:
     return _Backend(name, lambda port, iface, family: unknown_verdict(name, reason),
-                    lambda win, wout, ct: unknown_verdict(name, reason))
+                    lambda win, wout, ct, src: unknown_verdict(name, reason))
 
 
 def _read_iptables(outputs: Outputs, errors: list[str], variant: str) -> dict[int, fw_iptables.Save]:
@@ -126,8 +126,8 @@ def _iptables_backend(name: str, by_family: dict[int, fw_iptables.Save], errors:
     def verdict_in(port: int, iface: str | None, family: int = 4) -> FirewallVerdict:
         return fw_iptables.udp_input_verdict(by_family.get(family, empty), port, iface, backend=name)
 
-    def verdict_fwd(win: str | None, wout: str | None, ct: str) -> FirewallVerdict:
-        return fw_iptables.forward_verdict(by_family.get(4, empty), win, wout, ct_state=ct, backend=name)
+    def verdict_fwd(win: str | None, wout: str | None, ct: str, src: str | None) -> FirewallVerdict:
+        return fw_iptables.forward_verdict(by_family.get(4, empty), win, wout, ct_state=ct, backend=name, source=src)
     masq = fw_iptables.masquerade_rules(by_family[4], backend=name) if 4 in by_family else []
     return _Backend(name, verdict_in, verdict_fwd, fw_iptables.forward_policy(by_family.get(4, empty)), masq)
 
@@ -154,8 +154,8 @@ def _nft_backend(outputs: Outputs, errors: list[str], skip_from: dict[str, t.Any
     def verdict_in(port: int, iface: str | None, family: int = 4) -> FirewallVerdict:
         return fw_nftables.udp_input_verdict(parsed, port, iface, family=family, skip_tables=skip)
 
-    def verdict_fwd(win: str | None, wout: str | None, ct: str) -> FirewallVerdict:
-        return fw_nftables.forward_verdict(parsed, win, wout, ct_state=ct, skip_tables=skip)
+    def verdict_fwd(win: str | None, wout: str | None, ct: str, src: str | None) -> FirewallVerdict:
+        return fw_nftables.forward_verdict(parsed, win, wout, ct_state=ct, skip_tables=skip, source=src)
     return _Backend("nftables", verdict_in, verdict_fwd, fw_nftables.forward_policy(parsed, skip),
                     fw_nftables.masquerade_rules(parsed, skip_tables=skip))
 
@@ -177,10 +177,10 @@ def _ufw_backend(outputs: Outputs, errors: list[str], carrier: _Backend | None) 
         truth = carrier.input(port, iface, family)
         return _name_by_ufw(truth, named)
 
-    def verdict_fwd(win: str | None, wout: str | None, ct: str) -> FirewallVerdict:
+    def verdict_fwd(win: str | None, wout: str | None, ct: str, src: str | None) -> FirewallVerdict:
         if carrier is None:
             return fw_ufw.policy_verdict(status, "routed")
-        truth = carrier.forward(win, wout, ct)
+        truth = carrier.forward(win, wout, ct, src)
         named = fw_ufw.policy_verdict(status, "routed")
         rows = fw_ufw.forward_rules(status, win) + fw_ufw.forward_rules(status, wout)
         if rows and truth["verdict"] == "accept":
@@ -223,7 +223,7 @@ def _firewalld_backend(outputs: Outputs, errors: list[str]) -> _Backend | None:
         return _unknown_backend("firewalld", "firewalld zones unreadable")
     active = fw_firewalld.parse_active_zones(_output(outputs, "firewalld_active_zones", errors) or "")
     return _Backend("firewalld", lambda port, iface, family: fw_firewalld.udp_input_verdict(zones, port, iface, active, family=family),
-                    lambda win, wout, ct: fw_firewalld.forward_verdict(zones, win, wout, active, ct_state=ct),
+                    lambda win, wout, ct, src: fw_firewalld.forward_verdict(zones, win, wout, active, ct_state=ct),
                     None, fw_firewalld.masquerade_rules(zones, active))
 
 
@@ -282,13 +282,14 @@ def _input_for(backends: list[_Backend], port: int, uplinks: t.Sequence[str], fa
     return first
 
 
-def _forward_for(backends: list[_Backend], wg_interface: str, uplink: str | None) -> FirewallVerdict:
-    """Traffic leaving the tunnel (NEW) and replies coming back into it (ESTABLISHED)."""
+def _forward_for(backends: list[_Backend], wg_interface: str, uplink: str | None, source: str | None = None) -> FirewallVerdict:
+    """Traffic leaving the tunnel (NEW, from `source`, an address of the tunnel's subnet) and replies coming back
+    into it (ESTABLISHED)."""
     if not backends:
         return _no_firewall("forwarded traffic")
-    leaving = combine_verdicts([b.forward(wg_interface, uplink, "new") for b in backends])
-    replies = combine_verdicts([b.forward(uplink, wg_interface, "established") for b in backends])
-    entering = combine_verdicts([b.forward(uplink, wg_interface, "new") for b in backends])
+    leaving = combine_verdicts([b.forward(wg_interface, uplink, "new", source) for b in backends])
+    replies = combine_verdicts([b.forward(uplink, wg_interface, "established", None) for b in backends])
+    entering = combine_verdicts([b.forward(uplink, wg_interface, "new", None) for b in backends])
     deciding_replies = leaving["verdict"] == "accept" and replies["verdict"] != "accept"
     verdict = (replies if deciding_replies else leaving).copy()
     verdict["direction"] = "replies to %s" % wg_interface if deciding_replies else "from %s" % wg_interface
@@ -299,8 +300,11 @@ def _forward_for(backends: list[_Backend], wg_interface: str, uplink: str | None
 
 
 def firewall_facts(outputs: Outputs | None, listen_ports: t.Mapping[str, int | None] | None,
-                   wg_interfaces: t.Iterable[str] | None, uplinks: t.Sequence[str] | None) -> dict[str, t.Any]:
-    """The `firewall` object of docs/facts.md plus per-interface verdicts; never raises on bad output."""
+                   wg_interfaces: t.Iterable[str] | None, uplinks: t.Sequence[str] | None,
+                   tunnel_sources: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
+    """The `firewall` object of docs/facts.md plus per-interface verdicts; never raises on bad output.
+
+    tunnel_sources: interface -> one of its own tunnel addresses, the source forwarded traffic is judged from."""
     errors: list[str] = []
     try:
         backends = _collect_backends(outputs or {}, errors)
@@ -316,7 +320,7 @@ def firewall_facts(outputs: Outputs | None, listen_ports: t.Mapping[str, int | N
             interfaces[name] = {
                 "input": _input_for(backends, port, uplinks or []) if port else None,
                 "input_ipv6": _input_for(backends, port, uplinks or [], family=6) if port else None,
-                "forward": _forward_for(backends, name, uplink),
+                "forward": _forward_for(backends, name, uplink, (tunnel_sources or {}).get(name)),
             }
         except Exception as exc:  # pylint: disable=broad-except
             errors.append("firewall: internal error evaluating %s: %s: %s" % (name, type(exc).__name__, exc))

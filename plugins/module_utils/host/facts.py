@@ -238,13 +238,23 @@ def gather_reresolve(host: Host, name: str) -> t.Optional[Facts]:
     return None
 
 
-def gather_firewall(host: Host, listen_ports: t.Dict[str, int], uplinks: t.List[str]) -> t.Optional[Facts]:
+def tunnel_source(config: Facts) -> t.Optional[str]:
+    """The interface's first IPv4 tunnel address: what traffic leaving the tunnel is judged as coming from."""
+    for address in config.get("address") or []:
+        ip = str(address).split("/", 1)[0]
+        if ip.count(".") == 3:
+            return ip
+    return None
+
+
+def gather_firewall(host: Host, listen_ports: t.Dict[str, int], uplinks: t.List[str],
+                    tunnel_sources: t.Optional[t.Dict[str, str]] = None) -> t.Optional[Facts]:
     outputs: t.Dict[str, t.Optional[CommandResult]] = {}
     for name, argv in reach.FIREWALL_COMMANDS.items():
         path = host.binary(argv[0])
         outputs[name] = None if path is None else host.run_argv([path] + list(argv[1:]))
     try:
-        facts = reach.firewall_facts(outputs, listen_ports, sorted(listen_ports), uplinks)
+        facts = reach.firewall_facts(outputs, listen_ports, sorted(listen_ports), uplinks, tunnel_sources)
     except Exception as exc:  # pylint: disable=broad-except
         host.errors.append("firewall: unexpected %s while reading the rules" % type(exc).__name__)
         return None
@@ -422,7 +432,8 @@ def gather(runner: CommandRunner, config_dir: str, interfaces: t.Optional[t.List
 
     listen_ports = {name: facts["listening"]["port"] for name, facts in facts_of_interfaces.items() if facts["listening"]["port"]}
     uplinks = uplink_routes(table, names)
-    firewall = gather_firewall(host, listen_ports, uplink_names(uplinks))
+    sources = dict((name, source) for name in listen_ports for source in [tunnel_source(configs[name])] if source)
+    firewall = gather_firewall(host, listen_ports, uplink_names(uplinks), sources)
     if firewall is not None:
         for name, verdicts in (firewall.get("interfaces") or {}).items():
             if name in facts_of_interfaces:

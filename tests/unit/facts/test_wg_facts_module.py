@@ -82,8 +82,9 @@ class FakeFirewall:
     def __init__(self) -> None:
         self.calls = []
 
-    def firewall_facts(self, outputs, listen_ports, wg_interfaces, uplinks):
+    def firewall_facts(self, outputs, listen_ports, wg_interfaces, uplinks, tunnel_sources=None):
         self.calls.append((outputs, listen_ports, wg_interfaces, uplinks))
+        self.tunnel_sources = tunnel_sources
         verdict = {"verdict": "drop", "backend": "nftables", "table": "inet filter", "chain": "input",
                    "rule": "udp dport 51831 drop", "counter": 6}
         return {"backends": ["nftables"], "forward": {"policy": "accept", "backend": "nftables", "rule": None},
@@ -341,3 +342,12 @@ def test_without_wg_the_config_public_key_is_unknown_not_computed(host):
     facts = gather(FakeModule(host, server_outputs(), tools=tools))
     config = facts["interfaces"]["wgF0"]["config"]
     assert config["has_private_key"] is True and config["public_key"] is None
+
+
+
+def test_forwarded_traffic_is_judged_from_the_tunnels_own_subnet(host, monkeypatch):
+    # The firewall role opens forwarding for the tunnel's subnet only: the reader must ask with such a source.
+    firewall = FakeFirewall()
+    monkeypatch.setattr(host_facts, "reach", firewall)
+    gather(FakeModule(host, server_outputs()))
+    assert firewall.tunnel_sources == {"wgF0": "10.99.31.1"}

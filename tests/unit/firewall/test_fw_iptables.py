@@ -131,3 +131,17 @@ def test_unknown_match_is_a_doubt_not_a_match():
     verdict = fw_iptables.udp_input_verdict(rules, PORT, UPLINK)
     assert verdict["verdict"] == "accept"
     assert "unknown match --src-cc CN" in verdict["conditional"][0]
+
+
+def test_forwarding_opened_for_the_tunnels_subnet_decides_when_asked_from_that_subnet():
+    # What the firewall role writes: the tunnel's subnet out of the uplink, replies back, policy DROP.
+    rules = fw_iptables.parse_save(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+        "-A FORWARD -s 10.99.0.0/24 -i %s -o %s -j ACCEPT\n"
+        "-A FORWARD -i %s -o %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n" % (WG, UPLINK, UPLINK, WG))
+    assert fw_iptables.forward_verdict(rules, WG, UPLINK, source="10.99.0.1")["verdict"] == "accept"
+    assert fw_iptables.forward_verdict(rules, WG, UPLINK, source="10.98.0.1")["verdict"] == "drop"
+    unknown = fw_iptables.forward_verdict(rules, WG, UPLINK)
+    assert unknown["verdict"] == "drop" and unknown["conditional"], unknown
+    assert fw_iptables.forward_verdict(rules, UPLINK, WG, ct_state="established")["verdict"] == "accept"
+    assert fw_iptables.forward_verdict(rules, UPLINK, WG, ct_state="new")["verdict"] == "drop"
