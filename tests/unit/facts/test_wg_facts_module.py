@@ -344,7 +344,6 @@ def test_without_wg_the_config_public_key_is_unknown_not_computed(host):
     assert config["has_private_key"] is True and config["public_key"] is None
 
 
-
 def test_forwarded_traffic_is_judged_from_the_tunnels_own_subnet(host, monkeypatch):
     # The firewall role opens forwarding for the tunnel's subnet only: the reader must ask with such a source.
     firewall = FakeFirewall()
