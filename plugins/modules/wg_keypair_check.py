@@ -62,6 +62,8 @@ options:
   public_key_path:
     description:
       - File on the target holding that public key, as C(wg pubkey > FILE) writes it.
+      - The module fails, without returning the file's content, when it is the private key's file (the same file as
+        O(private_key_path), or a file holding the private key that is checked).
     type: path
     version_added: 0.1.0
   interface:
@@ -287,10 +289,21 @@ def private_key_of(target: Target, params: dict, config):
     return None, None, None
 
 
+def same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except (IOError, OSError):
+        return False
+
+
 def public_key_of(target: Target, params: dict):
     if params["public_key"] is not None:
         return wg_keypair.require_key(params["public_key"], "public_key")
     if params["public_key_path"] is not None:
+        if params["private_key_path"] is not None and same_file(params["public_key_path"], params["private_key_path"]):
+            # Refused before it is read: read as a public key, the private key would be returned and shown.
+            raise wg_keypair.KeypairInputError("public_key_path %s is the same file as private_key_path %s: point it at the public key"
+                                               % (params["public_key_path"], params["private_key_path"]))
         text = target.read_file(params["public_key_path"], "public_key_path")
         return wg_keypair.require_key(text, "public_key_path %s" % params["public_key_path"])
     return None
@@ -312,6 +325,12 @@ def check_own_pair(target: Target, params: dict, config) -> dict:
         private_key = wg_keypair.require_key(private_key, label)
         pair = wg_keypair.check_pair(private_key, public_key, target.wg_pubkey)
     elif config_derived is not None:
+        if public_key is not None and public_key != config_derived \
+                and wg_derive.derive_public_key(public_key, target.wg_pubkey)[0] == config_derived:
+            # The config's PrivateKey is not held here, so only its public key can tell that the
+            # "public key" given is that private key (e.g. public_key_path at wg0.key).
+            target.hide(public_key)
+            raise wg_keypair.KeypairInputError("the public key given is the private key itself: point it at the public key instead")
         pair = {"derived_public_key": config_derived, "public_key": public_key,
                 "match": None if public_key is None else config_derived == public_key, "backend": None}
     else:

@@ -212,3 +212,24 @@ def test_public_key_path_pointing_at_the_private_key_file_fails_without_returnin
     key_file.write_text(CLIENT_PRIVATE + "\n")
     exited = run(interface="wg0", public_key_path=str(key_file))
     assert exited.failed and "the private key itself" in exited.result["msg"]
+
+
+def test_public_key_path_at_the_private_key_of_a_stopped_interface_fails_without_returning_it(fake_wg, conf, tmp_path):
+    # The interface is not running: the private key is the config's, derived by the parser and never held here,
+    # so comparing texts cannot see that the "public key file" is the private key.
+    fake_wg.running = False
+    key_file = tmp_path / "wg0.key"
+    key_file.write_text(CLIENT_PRIVATE + "\n")
+    exited = run(interface="wg0", config_path=conf, public_key_path=str(key_file))
+    assert exited.failed and "the private key itself" in exited.result["msg"]
+
+
+def test_public_key_path_that_is_the_private_key_file_is_refused_before_it_is_read(fake_wg, tmp_path):
+    key_file = tmp_path / "wg0.key"
+    key_file.write_text(CLIENT_PRIVATE + "\n")
+    link = tmp_path / "wg0.pub"
+    link.symlink_to(key_file)
+    exited = run(private_key_path=str(key_file), public_key_path=str(link))
+    assert exited.failed
+    assert exited.result["msg"] == "public_key_path %s is the same file as private_key_path %s: point it at the public key" % (
+        link, key_file)
