@@ -37,6 +37,12 @@ if not 0 <= INDEX < len(PUBLIC_NETS):
     raise SystemExit(f"WGD_LAB_INDEX must be 0..{len(PUBLIC_NETS) - 1}")
 PUB = PUBLIC_NETS[INDEX]
 SITE = f"10.77.{INDEX}"
+# IPv6 beside every IPv4 network, per index: 2001:db8::/32 (RFC 3849, documentation) never leaves
+# a machine, and the diagnosis counts it as public, as it does 198.51.100 and 198.18 (a ULA would
+# read as "behind NAT", and this machine's own uplink sits in fd00::/64). The interface ids repeat
+# the IPv4 last octets: server PUB.10 is PUB6::10.
+PUB6 = f"2001:db8:{INDEX}:100"
+SITE6 = f"2001:db8:{INDEX}:77"
 BASE_IMAGE = "localhost/wgdoctor-lab-base:bookworm"
 IMAGE_REPO = "localhost/wgdoctor-lab"
 SERVER_NAME = "vpn.wgdoctor.test"
@@ -44,8 +50,8 @@ SERVER_NAME = "vpn.wgdoctor.test"
 # Documentation ranges stand in for "the internet"; the site network is RFC 1918 so the
 # client looks NATed, as a laptop behind a home router does.
 NETWORKS = {
-    "public": {"subnet": f"{PUB}.0/24", "gateway": f"{PUB}.1"},
-    "site": {"subnet": f"{SITE}.0/24", "gateway": f"{SITE}.1"},
+    "public": {"subnet": f"{PUB}.0/24", "gateway": f"{PUB}.1", "subnet6": f"{PUB6}::/64", "gateway6": f"{PUB6}::1"},
+    "site": {"subnet": f"{SITE}.0/24", "gateway": f"{SITE}.1", "subnet6": f"{SITE6}::/64", "gateway6": f"{SITE6}::1"},
 }
 HOSTS = {
     "router": {"networks": {"public": f"{PUB}.2", "site": f"{SITE}.2"}, "forward": True},
@@ -53,6 +59,11 @@ HOSTS = {
     "client": {"networks": {"site": f"{SITE}.10"}, "forward": False, "behind": "router"},
     "client2": {"networks": {"site": f"{SITE}.11"}, "forward": False, "behind": "router", "optional": True},
 }
+# No NAT for IPv6: the site's hosts have global addresses, and the router only forwards, as home
+# routers do (its filter still lets nothing from outside open a connection into the site).
+for _spec in HOSTS.values():
+    _spec["networks6"] = {net: "%s::%s" % (PUB6 if net == "public" else SITE6, address.rsplit(".", 1)[1])
+                          for net, address in _spec["networks"].items()}
 
 
 def log(msg: str) -> None:
@@ -145,14 +156,14 @@ KEEP_REACHABLE = ("pypi.org", "files.pythonhosted.org", "deb.debian.org")
 def check_subnets_free() -> None:
     for hostname in KEEP_REACHABLE:
         try:
-            addresses = {info[4][0] for info in socket.getaddrinfo(hostname, 443, socket.AF_INET)}
+            addresses = {info[4][0].split("%", 1)[0] for info in socket.getaddrinfo(hostname, 443, 0, socket.SOCK_STREAM)}
         except OSError:
             continue
         for net, spec in NETWORKS.items():
-            subnet = ipaddress.ip_network(spec["subnet"])
-            clash = [a for a in addresses if ipaddress.ip_address(a) in subnet]
-            if clash:
-                raise SystemExit(f"lab network {net} {subnet} would capture {hostname} ({clash[0]}): choose another WGD_LAB_INDEX")
+            for subnet in (ipaddress.ip_network(spec["subnet"]), ipaddress.ip_network(spec["subnet6"])):
+                clash = [a for a in addresses if ipaddress.ip_address(a) in subnet]
+                if clash:
+                    raise SystemExit(f"lab network {net} {subnet} would capture {hostname} ({clash[0]}): choose another WGD_LAB_INDEX")
 
 
 def create_networks() -> None:
@@ -160,8 +171,10 @@ def create_networks() -> None:
     for net, spec in NETWORKS.items():
         if podman("network", "exists", name(net), check=False).returncode == 0:
             continue
+        # --internal: podman gives the machine's bridge no address in either family, so the machine
+        # neither routes into the lab nor out of it.
         podman("network", "create", "--internal", "--disable-dns", "--subnet", spec["subnet"],
-               "--gateway", spec["gateway"], name(net))
+               "--gateway", spec["gateway"], "--ipv6", "--subnet", spec["subnet6"], "--gateway", spec["gateway6"], name(net))
 
 
 def start_host(role: str, tag: str) -> None:
@@ -169,9 +182,10 @@ def start_host(role: str, tag: str) -> None:
     args = ["run", "-d", "--name", name(role), "--hostname", role, "--systemd=always",
             "--cap-add", "NET_ADMIN,NET_RAW", "--device", "/dev/net/tun",
             "--stop-timeout", "5", "--label", f"wgdoctor-lab={PREFIX}",
-            "--sysctl", f"net.ipv4.ip_forward={1 if spec['forward'] else 0}"]
+            "--sysctl", f"net.ipv4.ip_forward={1 if spec['forward'] else 0}",
+            "--sysctl", f"net.ipv6.conf.all.forwarding={1 if spec['forward'] else 0}"]
     for net, address in spec["networks"].items():
-        args += ["--network", f"{name(net)}:ip={address}"]
+        args += ["--network", f"{name(net)}:ip={address},ip6={spec['networks6'][net]}"]
     if spec.get("behind"):
         args += ["--dns", HOSTS[spec["behind"]]["networks"]["site"], "--dns-search", "wgdoctor.test"]
     else:
@@ -200,6 +214,7 @@ def wait_for_systemd(role: str, timeout: float = 60.0) -> None:
 
 def configure_router() -> None:
     site = NETWORKS["site"]["subnet"]
+    site6 = NETWORKS["site"]["subnet6"]
     exec_in("router", f"""
 cat > /etc/nftables.conf <<'EOF'
 #!/usr/sbin/nft -f
@@ -215,6 +230,7 @@ table inet lab_router {{
   chain forward {{
     type filter hook forward priority filter; policy accept;
     ip daddr {site} ct state new drop
+    ip6 daddr {site6} ct state new drop
   }}
 }}
 # The upstream filter stands in for a cloud security group; lab.py faults fill it.
@@ -256,7 +272,8 @@ def route_via_router(role: str) -> None:
     the server (its "uplink", as a real server has; the router itself has no way further out)."""
     network = "site" if HOSTS[role].get("behind") else "public"
     router_site = HOSTS["router"]["networks"][network]
-    exec_in(role, f"ip route replace default via {router_site}")
+    router_site6 = HOSTS["router"]["networks6"][network]
+    exec_in(role, f"ip route replace default via {router_site} && ip -6 route replace default via {router_site6}")
     # Persist the route across a restart of the host (systemd brings it back).
     exec_in(role, f"""
 cat > /etc/systemd/system/lab-route.service <<'EOF'
@@ -266,6 +283,7 @@ After=network.target
 [Service]
 Type=oneshot
 ExecStart=/sbin/ip route replace default via {router_site}
+ExecStart=/sbin/ip -6 route replace default via {router_site6}
 RemainAfterExit=yes
 [Install]
 WantedBy=multi-user.target
@@ -329,12 +347,14 @@ def inventory() -> str:
     def host_vars(role: str) -> dict:
         # Connection settings per host, not in all:vars, so the implicit localhost stays local.
         return {"ansible_host": name(role), "ansible_connection": "containers.podman.podman",
-                "ansible_python_interpreter": "/usr/bin/python3", "lab_addresses": HOSTS[role]["networks"]}
+                "ansible_python_interpreter": "/usr/bin/python3", "lab_addresses": HOSTS[role]["networks"],
+                "lab_addresses6": HOSTS[role]["networks6"]}
 
     data = {
         "all": {
             "vars": {"lab_server_name": SERVER_NAME,
                      "lab_server_address": HOSTS["server"]["networks"]["public"],
+                     "lab_server_address6": HOSTS["server"]["networks6"]["public"],
                      "lab_router_public_address": HOSTS["router"]["networks"]["public"]},
             "children": {
                 "wireguard": {"hosts": {h: host_vars(h) for h in ends}},
