@@ -66,3 +66,28 @@ def test_the_default_formats_and_no_remediation(tmp_path):
 def test_an_unknown_format_is_refused_by_name(tmp_path, formats):
     result = run_report_phase(tmp_path, formats, False)
     assert result.returncode != 0 and "wg_report_formats: unknown pdf" in result.stdout
+
+
+def _mode(path) -> int:
+    return os.stat(path).st_mode & 0o777
+
+
+def test_the_report_is_readable_by_its_owner_only(tmp_path):
+    # The report names hosts, addresses, public keys and firewall rules: nobody else on the controller reads it.
+    result = run_report_phase(tmp_path, "json,md,html,junit", True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert _mode(tmp_path / "wg-report") == 0o700
+    assert dict((name, _mode(tmp_path / "wg-report" / name)) for name in os.listdir(tmp_path / "wg-report")) == \
+        dict.fromkeys(["report.html", "report.json", "report.md", "report.xml"], 0o600)
+
+
+def test_an_existing_report_dir_keeps_its_mode_and_old_report_files_are_tightened(tmp_path):
+    # A directory the user named (it may be `.` or a shared one) is not the collection's to chmod; its files are.
+    (tmp_path / "wg-report").mkdir(mode=0o755)
+    os.chmod(tmp_path / "wg-report", 0o755)
+    (tmp_path / "wg-report" / "report.json").write_text("{}")
+    os.chmod(tmp_path / "wg-report" / "report.json", 0o644)
+    result = run_report_phase(tmp_path, "json", False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert _mode(tmp_path / "wg-report") == 0o755
+    assert _mode(tmp_path / "wg-report" / "report.json") == 0o600
