@@ -6,7 +6,9 @@
 Targets produce facts (wg_facts, docs/facts.md) and firewall verdicts; the controller
 reads them and produces probe and ping records, findings, remedies and the report
 (docs/findings.md). This is the lowest layer: both sides import it, so it imports
-nothing from the collection and nothing but ``typing``, and it must import on every
+nothing but ``typing`` and the firewall verdict types (firewall/verdict.py, which imports
+only ``typing``: they live beside the readers so that a module reading a firewall ships
+those few types to the target, not this whole file), and it must import on every
 target Python ansible-core supports (3.9+: hence no ``typing.NotRequired``; keys that may
 be absent live in a ``total=False`` subclass of the keys that are always there).
 
@@ -17,59 +19,8 @@ from __future__ import annotations
 
 import typing as t
 
-# ---------------------------------------------------------------- firewall verdicts
-
-VerdictName = t.Literal["accept", "drop", "reject", "unknown"]
-
-
-class _FirewallVerdictBase(t.TypedDict):
-    verdict: VerdictName
-    backend: str | None  # nftables, iptables-legacy, iptables-nft, ufw, firewalld; None: no backend
-    table: str | None  # the firewalld zone for firewalld
-    chain: str | None
-    rule: str | None  # the rule text as the backend prints it; None: the chain policy decided
-    counter: int | None
-    position: int | None
-    reject_with: str | None
-    conditional: list[str]  # rules that might decide but cannot be evaluated from here
-    evidence: list[str]
-
-
-class FirewallVerdict(_FirewallVerdictBase, total=False):
-    """firewall.primitives.make_verdict, plus what the reach question adds on top."""
-    in_interface: str | None  # input: the uplink the verdict was computed for
-    direction: str  # forward: "from wg0" or "replies to wg0", whichever decides
-    from_tunnel: VerdictName  # forward: NEW packets leaving the tunnel
-    replies_to_tunnel: VerdictName  # forward: ESTABLISHED replies coming back
-    new_to_tunnel: VerdictName  # forward: NEW packets from the uplink into the tunnel
-
-
-class InterfaceFirewall(t.TypedDict):
-    input: FirewallVerdict | None  # None when the interface has no listen port
-    input_ipv6: FirewallVerdict | None
-    forward: FirewallVerdict
-
-
-class ForwardSummary(t.TypedDict):
-    policy: str | None
-    backend: str | None
-    rule: str | None
-
-
-class MasqueradeEntry(t.TypedDict):
-    backend: str
-    source: str | None  # "!"-prefixed when negated
-    out_interface: str | None
-    rule: str
-    counter: int | None
-    chain: str
-    target: str
-
-
-class FirewallSummary(t.TypedDict):
-    backends: list[str]
-    forward: ForwardSummary
-    masquerade: list[MasqueradeEntry]
+# The firewall's part of the contract (verdicts, masquerade, summaries) is typed in firewall/verdict.py.
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.verdict import FirewallSummary, InterfaceFirewall
 
 
 # ---------------------------------------------------------------- facts (docs/facts.md, schema 1)

@@ -26,7 +26,7 @@ import re
 import shlex
 import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import FirewallVerdict, MasqueradeEntry
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.verdict import FirewallVerdict, MasqueradeEntry
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
     Match, interface_matches, make_verdict, port_in)
 

@@ -8,7 +8,7 @@ import re
 import shlex
 import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import FirewallVerdict, MasqueradeEntry
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.verdict import FirewallVerdict, MasqueradeEntry
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
     Action, ChainWalk, Match, Packet, PortSpec, Rule, forward_packet, interface_matches, make_verdict, port_in,
     probe_packet, rule_verdict)

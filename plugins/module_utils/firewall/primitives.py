@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import FirewallVerdict, MasqueradeEntry, VerdictName
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.verdict import FirewallVerdict, MasqueradeEntry, VerdictName
 
 VERDICTS = ("accept", "drop", "reject", "unknown")
 MAX_JUMP_DEPTH = 64

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import (
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.verdict import (
     FirewallVerdict, ForwardSummary, InterfaceFirewall, MasqueradeEntry,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import firewalld as fw_firewalld

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import FirewallVerdict
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.verdict import FirewallVerdict
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import (
     Match, PortSpec, interface_matches, make_verdict, port_in)
 

@@ -43,10 +43,18 @@ def test_every_import_of_the_firewall_package_is_at_module_level(name):
 
 
 @pytest.mark.parametrize("reader", READERS)
-def test_a_backend_reader_imports_only_the_primitives_and_the_contracts(reader):
-    assert _collection_imports(_tree(reader)) <= {"firewall.primitives", "contracts"}
+def test_a_backend_reader_imports_only_the_primitives_and_the_verdict_types(reader):
+    assert _collection_imports(_tree(reader)) <= {"firewall.primitives", "firewall.verdict"}
 
 
 def test_reach_combines_every_reader_and_primitives_imports_no_reader():
     assert _collection_imports(_tree("reach")) >= {"firewall.%s" % reader for reader in READERS}
-    assert _collection_imports(_tree("primitives")) <= {"contracts"}
+    assert _collection_imports(_tree("primitives")) <= {"firewall.verdict"}
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"))
+def test_the_firewall_ships_its_verdict_types_not_the_whole_contract(name):
+    # Every module reading a firewall ships these files to the target: contracts.py (facts,
+    # findings, report types) would ride along for the sake of four TypedDicts.
+    assert "contracts" not in _collection_imports(_tree(name))
+    assert _collection_imports(_tree("verdict")) == set()
