@@ -11,6 +11,7 @@ from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._comm
     Context, IPNetwork, RuleFinding, ScopeItem, address_ip, address_value, end_scope, firewall_line, make_finding, network,
     peer_value, remedy, short_key, span, tunnel_scope, within,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._firewall_remedy import proven_firewall_vars
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, PeerEntry
 
 # An end that forwards for its partners: the networks it routes for them, and the scope of its findings.
@@ -200,10 +201,14 @@ def _firewall_vars(end: End, **variables: t.Any) -> t.Optional[dict[str, t.Any]]
     return dict({"firewall_interface": end.interface, "firewall_port": port}, **variables)
 
 
+def _forward_verdict(end: End) -> dict[str, t.Any]:
+    return (end.iface.get("firewall") or {}).get("forward") or (end.facts.get("firewall") or {}).get("forward") or {}
+
+
 def forward_chain_blocks(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end, routed, scope in _routers(ctx):
-        verdict = (end.iface.get("firewall") or {}).get("forward") or (end.facts.get("firewall") or {}).get("forward") or {}
+        verdict = _forward_verdict(end)
         if verdict.get("verdict", verdict.get("policy")) not in BLOCKING:
             continue
         line = firewall_line(dict(verdict, chain=verdict.get("chain") or "forward",
@@ -213,7 +218,7 @@ def forward_chain_blocks(ctx: Context) -> list[RuleFinding]:
             "%s's firewall drops forwarded traffic in or out of %s; allow forwarding for the tunnel." % (end.host, end.interface),
             [line, "peers send %s into %s" % (", ".join(str(n) for n in routed[:5]), end.label())],
             interface=end.interface,
-            remedy=_firewall_remedy(end, firewall_forward=True),
+            remedy=_firewall_remedy(end, firewall_forward=True, **proven_firewall_vars(end, verdict, "forward")),
             scope=scope))
     return findings
 
@@ -257,8 +262,8 @@ def nat_masquerade_missing(ctx: Context) -> list[RuleFinding]:
                 end.host, source, len(masquerade), "; ".join(str(m.get("rule")) for m in masquerade[:3]) or "none"),
              None if uplink else "%s: no IPv4 default route in its facts, so no uplink to masquerade out of" % end.host],
             interface=end.interface,
-            remedy=_firewall_remedy(end, firewall_masquerade_source=source,
-                                    firewall_masquerade_interface=uplink) if source and uplink else None,
+            remedy=_firewall_remedy(end, firewall_masquerade_source=source, firewall_masquerade_interface=uplink,
+                                    **proven_firewall_vars(end, _forward_verdict(end), "forward")) if source and uplink else None,
             scope=scope))
     return findings
 

@@ -10,6 +10,7 @@ from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts impor
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     Context, RuleFinding, ScopeItem, end_scope, firewall_line, make_finding, probe_line, remedy, short_key, tunnel_scope,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._firewall_remedy import proven_firewall_vars
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, peer_endpoint
 
 BLOCKING = ("drop", "reject")
@@ -149,7 +150,8 @@ def udp_blocked_host_firewall(ctx: Context) -> list[RuleFinding]:
             "%s's firewall (%s) %ss incoming UDP %s, so initiations never reach WireGuard; open the port." % (
                 end.host, verdict.get("backend") or "host firewall", verdict.get("verdict"), port),
             evidence, interface=end.interface,
-            remedy=remedy("firewall", end.host, {"firewall_port": port, "firewall_interface": end.interface}),
+            remedy=remedy("firewall", end.host, dict({"firewall_port": port, "firewall_interface": end.interface},
+                                                     **proven_firewall_vars(end, verdict, "input"))),
             scope=scope))
     return findings
 

@@ -56,7 +56,9 @@ def test_console_says_plainly_not_healthy_and_lists_remedies(facts):
     lines = text.splitlines()
     assert lines[0].endswith("NOT HEALTHY: 3 critical, 1 warning")
     assert lines[3].startswith("CRITICAL peer_public_key_mismatch  client client/wg0 holds the wrong public key")
-    assert "  server: wgdoctor.wireguard.firewall firewall_interface=wg0 firewall_port=51820" in lines
+    # The remedy carries what the diagnosis proved (backend, uplink) beside the interface and port.
+    assert "  server: wgdoctor.wireguard.firewall firewall_backend=iptables firewall_forward_uplinks=[eth0]" in lines
+    assert "      firewall_interface=wg0 firewall_port=51820" in lines
     # Whole public keys, so that a person can copy them into a config.
     assert any(line.startswith("  client: wgdoctor.wireguard.peer peer_interface=wg0")
                for line in lines)

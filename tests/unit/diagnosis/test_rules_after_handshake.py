@@ -66,7 +66,7 @@ def test_full_tunnel_gateway_without_masquerade(facts):
     finding = only(run(full_tunnel(facts)), "nat_masquerade_missing")
     assert finding["remedy"] == {"role": "wgdoctor.wireguard.firewall", "host": "server", "vars": {
         "firewall_interface": "wg0", "firewall_port": 51820,
-        "firewall_masquerade_source": "10.99.0.0/24", "firewall_masquerade_interface": "eth0"}}
+        "firewall_masquerade_source": "10.99.0.0/24", "firewall_masquerade_interface": "eth0", "firewall_forward_uplinks": ["eth0"]}}
 
 
 def test_forward_policy_drop_on_the_gateway(facts):
@@ -74,7 +74,8 @@ def test_forward_policy_drop_on_the_gateway(facts):
     wg0(facts, "server")["firewall"]["forward"] = {"verdict": "drop", "backend": "iptables-nft", "rule": None}
     finding = only(run(facts), "forward_chain_blocks")
     assert finding["evidence"][0] == "iptables-nft: forward verdict drop (chain policy)"
-    assert finding["remedy"]["vars"] == {"firewall_interface": "wg0", "firewall_port": 51820, "firewall_forward": True}
+    assert finding["remedy"]["vars"] == {"firewall_interface": "wg0", "firewall_port": 51820, "firewall_forward": True,
+                                         "firewall_backend": "iptables", "firewall_forward_uplinks": ["eth0"]}
 
 
 def test_well_configured_gateway_is_healthy(facts):

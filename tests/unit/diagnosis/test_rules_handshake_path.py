@@ -28,7 +28,8 @@ def test_drop_rule_on_server_is_named_as_root_cause(facts):
     assert "nftables: inet filter/input verdict drop by rule 'udp dport 51820 drop' (counter 6 packets)" in first["evidence"]
     assert any("saw 2 initiation(s) arrive" in line for line in first["evidence"])
     assert first["remedy"] == {"role": "wgdoctor.wireguard.firewall", "host": "server",
-                               "vars": {"firewall_port": 51820, "firewall_interface": "wg0"}}
+                               "vars": {"firewall_port": 51820, "firewall_interface": "wg0", "firewall_backend": "nftables",
+                                        "firewall_nftables_chains": ["inet filter input"], "firewall_forward_uplinks": ["eth0"]}}
     assert report["healthy"] is False
 
 

@@ -66,7 +66,9 @@ def test_forward_remedy_carries_the_port_the_tunnel_listens_on():
     iface(facts, "server")["firewall"]["forward"] = {"verdict": "drop", "backend": "iptables-nft", "rule": None}
     facts["server"]["uplinks"] = [{"interface": "eth0", "family": 4, "via": "198.51.100.1"}]
     finding = only(diagnose(facts, [probe("ok")], [], {}, NOW), "forward_chain_blocks")
-    assert finding["remedy"]["vars"] == {"firewall_interface": "wgsrv", "firewall_port": PORT, "firewall_forward": True}
+    # What the diagnosis proved travels with the remedy: the backend to change and the uplink to forward out of.
+    assert finding["remedy"]["vars"] == {"firewall_interface": "wgsrv", "firewall_port": PORT, "firewall_forward": True,
+                                         "firewall_backend": "iptables", "firewall_forward_uplinks": ["eth0"]}
 
 
 def test_masquerade_goes_out_of_the_default_route_not_the_first_address():
@@ -77,7 +79,7 @@ def test_masquerade_goes_out_of_the_default_route_not_the_first_address():
     finding = only(diagnose(facts, [probe("ok")], [], {}, NOW), "nat_masquerade_missing")
     assert finding["remedy"]["vars"] == {
         "firewall_interface": "wgsrv", "firewall_port": PORT,
-        "firewall_masquerade_source": "10.99.0.0/24", "firewall_masquerade_interface": "ens3"}
+        "firewall_masquerade_source": "10.99.0.0/24", "firewall_masquerade_interface": "ens3", "firewall_forward_uplinks": ["ens3"]}
 
 
 def test_masquerade_takes_the_ipv4_uplink_when_ipv6_leaves_elsewhere():
