@@ -34,6 +34,7 @@ PingPlanItem = t.TypedDict("PingPlanItem", {
 class PassPlan(t.TypedDict):
     probes: list[ProbePlanItem]
     pings: list[PingPlanItem]
+    pairing: dict[str, t.Any]  # Topology.pairing(): the diagnosis of the same pass reuses it
 
 
 def _target(entry: dict) -> t.Optional[tuple[str, int]]:
@@ -118,4 +119,5 @@ def ping_plan(facts_by_host: t.Optional[dict], max_handshake_age: t.Optional[flo
 def pass_plan(facts_by_host: t.Optional[dict]) -> PassPlan:
     """The probes and the pings of one diagnosis pass, from one pairing of the ends."""
     topology = build_topology(facts_by_host or {})
-    return {"probes": probe_plan(None, topology=topology), "pings": ping_plan(None, topology=topology)}
+    return {"probes": probe_plan(None, topology=topology), "pings": ping_plan(None, topology=topology),
+            "pairing": topology.pairing()}

@@ -244,9 +244,15 @@ def collect_ends(facts_by_host: dict, malformed: t.Optional[dict[str, str]] = No
 
 
 class Topology:
-    """Ends, the tunnels between them, and peers that belong to no inventory host."""
+    """Ends, the tunnels between them, and peers that belong to no inventory host.
 
-    def __init__(self, facts_by_host: dict) -> None:
+    A diagnosis pass pairs the ends once: the plan filter pairs them and hands the pairing on as
+    plain data (`pairing()`, a playbook fact), and the diagnosis rebuilds the same Topology from
+    it instead of pairing again. A pairing that does not fit the facts it is given (other hosts,
+    other interfaces, a peer the facts no longer hold) is ignored and the ends are paired afresh.
+    """
+
+    def __init__(self, facts_by_host: dict, pairing: t.Optional[dict] = None) -> None:
         self.malformed: dict[str, str] = {}
         self.ends = collect_ends(facts_by_host, self.malformed)
         self.by_key: dict[str, list[End]] = {}
@@ -255,7 +261,39 @@ class Topology:
         self.tunnels: list[dict[str, t.Any]] = []
         self.outside: list[dict[str, t.Any]] = []
         self._links: dict[tuple[int, int], dict[int, tuple[str, str]]] = {}
-        self._pair()
+        self.reused_pairing = self._reuse(pairing)
+        if not self.reused_pairing:
+            self._pair()
+
+    def pairing(self) -> dict[str, t.Any]:
+        """The result of pairing as plain data (JSON-safe), for `Topology(facts, pairing=...)`."""
+        return {
+            "ends": [[end.host, end.interface] for end in self.ends],
+            "links": [[a, b, [[end_id, key, how] for end_id, (key, how) in sorted(link.items())]]
+                      for (a, b), link in sorted(self._links.items())],
+            "outside": [dict(entry) for entry in self.outside],
+        }
+
+    def _reuse(self, pairing: t.Any) -> bool:
+        if not isinstance(pairing, dict) or pairing.get("ends") != [[end.host, end.interface] for end in self.ends]:
+            return False
+        links: dict[tuple[int, int], dict[int, tuple[str, str]]] = {}
+        try:
+            for a, b, sides in pairing["links"]:
+                if not (isinstance(a, int) and isinstance(b, int) and 0 <= a < b < len(self.ends)):
+                    return False
+                link = links.setdefault((a, b), {})
+                for end_id, key, how in sides:
+                    if end_id not in (a, b) or not isinstance(how, str) or key not in self.ends[end_id].peers:
+                        return False
+                    link[end_id] = (key, how)
+            outside = [dict(entry) for entry in pairing["outside"]]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return False
+        self._links = links
+        self.outside = outside
+        self.tunnels = [self._tunnel(pair, links[pair]) for pair in sorted(links)]
+        return True
 
     def _index(self) -> None:
         for end in self.ends:
@@ -386,9 +424,10 @@ class Topology:
         return {"tunnels": tunnels, "outside": list(self.outside)}
 
 
-def build_topology(facts_by_host: dict) -> Topology:
-    """Pair the ends found in facts_by_host ({inventory host: ansible_facts.wireguard})."""
-    return Topology(facts_by_host)
+def build_topology(facts_by_host: dict, pairing: t.Optional[dict] = None) -> Topology:
+    """Pair the ends found in facts_by_host ({inventory host: ansible_facts.wireguard}), or take
+    the pairing already made of the same facts (Topology.pairing())."""
+    return Topology(facts_by_host, pairing)
 
 
 def pair_ends(facts_by_host: dict) -> dict:

@@ -116,7 +116,7 @@ def _normalise_unreachable(unreachable: t.Any) -> dict[str, t.Optional[str]]:
 
 
 def diagnose(facts_by_host: dict, probes: t.Optional[list[ProbeRecord]], pings: t.Optional[list[PingRecord]],
-             unreachable: t.Any, now: float) -> Report:
+             unreachable: t.Any, now: float, pairing: t.Optional[dict] = None) -> Report:
     """The report: {"schema": 1, "generated", "tunnels", "outside_peers", "unchecked", "findings",
     "incomplete", "healthy"}.
 
@@ -130,7 +130,7 @@ def diagnose(facts_by_host: dict, probes: t.Optional[list[ProbeRecord]], pings: 
         if not isinstance(facts, dict) or not isinstance(facts.get("interfaces") or {}, dict):
             unreachable.setdefault(str(host), "its wireguard facts are malformed (not the docs/facts.md shape)")
     facts_by_host = dict((h, f) for h, f in (facts_by_host or {}).items() if h not in unreachable)
-    topology = build_topology(facts_by_host)
+    topology = build_topology(facts_by_host, pairing)
     ctx = Context(topology, facts_by_host, probes, pings, unreachable, now)
     failed: list[Unchecked] = []
     for rule in RULES:

@@ -32,7 +32,8 @@ def test_the_pass_plan_pairs_once_and_equals_both_plans(monkeypatch):
     monkeypatch.setattr(plan, "build_topology", counting)
     both = plan.pass_plan(facts)
     assert len(built) == 1
-    assert both == {"probes": plan.probe_plan(facts), "pings": plan.ping_plan(facts)}
+    assert both == {"probes": plan.probe_plan(facts), "pings": plan.ping_plan(facts),
+                    "pairing": real(facts).pairing()}
     assert both["probes"] and all(p["handshake_recent"] for p in both["pings"])
     assert isinstance(real(facts), topology.Topology)
 
