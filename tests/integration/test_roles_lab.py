@@ -110,6 +110,7 @@ KEEPALIVE_PLAY = """\
   roles:
     - role: wgdoctor.wireguard.keepalive
       vars:
+        keepalive_interface: wg0
         keepalive_peer: "{server_public_key}"
 """
 
