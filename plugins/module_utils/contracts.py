@@ -220,6 +220,29 @@ class KeypairCheck(t.TypedDict, total=False):
     match: bool | None
 
 
+class MonitorPeer(t.TypedDict):
+    """One peer in the state file of wgdoctor.wireguard.monitor's check."""
+    interface: str
+    public_key: str
+    state: t.Literal["up", "failing", "down"]  # down: the outage was alerted (`failures` checks in a row failed)
+    failures: int  # consecutive failed checks
+    alerted: bool
+    last_check: int | None  # Unix seconds, the host's clock
+    failing_since: int | None
+    reasons: list[str]
+
+
+class MonitorFacts(t.TypedDict):
+    """wgdoctor.wireguard.monitor on an end (docs/facts.md `monitor`)."""
+    installed: bool
+    scheduler: t.Literal["systemd timer", "cron"] | None  # None: not installed, or nothing runs the check
+    active: bool | None  # the systemd timer; None: cron, or not known
+    state_file: str
+    last_run: int | None
+    peers: list[MonitorPeer]
+    error: str | None  # the state file could not be read: the file and why
+
+
 class _FactsBase(t.TypedDict):
     schema: int
     hostname: str
@@ -261,10 +284,12 @@ class Facts(_FactsBase, total=False):
 
     `uplinks` is always there from today's wg_facts; facts of an older one lack it.
     `keypair_checks` is read by the diagnosis but not produced by wg_facts (issue #11).
-    `cloud` is added on the controller for an end that opted in to the cloud firewall check (issue #14)."""
+    `cloud` is added on the controller for an end that opted in to the cloud firewall check (issue #14).
+    `monitor` is always there from today's wg_facts; facts of an older one lack it."""
     uplinks: list[Uplink]
     keypair_checks: list[KeypairCheck]
     cloud: CloudFacts
+    monitor: MonitorFacts
 
 
 # ---------------------------------------------------------------- probe and ping records

@@ -151,6 +151,17 @@ ansible_facts:
           description: Active firewall backends, forward policy and masquerade rules; null when unreadable.
           type: dict
           returned: always
+        monitor:
+          description:
+            - Whether the C(wgdoctor.wireguard.monitor) role's check is installed (C(installed)) and what runs it
+              (C(scheduler), C(systemd timer) or C(cron); C(active) for the timer), and per peer what its last check saw
+              (C(peers), each with C(interface), C(public_key), C(state) C(up)/C(failing)/C(down), C(failures) in a row,
+              C(last_check)).
+            - A state file that cannot be read is C(error), naming the file; the settings file is never read.
+          type: dict
+          returned: always
+          sample: {"installed": true, "scheduler": "systemd timer", "active": true, "last_run": 1795622181, "error": null,
+                   "state_file": "/var/lib/wgdoctor-monitor/state.json", "peers": []}
         interfaces:
           description:
             - Interface name to C(name), C(config) (the file as wg-quick reads it), C(runtime) (C(wg show) of the running

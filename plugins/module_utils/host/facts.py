@@ -21,6 +21,7 @@ import time
 import typing as t
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import monitor as wg_monitor
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import resolve
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import system as wg_system
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
@@ -238,6 +239,31 @@ def gather_reresolve(host: Host, name: str) -> t.Optional[Facts]:
     return None
 
 
+def gather_monitor(host: Host) -> Facts:
+    """wgdoctor.wireguard.monitor on this host: what runs it, and its state file (docs/facts.md `monitor`).
+    A state file that cannot be read is the fact's `error`, not one of the host's: the tunnels are still checked."""
+    scheduler, active = None, None
+    if os.path.exists(wg_monitor.TIMER_FILE):
+        scheduler = "systemd timer"
+        if systemd_running() and host.binary("systemctl"):
+            label = "systemctl show %s" % wg_monitor.TIMER
+            unit = host.parsed(label, wg_system.parse_systemctl_show,
+                               host.run(label, ["systemctl", "show", wg_monitor.TIMER, "-p", "ActiveState", "-p", "UnitFileState"]),
+                               wg_monitor.TIMER)
+            active = None if unit is None else unit.get("active") == "active"
+    elif os.path.exists(wg_monitor.CRON_FILE):
+        scheduler = "cron"
+    state_text, state_error = None, None
+    try:
+        with open(wg_monitor.STATE_FILE, "r", encoding="utf-8", errors="replace") as handle:
+            state_text = handle.read()
+    except FileNotFoundError:
+        pass  # no check has run yet
+    except (IOError, OSError) as exc:
+        state_error = exc.strerror or type(exc).__name__
+    return wg_monitor.monitor_facts(os.path.exists(wg_monitor.SCRIPT), scheduler, active, state_text, state_error)
+
+
 def tunnel_source(config: Facts) -> t.Optional[str]:
     """The interface's first IPv4 tunnel address: what traffic leaving the tunnel is judged as coming from."""
     for address in config.get("address") or []:
@@ -451,5 +477,6 @@ def gather(runner: CommandRunner, config_dir: str, interfaces: t.Optional[t.List
         "forwarding": gather_forwarding(host),
         "clock": gather_clock(host),
         "firewall": firewall,
+        "monitor": gather_monitor(host),
         "interfaces": facts_of_interfaces,
     }
