@@ -374,7 +374,7 @@ class Unchecked(t.TypedDict):
     what: str
 
 
-class TunnelSide(t.TypedDict):
+class _TunnelSideBase(t.TypedDict):
     host: str
     interface: str
     public_key: str | None
@@ -412,6 +412,21 @@ class Report(_ReportBase, total=False):
     """diagnosis.diagnose's return value; the playbook adds the records it diagnosed from."""
     incomplete: bool  # something was not checked (issue #11: then the report is not healthy)
     probes: list[ProbeRecord]
+class SideMonitor(t.TypedDict):
+    """What wgdoctor.wireguard.monitor on this end last said of the other end."""
+    installed: bool
+    scheduler: str | None
+    state: t.Literal["up", "failing", "down"] | None  # None: not installed, or the check has not recorded this peer
+    failures: int | None
+    last_check_age: int | None  # seconds from that check to the facts
+    error: str | None
+
+
+class TunnelSide(_TunnelSideBase, total=False):
+    """`monitor` is None when the end's facts do not say (an older wg_facts)."""
+    monitor: SideMonitor | None
+
+
     pings: list[PingRecord]
 
 

@@ -232,6 +232,51 @@ def render_json(report: Report) -> str:
 
 def _console_findings(findings: list[Finding], width: int) -> list[str]:
     lines: list[str] = []
+CONSOLE_MONITORS = 10
+
+
+def _monitor_sides(part: t.Mapping[str, t.Any]) -> list[tuple[dict[str, t.Any], str, dict[str, t.Any]]]:
+    """(end, the other end's host, what wgdoctor.wireguard.monitor on the end said of it) for every tunnel side,
+    when the monitor is installed on any end of the pass: else monitor_missing has said all there is."""
+    found = []
+    for tunnel in part.get("tunnels") or []:
+        a, b = tunnel.get("a") or {}, tunnel.get("b") or {}
+        for end, other in ((a, b), (b, a)):
+            if isinstance(end.get("monitor"), dict):
+                found.append((end, str(other.get("host")), end["monitor"]))
+    return found if any(monitor.get("installed") for _end, _other, monitor in found) else []
+
+
+def monitor_text(monitor: t.Mapping[str, t.Any], other: str) -> str:
+    """'server DOWN, 2 failed checks in a row, last check 40 s before the facts': the monitor's last word on one peer."""
+    if not monitor.get("installed"):
+        return "not installed"
+    if not monitor.get("scheduler"):
+        return "installed, but neither a systemd timer nor cron runs it"
+    state = monitor.get("state")
+    if state is None:
+        text = "%s not checked yet" % other
+    else:
+        text = "%s %s" % (other, "up" if state == "up" else str(state).upper())
+        failures = monitor.get("failures")
+        if state != "up" and isinstance(failures, int):
+            text += ", %d failed check%s in a row" % (failures, "" if failures == 1 else "s")
+        if monitor.get("last_check_age") is not None:
+            text += ", last check %s s before the facts" % monitor["last_check_age"]
+    if monitor.get("error"):
+        text += " (%s)" % monitor["error"]
+    return text
+
+
+def _console_monitors(part: t.Mapping[str, t.Any]) -> list[str]:
+    sides = _monitor_sides(part)
+    lines = ["Monitor on %s/%s: %s" % (end.get("host"), end.get("interface"), monitor_text(monitor, other))
+             for end, other, monitor in sides[:CONSOLE_MONITORS]]
+    if len(sides) > CONSOLE_MONITORS:
+        lines.append("... and %d more ends in report.md / report.json" % (len(sides) - CONSOLE_MONITORS))
+    return lines
+
+
     code_width = min(max([len(f.get("code", "")) for f in findings] + [4]), 32)
     host_width = min(max([len(str(f.get("host"))) for f in findings] + [4]), 20)
     indent = 9 + code_width + 1 + host_width + 1
@@ -289,6 +334,7 @@ def render_console(report: t.Mapping[str, t.Any], width: int = 100) -> str:
              "%d tunnel(s), %d peer(s) outside the inventory" % (len(now["tunnels"]), len(now["outside_peers"]))]
     remediation = full.get("remediation")
     if remediation is None:
+    lines += _console_monitors(now)
         return "\n".join(lines + _console_part(before, width, "Remedies (applied with -e wg_remediate=true):")) + "\n"
     lines += ["", "BEFORE remediation: %s" % verdict(before)] + _console_part(before, width, None)
     check_mode = bool(remediation.get("check_mode"))
@@ -327,6 +373,24 @@ def _md_tunnels(part: t.Mapping[str, t.Any]) -> list[str]:
 
 def _md_finding(number: int, finding: Finding, part: t.Mapping[str, t.Any], level: str) -> list[str]:
     lines = ["%s %d. `%s` (%s) on %s" % (level, number, finding.get("code"), finding.get("severity"), finding.get("host")), "",
+def _md_monitors(part: t.Mapping[str, t.Any]) -> list[str]:
+    sides = _monitor_sides(part)
+    if not sides:
+        return []
+    lines = ["What wgdoctor.wireguard.monitor on each end last saw of the other:", "",
+             "| end | watching | state | failed checks in a row | last check |", "|---|---|---|---|---|"]
+    for end, other, monitor in sides:
+        if not monitor.get("installed") or not monitor.get("scheduler") or monitor.get("state") is None or monitor.get("error"):
+            state: t.Any = monitor_text(monitor, other).replace(other + " ", "", 1) if monitor.get("installed") else "not installed"
+            failures = age = None
+        else:
+            state, failures = monitor.get("state"), monitor.get("failures")
+            age = None if monitor.get("last_check_age") is None else "%s s ago" % monitor["last_check_age"]
+        cells = (end.get("host"), end.get("interface"), other, state, failures, age)
+        lines.append("| %s/%s | %s | %s | %s | %s |" % tuple(_cell(cell) for cell in cells))
+    return lines + [""]
+
+
              finding.get("summary") or "", ""]
     where = [("interface", finding.get("interface")), ("peer", finding.get("peer"))]
     lines.append(" · ".join("%s: `%s`" % (k, v) for k, v in where if v))
@@ -345,7 +409,7 @@ def _md_finding(number: int, finding: Finding, part: t.Mapping[str, t.Any], leve
 
 
 def _md_part(part: t.Mapping[str, t.Any], level: str, none_text: str) -> list[str]:
-    lines = ["%s Tunnels" % level, ""] + _md_tunnels(part) + [""]
+    lines = ["%s Tunnels" % level, ""] + _md_tunnels(part) + [""] + _md_monitors(part)
     outside = part.get("outside_peers") or []
     if outside:
         lines += ["%d peer(s) belong to no inventory host (not an error):" % len(outside), ""]

@@ -39,6 +39,8 @@ HOPS: tuple[tuple[str, str, frozenset[str]], ...] = (
                 "forward_chain_blocks", "nat_masquerade_missing", "tunnel_ping_fails"})),
 )
 HOP_OF_CODE = dict((code, index) for index, (_key, _title, codes) in enumerate(HOPS) for code in codes)
+# Advice about a working tunnel, not a place a handshake dies: drawn on no hop, and no symptom either.
+OFF_PATH_CODES = frozenset({"monitor_missing"})
 # What a probe that got this far proves passed: the index of the last hop it crossed.
 _REACHED_NIC = 3
 _REACHED_WIREGUARD = 5
@@ -98,7 +100,7 @@ def tunnel_path(part: t.Mapping[str, t.Any], tunnel: t.Mapping[str, t.Any]) -> T
     responder = tunnel.get("responder")
     findings = [f for f in part.get("findings") or [] if _belongs(f, tunnel)]
     causes = [f for f in findings if f.get("code") in HOP_OF_CODE]
-    symptoms = [f for f in findings if f.get("code") not in HOP_OF_CODE]
+    symptoms = [f for f in findings if f.get("code") not in HOP_OF_CODE and f.get("code") not in OFF_PATH_CODES]
     hops: list[Hop] = [{"key": key, "title": title, "status": UNKNOWN, "detail": "", "findings": []}
                        for key, title, _codes in HOPS]
     init_end, resp_end = _end(tunnel, initiator), _end(tunnel, responder)

@@ -13,6 +13,7 @@ from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts impor
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import (
     after_handshake, cloud, endpoint, handshake_path, keys, startup, symptoms,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import prevention
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     CATALOG, CATALOG_RANK, SEVERITY, SEVERITY_RANK, SYMPTOMS, Context, RuleFinding,
 )
@@ -36,6 +37,7 @@ RULES = (
     + after_handshake.RULES
     + symptoms.SYMPTOM_RULES
 )
+    + prevention.RULES
 
 CODES = tuple(code for code, _severity in CATALOG)
 
@@ -91,6 +93,9 @@ def _tunnels(ctx: Context) -> list[Tunnel]:
                 ages.append(age)
         tunnel["latest_handshake_age"] = min(ages) if ages else None
     return tunnels
+        # What wgdoctor.wireguard.monitor on each end last said of the other (None: its facts do not say).
+        tunnel["a"] = dict(tunnel["a"], monitor=prevention.side_monitor(first, raw["a"]["peer"]))
+        tunnel["b"] = dict(tunnel["b"], monitor=prevention.side_monitor(second, raw["b"]["peer"]))
 
 
 def _unchecked(facts_by_host: dict, unreachable: dict[str, t.Optional[str]], topology: Topology) -> list[Unchecked]:

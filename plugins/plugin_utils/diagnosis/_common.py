@@ -65,6 +65,8 @@ CATALOG = (
     ("dynamic_ip_bare_endpoint", "info"),
     ("tunnel_ping_fails", "error"),
     ("handshake_never", "critical"),
+    # Prevention (diagnosis/prevention.py): a suggestion, never a remedy wg_remediate applies.
+    ("monitor_missing", "info"),
     ("handshake_stale", "warning"),
 )
 SEVERITY = dict(CATALOG)

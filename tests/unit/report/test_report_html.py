@@ -112,6 +112,8 @@ def test_the_filters_refuse_what_is_no_report():
 def test_every_cause_in_the_catalog_has_its_hop_on_the_drawn_path():
     # A new finding code without a hop would be drawn nowhere: the path would say "passed" around it.
     from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import CATALOG, SYMPTOMS
-    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report_html import HOP_OF_CODE
-    without_hop = [code for code, _severity in CATALOG if code not in HOP_OF_CODE and code not in SYMPTOMS]
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report_html import HOP_OF_CODE, OFF_PATH_CODES
+    without_hop = [code for code, _severity in CATALOG if code not in HOP_OF_CODE and code not in SYMPTOMS and code not in OFF_PATH_CODES]
+    # Only advice may stay off the path: a cause that can stop a handshake must be drawn where it does.
+    assert all(dict(CATALOG)[code] == "info" for code in OFF_PATH_CODES)
     assert without_hop == []
