@@ -382,6 +382,21 @@ class _TunnelSideBase(t.TypedDict):
     peer_matched_by: str | None  # keys, endpoint, allowed_ips
 
 
+class SideMonitor(t.TypedDict):
+    """What wgdoctor.wireguard.monitor on this end last said of the other end."""
+    installed: bool
+    scheduler: str | None
+    state: t.Literal["up", "failing", "down"] | None  # None: not installed, or the check has not recorded this peer
+    failures: int | None
+    last_check_age: int | None  # seconds from that check to the facts
+    error: str | None
+
+
+class TunnelSide(_TunnelSideBase, total=False):
+    """`monitor` is None when the end's facts do not say (an older wg_facts)."""
+    monitor: SideMonitor | None
+
+
 class Tunnel(t.TypedDict):
     a: TunnelSide
     b: TunnelSide
@@ -412,21 +427,6 @@ class Report(_ReportBase, total=False):
     """diagnosis.diagnose's return value; the playbook adds the records it diagnosed from."""
     incomplete: bool  # something was not checked (issue #11: then the report is not healthy)
     probes: list[ProbeRecord]
-class SideMonitor(t.TypedDict):
-    """What wgdoctor.wireguard.monitor on this end last said of the other end."""
-    installed: bool
-    scheduler: str | None
-    state: t.Literal["up", "failing", "down"] | None  # None: not installed, or the check has not recorded this peer
-    failures: int | None
-    last_check_age: int | None  # seconds from that check to the facts
-    error: str | None
-
-
-class TunnelSide(_TunnelSideBase, total=False):
-    """`monitor` is None when the end's facts do not say (an older wg_facts)."""
-    monitor: SideMonitor | None
-
-
     pings: list[PingRecord]
 
 

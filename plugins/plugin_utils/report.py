@@ -230,8 +230,6 @@ def render_json(report: Report) -> str:
     return json.dumps(report, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-def _console_findings(findings: list[Finding], width: int) -> list[str]:
-    lines: list[str] = []
 CONSOLE_MONITORS = 10
 
 
@@ -277,6 +275,8 @@ def _console_monitors(part: t.Mapping[str, t.Any]) -> list[str]:
     return lines
 
 
+def _console_findings(findings: list[Finding], width: int) -> list[str]:
+    lines: list[str] = []
     code_width = min(max([len(f.get("code", "")) for f in findings] + [4]), 32)
     host_width = min(max([len(str(f.get("host"))) for f in findings] + [4]), 20)
     indent = 9 + code_width + 1 + host_width + 1
@@ -332,9 +332,9 @@ def render_console(report: t.Mapping[str, t.Any], width: int = 100) -> str:
     now = full[full["now"]]
     lines = ["WireGuard diagnosis %s - %s" % (full.get("generated"), verdict(now)),
              "%d tunnel(s), %d peer(s) outside the inventory" % (len(now["tunnels"]), len(now["outside_peers"]))]
+    lines += _console_monitors(now)
     remediation = full.get("remediation")
     if remediation is None:
-    lines += _console_monitors(now)
         return "\n".join(lines + _console_part(before, width, "Remedies (applied with -e wg_remediate=true):")) + "\n"
     lines += ["", "BEFORE remediation: %s" % verdict(before)] + _console_part(before, width, None)
     check_mode = bool(remediation.get("check_mode"))
@@ -371,8 +371,6 @@ def _md_tunnels(part: t.Mapping[str, t.Any]) -> list[str]:
     return lines
 
 
-def _md_finding(number: int, finding: Finding, part: t.Mapping[str, t.Any], level: str) -> list[str]:
-    lines = ["%s %d. `%s` (%s) on %s" % (level, number, finding.get("code"), finding.get("severity"), finding.get("host")), "",
 def _md_monitors(part: t.Mapping[str, t.Any]) -> list[str]:
     sides = _monitor_sides(part)
     if not sides:
@@ -391,6 +389,8 @@ def _md_monitors(part: t.Mapping[str, t.Any]) -> list[str]:
     return lines + [""]
 
 
+def _md_finding(number: int, finding: Finding, part: t.Mapping[str, t.Any], level: str) -> list[str]:
+    lines = ["%s %d. `%s` (%s) on %s" % (level, number, finding.get("code"), finding.get("severity"), finding.get("host")), "",
              finding.get("summary") or "", ""]
     where = [("interface", finding.get("interface")), ("peer", finding.get("peer"))]
     lines.append(" · ".join("%s: `%s`" % (k, v) for k, v in where if v))

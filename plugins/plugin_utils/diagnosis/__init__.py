@@ -36,8 +36,8 @@ RULES = (
     + endpoint.ADVICE_RULES
     + after_handshake.RULES
     + symptoms.SYMPTOM_RULES
-)
     + prevention.RULES
+)
 
 CODES = tuple(code for code, _severity in CATALOG)
 
@@ -92,10 +92,10 @@ def _tunnels(ctx: Context) -> list[Tunnel]:
             if runtime.get("latest_handshake") is not None and isinstance(age, (int, float)):
                 ages.append(age)
         tunnel["latest_handshake_age"] = min(ages) if ages else None
-    return tunnels
         # What wgdoctor.wireguard.monitor on each end last said of the other (None: its facts do not say).
         tunnel["a"] = dict(tunnel["a"], monitor=prevention.side_monitor(first, raw["a"]["peer"]))
         tunnel["b"] = dict(tunnel["b"], monitor=prevention.side_monitor(second, raw["b"]["peer"]))
+    return tunnels
 
 
 def _unchecked(facts_by_host: dict, unreachable: dict[str, t.Optional[str]], topology: Topology) -> list[Unchecked]:

@@ -63,10 +63,10 @@ CATALOG = (
     ("nat_without_keepalive", "warning"),
     ("hostname_endpoint_not_reresolved", "warning"),
     ("dynamic_ip_bare_endpoint", "info"),
-    ("tunnel_ping_fails", "error"),
-    ("handshake_never", "critical"),
     # Prevention (diagnosis/prevention.py): a suggestion, never a remedy wg_remediate applies.
     ("monitor_missing", "info"),
+    ("tunnel_ping_fails", "error"),
+    ("handshake_never", "critical"),
     ("handshake_stale", "warning"),
 )
 SEVERITY = dict(CATALOG)
