@@ -39,14 +39,6 @@ def split_endpoint(value: str) -> t.Optional[t.Tuple[str, int]]:
     return (match.group(1), int(match.group(2))) if match else None
 
 
-def is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
-
-
 def format_endpoint(address: str, port: int) -> str:
     return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 

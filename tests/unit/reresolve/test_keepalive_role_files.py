@@ -39,7 +39,9 @@ def test_the_job_refuses_an_interface_name_that_is_a_path(tmp_path):
     import shutil
     script = tmp_path / "wgdoctor-reresolve"
     shutil.copy(os.path.join(ROLE, "files", "wgdoctor-reresolve"), script)
-    shutil.copy(os.path.join(REPO, "plugins", "module_utils", "host", "resolve.py"), tmp_path / "wgdoctor_resolve.py")
+    for name, source in (("wgdoctor_resolve.py", ("host", "resolve.py")), ("wgdoctor_config.py", ("wireguard", "config.py")),
+                         ("wgdoctor_keys.py", ("wireguard", "keys.py"))):
+        shutil.copy(os.path.join(REPO, "plugins", "module_utils", *source), tmp_path / name)
     for name in ("../../etc/shadow", "wg0;id", "..", "a" * 16):
         result = subprocess.run(["python3", "-I", str(script), "--interface", name, "--dry-run"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, universal_newlines=True, check=False)

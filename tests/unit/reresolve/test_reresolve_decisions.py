@@ -13,6 +13,7 @@ import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import types
 
@@ -21,16 +22,21 @@ import pytest
 REPO = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 SOURCE_SCRIPT = os.path.join(REPO, "roles", "keepalive", "files", "wgdoctor-reresolve")
 RESOLVE_PY = os.path.join(REPO, "plugins", "module_utils", "host", "resolve.py")
+# What the keepalive role installs beside the script: the collection's files under these names.
+BESIDE = {"wgdoctor_resolve.py": RESOLVE_PY,
+          "wgdoctor_config.py": os.path.join(REPO, "plugins", "module_utils", "wireguard", "config.py"),
+          "wgdoctor_keys.py": os.path.join(REPO, "plugins", "module_utils", "wireguard", "keys.py")}
 SERVER_KEY = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
 OTHER_KEY = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0="
 NOW = 1_764_085_000
 
 
 def install(directory: str) -> str:
-    """What the keepalive role puts on the host: the script and, beside it, resolve.py."""
+    """What the keepalive role puts on the host: the script and, beside it, the collection's files."""
     script = os.path.join(directory, "wgdoctor-reresolve")
     shutil.copy(SOURCE_SCRIPT, script)
-    shutil.copy(RESOLVE_PY, os.path.join(directory, "wgdoctor_resolve.py"))
+    for name, source in BESIDE.items():
+        shutil.copy(source, os.path.join(directory, name))
     return script
 
 
@@ -41,7 +47,13 @@ def load_script() -> types.ModuleType:
     loader = importlib.machinery.SourceFileLoader("wgdoctor_reresolve", SCRIPT)
     spec = importlib.util.spec_from_loader("wgdoctor_reresolve", loader)
     module = importlib.util.module_from_spec(spec)
+    before = set(sys.modules)
     loader.exec_module(module)
+    # The job registers the bare collection packages its config reader needs; in this process they
+    # would hide the real collection from the tests imported after this one.
+    for name in set(sys.modules) - before:
+        if name.startswith("ansible_collections"):
+            del sys.modules[name]
     return module
 
 
@@ -191,6 +203,35 @@ def test_script_without_resolve_py_says_what_is_missing(tmp_path):
                             universal_newlines=True, check=False)
     assert result.returncode != 0
     assert "wgdoctor_resolve.py is missing" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["wgdoctor_config.py", "wgdoctor_keys.py"])
+def test_script_without_the_config_reader_says_what_is_missing(tmp_path, missing):
+    script = install(str(tmp_path))
+    os.remove(str(tmp_path / missing))
+    result = subprocess.run(["python3", "-I", script, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, check=False)
+    assert result.returncode != 0
+    assert missing in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_job_reads_the_config_with_the_collections_reader_in_isolated_mode(tmp_path):
+    # A fresh interpreter under -I: the reader and the key checks it imports come from beside the script.
+    script = install(str(tmp_path))
+    code = ("import runpy, sys; job = runpy.run_path(sys.argv[1]); "
+            "print(job['config_reader'].__file__); print(job['read_config_endpoints'](sys.stdin.read(), 'wgc3.conf'))")
+    result = subprocess.run(["python3", "-I", "-c", code, script], input=CLIENT_CONFIG.format(server=SERVER_KEY),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=True)
+    reader_file, endpoints = result.stdout.splitlines()
+    assert reader_file == str(tmp_path / "wgdoctor_config.py")
+    assert endpoints == str([(SERVER_KEY, "vpn.wgdoctor.test", 51820)])
+    assert "yAnz5TF" not in result.stdout + result.stderr
+
+
+def test_a_line_the_reader_refuses_is_logged_with_file_and_line(capsys):
+    text = CLIENT_CONFIG.format(server=SERVER_KEY).replace("PersistentKeepalive = 25", "PersistentKeepalive = often")
+    assert reresolve.read_config_endpoints(text, "/etc/wireguard/wgc3.conf") == [(SERVER_KEY, "vpn.wgdoctor.test", 51820)]
+    assert "/etc/wireguard/wgc3.conf:%d:" % (text.splitlines().index("PersistentKeepalive = often") + 1) in capsys.readouterr().out
 
 
 def test_the_job_decides_with_the_collections_resolve_py():

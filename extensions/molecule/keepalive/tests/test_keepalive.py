@@ -22,6 +22,7 @@ TIMER = "wgdoctor-reresolve@wg0.timer"
 UNIT_FILES = ("/etc/systemd/system/wgdoctor-reresolve@.timer", "/etc/systemd/system/wgdoctor-reresolve@.service",
               f"/etc/systemd/system/timers.target.wants/{TIMER}")
 ROLE_FILES = UNIT_FILES + ("/usr/local/sbin/wgdoctor-reresolve", "/usr/local/sbin/wgdoctor_resolve.py",
+                           "/usr/local/sbin/wgdoctor_config.py", "/usr/local/sbin/wgdoctor_keys.py",
                            "/etc/default/wgdoctor-reresolve")
 RERESOLVE_OFF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reresolve_off.yml")
 
