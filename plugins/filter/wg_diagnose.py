@@ -29,7 +29,7 @@ def _as_list(value: t.Any, name: str) -> list:
 
 
 def wg_diagnose(hostvars_subset: t.Any, probes: t.Any = None, pings: t.Any = None, unreachable: t.Any = None,
-                now: t.Any = None, pairing: t.Any = None) -> Report:
+                now: t.Any = None, mtu: t.Any = None, pairing: t.Any = None) -> Report:
     if not isinstance(hostvars_subset, Mapping):
         raise AnsibleFilterError("wg_diagnose: input must map inventory hostnames to their hostvars or "
                                  "wireguard facts, got %s" % type(hostvars_subset).__name__)
@@ -49,7 +49,7 @@ def wg_diagnose(hostvars_subset: t.Any, probes: t.Any = None, pings: t.Any = Non
     except (TypeError, ValueError):
         raise AnsibleFilterError("wg_diagnose: now must be Unix seconds")
     return diagnose(facts_by_host, _as_list(probes, "probes"), _as_list(pings, "pings"), unreachable, moment,
-                    pairing=dict(pairing) if isinstance(pairing, Mapping) else None)
+                    mtu_records=_as_list(mtu, "mtu"), pairing=dict(pairing) if isinstance(pairing, Mapping) else None)
 
 
 def _report(value: t.Any, name: str) -> dict:

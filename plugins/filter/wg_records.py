@@ -10,9 +10,9 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import PingRecord, ProbeRecord
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import MtuRecord, PingRecord, ProbeRecord
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import (
-    AnsweredEnds, answered_ends, ping_records, probe_records,
+    AnsweredEnds, answered_ends, mtu_records, ping_records, probe_records,
 )
 
 
@@ -42,10 +42,15 @@ def wg_ping_records(ping_results: t.Any) -> list[PingRecord]:
     return ping_records(_list(ping_results, "wg_ping_records", "the input"))
 
 
+def wg_mtu_records(mtu_results: t.Any) -> list[MtuRecord]:
+    return mtu_records(_list(mtu_results, "wg_mtu_records", "the input"))
+
+
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
         return {
             "wg_answered_ends": wg_answered_ends,
             "wg_probe_records": wg_probe_records,
             "wg_ping_records": wg_ping_records,
+            "wg_mtu_records": wg_mtu_records,
         }

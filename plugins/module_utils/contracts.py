@@ -341,6 +341,36 @@ class PingRecord(_PingRecordBase, total=False):  # pylint: disable=inherit-non-c
     output: str  # the last lines of ping's output
 
 
+class MtuUnderlay(t.TypedDict):
+    """The DF bisection outside the tunnel, to the peer's endpoint: the underlay path MTU when ICMP answers."""
+    address: str | None
+    interface: str | None  # the device the route to the endpoint leaves by
+    mtu: int | None  # that device's MTU
+    largest: int | None  # largest DF ping payload that crossed; None: none did (not measurable)
+    error: str | None
+
+
+# "from" is a keyword, as in the ping record.
+_MtuRecordBase = t.TypedDict("_MtuRecordBase", {
+    "from": str,
+    "to": str,
+    "address": str,  # the tunnel address pinged
+    "interface": str,  # the sending end's interface (`ping -I`)
+    "mtu": t.Optional[int],  # that interface's MTU (ip link); None: not read
+    "largest": t.Optional[int],  # largest DF ping payload that crossed; None: not even the smallest
+})
+
+
+class MtuRecord(_MtuRecordBase, total=False):  # pylint: disable=inherit-non-class  # functional TypedDict: a class
+    """One don't-fragment bisection through a tunnel (playbooks/phases/path_mtu.yml, issue #16)."""
+    smallest_lost: int | None  # the smallest payload that did not cross; None: every size tried crossed
+    probes: int  # pings sent
+    seconds: float
+    complete: bool  # False: the time bound stopped the bisection, `largest` is a lower bound
+    underlay: MtuUnderlay | None
+    error: str | None
+
+
 # ---------------------------------------------------------------- findings, remedies, report
 
 Severity = t.Literal["critical", "error", "warning", "info"]
@@ -428,6 +458,7 @@ class Report(_ReportBase, total=False):
     incomplete: bool  # something was not checked (issue #11: then the report is not healthy)
     probes: list[ProbeRecord]
     pings: list[PingRecord]
+    mtu: list[MtuRecord]
 
 
 FactsByHost = t.Dict[str, Facts]

@@ -14,7 +14,7 @@ import typing as t
 from collections.abc import Mapping
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import (
-    Facts, PingRecord, ProbeRecord,
+    Facts, MtuRecord, PingRecord, ProbeRecord,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import redact_error, redact_vars
 
@@ -205,6 +205,27 @@ def ping_records(results: t.Sequence) -> list[PingRecord]:
     """Records of the pings that ran; a host that could not be reached to ping from has no record
     (host_unreachable names it)."""
     return [ping_record(_mapping(result)) for result in results or [] if "rc" in _mapping(result)]
+
+
+# ---- path MTU (issue #16) -----------------------------------------------------------------
+
+_MTU_KEYS = ("mtu", "largest", "smallest_lost", "probes", "seconds", "complete", "underlay", "error")
+
+
+def mtu_records(results: t.Sequence) -> list[MtuRecord]:
+    """One record per DF bisection that ran (wgdoctor.wireguard.wg_path_mtu over the ping plan, registered);
+    one that did not run (the host not reached, the module failed) has none: no size is claimed for it."""
+    records: list[MtuRecord] = []
+    for result in results or []:
+        result = _mapping(result)
+        if "largest" not in result:
+            continue
+        plan = _mapping(result.get("item"))
+        record: dict[str, t.Any] = {"from": plan.get("from"), "to": plan.get("to"), "address": plan.get("address"),
+                                    "interface": plan.get("interface")}
+        record.update((key, result.get(key)) for key in _MTU_KEYS)
+        records.append(t.cast(MtuRecord, record))
+    return records
 
 
 # ---- the state after remediation ------------------------------------------------------------

@@ -24,7 +24,8 @@ SCHEMA = 2
 SEVERITIES = ("critical", "error", "warning", "info")
 SYMPTOMS = ("handshake_never", "handshake_stale", "tunnel_ping_fails")
 # The keys of a pass section (before / after): what wg_diagnose returns plus the playbook's records.
-SECTION_KEYS = ("generated", "healthy", "incomplete", "unchecked", "findings", "tunnels", "outside_peers", "probes", "pings")
+SECTION_KEYS = ("generated", "healthy", "incomplete", "unchecked", "findings", "tunnels", "outside_peers", "probes", "pings",
+                "mtu")
 # Remedy variables are no secrets by design (a PSK is copied by host name, never by value); a name that
 # says otherwise is redacted all the same.
 _SECRET_NAME = re.compile(r"private|preshared_key$|psk$|secret|password|token", re.IGNORECASE)
@@ -77,6 +78,7 @@ def section(pass_report: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         "outside_peers": list(pass_report.get("outside_peers") or []),
         "probes": list(pass_report.get("probes") or []),
         "pings": list(pass_report.get("pings") or []),
+        "mtu": list(pass_report.get("mtu") or []),
     }
 
 

@@ -36,7 +36,7 @@ HOPS: tuple[tuple[str, str, frozenset[str]], ...] = (
                 "preshared_key_mismatch", "local_keypair_mismatch", "duplicate_public_key", "clock_skew"})),
     ("reply", "The reply path back, and traffic",
      frozenset({"allowed_ips_missing_peer_address", "allowed_ips_overlap", "no_route_for_allowed_ips", "ip_forward_disabled",
-                "forward_chain_blocks", "nat_masquerade_missing", "tunnel_ping_fails"})),
+                "forward_chain_blocks", "nat_masquerade_missing", "tunnel_mtu_blackhole", "tunnel_ping_fails"})),
 )
 HOP_OF_CODE = dict((code, index) for index, (_key, _title, codes) in enumerate(HOPS) for code in codes)
 # Advice about a working tunnel, not a place a handshake dies: drawn on no hop, and no symptom either.

@@ -8,10 +8,10 @@ import datetime
 import typing as t
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import (
-    Finding, PingRecord, ProbeRecord, Report, Tunnel, Unchecked,
+    Finding, MtuRecord, PingRecord, ProbeRecord, Report, Tunnel, Unchecked,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import (
-    after_handshake, cloud, endpoint, handshake_path, keys, startup, symptoms,
+    after_handshake, cloud, endpoint, handshake_path, keys, mtu, startup, symptoms,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import prevention
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
@@ -35,6 +35,7 @@ RULES = (
     + cloud.AFTER_PATH_RULES
     + endpoint.ADVICE_RULES
     + after_handshake.RULES
+    + mtu.RULES
     + symptoms.SYMPTOM_RULES
     + prevention.RULES
 )
@@ -121,7 +122,8 @@ def _normalise_unreachable(unreachable: t.Any) -> dict[str, t.Optional[str]]:
 
 
 def diagnose(facts_by_host: dict, probes: t.Optional[list[ProbeRecord]], pings: t.Optional[list[PingRecord]],
-             unreachable: t.Any, now: float, pairing: t.Optional[dict] = None) -> Report:
+             unreachable: t.Any, now: float, mtu_records: t.Optional[list[MtuRecord]] = None,
+             pairing: t.Optional[dict] = None) -> Report:
     """The report: {"schema": 1, "generated", "tunnels", "outside_peers", "unchecked", "findings",
     "incomplete", "healthy"}.
 
@@ -129,6 +131,7 @@ def diagnose(facts_by_host: dict, probes: t.Optional[list[ProbeRecord]], pings: 
     unreachable maps a hostname to why it could not be reached (a list of names also works).
     A report with anything in `unchecked` (a host not reached, facts of the wrong shape, a check
     that crashed) is `incomplete` and never `healthy`: what was not looked at cannot be vouched for.
+    mtu_records are the don't-fragment bisections through the tunnels (playbooks/phases/path_mtu.yml).
     """
     unreachable = _normalise_unreachable(unreachable)
     for host, facts in (facts_by_host or {}).items():
@@ -137,6 +140,7 @@ def diagnose(facts_by_host: dict, probes: t.Optional[list[ProbeRecord]], pings: 
     facts_by_host = dict((h, f) for h, f in (facts_by_host or {}).items() if h not in unreachable)
     topology = build_topology(facts_by_host, pairing)
     ctx = Context(topology, facts_by_host, probes, pings, unreachable, now)
+    ctx.mtu = list(mtu_records or [])
     failed: list[Unchecked] = []
     for rule in RULES:
         try:

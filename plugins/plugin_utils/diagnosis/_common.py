@@ -11,7 +11,7 @@ import socket
 import typing as t
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import (
-    PingRecord, ProbeRecord, Remedy,
+    MtuRecord, PingRecord, ProbeRecord, Remedy,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, Topology
 
@@ -59,6 +59,8 @@ CATALOG = (
     ("ip_forward_disabled", "error"),
     ("forward_chain_blocks", "error"),
     ("nat_masquerade_missing", "error"),
+    # The handshake works, full-size packets do not cross (diagnosis/mtu.py, issue #16).
+    ("tunnel_mtu_blackhole", "error"),
     ("clock_skew", "warning"),
     ("nat_without_keepalive", "warning"),
     ("hostname_endpoint_not_reresolved", "warning"),
@@ -238,6 +240,7 @@ class Context:
         self.facts_by_host = facts_by_host
         self.probes: list[ProbeRecord] = list(probes or [])
         self.pings: list[PingRecord] = list(pings or [])
+        self.mtu: list[MtuRecord] = []  # don't-fragment bisections through the tunnels (diagnosis/mtu.py)
         self.unreachable: dict[str, t.Optional[str]] = dict(unreachable or {})
         self.now = now
         self.findings: list[RuleFinding] = []

@@ -89,19 +89,29 @@ def _rename_probes(probes: list) -> list:
     return renamed
 
 
+def _rename_mtu_records(records: t.Optional[list]) -> t.Optional[list]:
+    """The DF bisections (issue #16) of the renamed ends: each leaves by its sender's renamed interface."""
+    renamed = copy.deepcopy(records)
+    for record in renamed or []:
+        if isinstance(record, dict) and record.get("interface") == DEFAULT_NAME:
+            record["interface"] = renamed_interface(str(record.get("from")))
+    return renamed
+
+
 def _collect() -> list[Diagnosed]:
     real_diagnose = diagnosis.diagnose
     diagnosed: list[Diagnosed] = []
     source = [""]
 
-    def recording(facts_by_host, probes, pings, unreachable, now):
+    def recording(facts_by_host, probes, pings, unreachable, now, mtu_records=None):
         as_built = copy.deepcopy(facts_by_host)
-        report = real_diagnose(facts_by_host, probes, pings, unreachable, now)
+        report = real_diagnose(facts_by_host, probes, pings, unreachable, now, mtu_records=mtu_records)
         diagnosed.append(Diagnosed(source[0], "as built", as_built, copy.deepcopy(report)))
         if isinstance(as_built, dict) and all(isinstance(f, dict) for f in as_built.values()):
             renamed = _rename_facts(as_built)
             diagnosed.append(Diagnosed(source[0], "renamed", copy.deepcopy(renamed),
-                                       real_diagnose(renamed, _rename_probes(probes), copy.deepcopy(pings), unreachable, now)))
+                                       real_diagnose(renamed, _rename_probes(probes), copy.deepcopy(pings), unreachable, now,
+                                                     mtu_records=_rename_mtu_records(mtu_records))))
         return report
 
     for filename in sorted(os.listdir(DIAGNOSIS_TESTS)):
