@@ -361,3 +361,20 @@ def ping_line(ping: PingRecord) -> str:
             counts += ", %s ICMP error(s)" % record["errors"]
         text += " (%s)" % counts
     return text
+
+
+# A hub's cause names the spokes it cuts; past this many, the count stands for the rest.
+MAX_NAMED_TUNNELS = 50
+
+
+def tunnels_through_line(ctx: Context, end: End) -> t.Optional[str]:
+    """'hub/corpnet carries the tunnels to spoke01, spoke02, spoke03 (3): a cause on it cuts each of them', for
+    an end with more than one tunnel (a hub): the one finding on the hub says which spokes it stands for.
+    None for a pair, whose one tunnel the finding names already."""
+    others = sorted(set((second if first.id == end.id else first).host for _index, _tunnel, first, second in ctx.tunnels()
+                        if end.id in (first.id, second.id)))
+    if len(others) < 2:
+        return None
+    named = ", ".join(others[:MAX_NAMED_TUNNELS]) + (" and %d more" % (len(others) - MAX_NAMED_TUNNELS)
+                                                      if len(others) > MAX_NAMED_TUNNELS else "")
+    return "%s carries the tunnels to %s (%d): a cause on it cuts each of them" % (end.label(), named, len(others))

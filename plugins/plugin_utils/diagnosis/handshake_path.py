@@ -9,6 +9,7 @@ import typing as t
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Remedy
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     Context, RuleFinding, ScopeItem, end_scope, firewall_line, make_finding, probe_line, remedy, short_key, tunnel_scope,
+    tunnels_through_line,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._firewall_remedy import proven_firewall_vars
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, peer_endpoint
@@ -67,6 +68,7 @@ def interface_down(ctx: Context) -> list[RuleFinding]:
                                     else "%s is down" % end.interface))
         if unit:
             evidence.append("unit %s: %s (enabled: %s)" % (unit.get("name"), unit.get("active"), unit.get("enabled")))
+        evidence += [line for line in (tunnels_through_line(ctx, end),) if line]
         findings.append(make_finding(
             "interface_down", end.host,
             "%s is not running; start and enable wg-quick@%s." % (end.label(), end.interface),
@@ -142,6 +144,7 @@ def udp_blocked_host_firewall(ctx: Context) -> list[RuleFinding]:
             continue  # a probe got through: the rule does not apply to the path in use
         port = (end.iface.get("listening") or {}).get("port") or end.listen_port
         evidence = [firewall_line(verdict)] + [probe_line(p) for p in probes]
+        evidence[1:1] = [line for line in (tunnels_through_line(ctx, end),) if line]  # before the probes: evidence is capped
         if any(p.get("arrived") for p in probes):
             evidence.append("the initiations reached %s's network interface, so %s's own firewall discarded them" % (
                 end.host, end.host))
