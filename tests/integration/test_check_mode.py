@@ -22,7 +22,8 @@ def test_check_diff_shows_the_firewall_fix_and_changes_nothing(lab, tmp_path):
         assert "after" not in report, "check mode must not claim a verified result"
         # The firewall role ran in check mode and showed what it would do.
         assert "Apply the remedy of role wgdoctor.wireguard.firewall" in output
-        assert "Show the rules a real run inserts" in output
+        # The nftables plan is wg_firewall's, computed in Python; its task shows it in check mode.
+        assert "Accept the tunnel's traffic in the host's nftables chains" in output
         assert "udp dport 51820 accept" in output, "the rule a real run inserts is shown"
         assert "+include" in output or "include \"/etc/nftables.d/*.nft\"" in output, "the persistence change is shown"
         # ... and changed nothing.

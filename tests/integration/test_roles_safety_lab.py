@@ -266,3 +266,129 @@ def test_service_role_brings_the_interface_up_with_wg_quick_on_a_host_without_sy
     again = host.playbook(play)
     assert changed_count(again, "plainhost") == 0, again.stdout[-3000:]
     assert host.sh(f"wg show {TUNNEL} peers").split() == [peer]
+
+
+# ---------------------------------------------------------------- the firewall role's nftables plan (wg_firewall)
+FW_TUNNEL = "wgfw7"
+FW_PORT = 51907
+FW_SUBNET = "10.97.7.0/24"
+FW_BOOT_CONF = f"""\
+#!/usr/sbin/nft -f
+flush ruleset
+table inet filter {{
+\tchain input {{
+\t\ttype filter hook input priority 0; policy drop;
+\t\tct state established,related accept
+\t\ttcp dport 22 accept
+\t}}
+\tchain forward {{
+\t\ttype filter hook forward priority 0; policy drop;
+\t}}
+}}
+"""
+# Another tool's table, made at runtime (Docker, libvirt, fail2ban do so): in no boot config, and it could drop.
+FOREIGN_TABLE = """\
+table inet foreign_tool {
+\tchain input {
+\t\ttype filter hook input priority -5; policy accept;
+\t\tip saddr 10.255.255.254 counter drop
+\t}
+}
+"""
+FIREWALL_PLAY = """\
+- name: Open a tunnel in the host's nftables ruleset
+  hosts: fwhost
+  gather_facts: false
+  roles:
+    - role: wgdoctor.wireguard.firewall
+      vars:
+        firewall_interface: {tunnel}
+        firewall_port: {port}
+        firewall_forward: true
+        firewall_forward_sources: [{subnet}]
+        firewall_forward_uplinks: [eth0]
+        firewall_masquerade_source: {subnet}
+        firewall_masquerade_interface: eth0
+        firewall_nftables_chains: [inet filter input]
+  post_tasks:
+    - name: Keep what the module planned, for the test to compare
+      ansible.builtin.copy:
+        content: "{{{{ firewall_nft_result | to_json }}}}"
+        dest: "{{{{ result_file }}}}"
+        mode: "0600"
+      delegate_to: localhost
+      check_mode: false
+      changed_when: false
+"""
+
+
+@pytest.fixture
+def nft_host(lab, tmp_path):
+    host = start_plain_host(tmp_path, "fwhost", 17)
+    try:
+        host.sh(f"cat > /etc/nftables.conf <<'CONF'\n{FW_BOOT_CONF}CONF\nnft -f /etc/nftables.conf")
+        host.sh(f"nft -f - <<'NFT'\n{FOREIGN_TABLE}NFT")
+        play = tmp_path / "firewall.yml"
+        play.write_text(FIREWALL_PLAY.format(tunnel=FW_TUNNEL, port=FW_PORT, subnet=FW_SUBNET))
+        yield host, str(play)
+    finally:
+        podman("rm", "-f", "-t", "0", host.container, check=False)
+
+
+def role_rules(host: PlainHost) -> list[str]:
+    """The rules commented wgdoctor in the host's chains and our masquerade table, as the module's diff names them."""
+    lines = []
+    for chain in ("input", "forward"):
+        for line in host.sh(f"nft list chain inet filter {chain}").splitlines():
+            if line.strip().endswith('comment "wgdoctor"'):
+                lines.append(f"inet filter {chain}: {line.strip()}")
+    for line in host.sh(f"nft list table ip wgdoctor_nat_{FW_TUNNEL} 2>/dev/null || true").splitlines():
+        if line.strip().endswith('comment "wgdoctor"'):
+            lines.append(f"ip wgdoctor_nat_{FW_TUNNEL} postrouting: {line.strip()}")
+    return sorted(lines)
+
+
+def lines_of(text: str) -> list[str]:
+    return sorted(line for line in text.splitlines() if line)
+
+
+def test_firewall_check_diff_shows_exactly_what_the_real_run_does_and_leaves_a_foreign_table_alone(nft_host, tmp_path):
+    host, play = nft_host
+    drop_in = f"/etc/nftables.d/wgdoctor-{FW_TUNNEL}.nft"
+    foreign_before = host.sh("nft -a list table inet foreign_tool")
+    ruleset_before = host.sh("nft -s list ruleset")
+    conf_before = host.sh("cat /etc/nftables.conf")
+
+    check = host.playbook(play, "--check", "--diff", "-e", f"result_file={tmp_path / 'check.json'}")
+    assert changed_count(check, "fwhost") == 1, check.stdout[-4000:]
+    shown = json.loads((tmp_path / "check.json").read_text())
+    assert host.sh("nft -s list ruleset") == ruleset_before, "check mode changed the ruleset"
+    assert host.sh("cat /etc/nftables.conf") == conf_before, "check mode changed the boot config"
+    assert host.sh(f"test -e {drop_in} && echo present || echo absent").strip() == "absent"
+    assert f"udp dport {FW_PORT} accept" in check.stdout, "--diff does not show the rule"
+    said = check.stdout + check.stderr
+    assert "foreign_tool" in said and "runtime" in said, "the runtime-only table is not named"
+    assert shown["chains"] == ["inet filter input", "inet filter forward"]
+    assert shown["runtime_only"] == ["inet foreign_tool input"]
+
+    run = host.playbook(play, "--diff", "-e", f"result_file={tmp_path / 'run.json'}")
+    assert changed_count(run, "fwhost") == 1, run.stdout[-4000:]
+    done = json.loads((tmp_path / "run.json").read_text())
+    assert done["diff"] == shown["diff"], "the real run's change differs from what --check --diff showed"
+    assert done["inserted"] == shown["inserted"] and done["removed"] == shown["removed"]
+    live, drop_in_diff, conf_diff = shown["diff"]
+    # What the diff said, the host now holds: the live rules, the drop-in and the boot config.
+    assert lines_of(live["before"]) == [] and lines_of(live["after"]) == role_rules(host)
+    assert drop_in_diff["before_header"] == drop_in and drop_in_diff["before"] == ""
+    assert host.sh(f"cat {drop_in}") == drop_in_diff["after"]
+    assert conf_diff["before"] == conf_before and host.sh("cat /etc/nftables.conf") == conf_diff["after"]
+    assert f'inet filter forward: iifname "{FW_TUNNEL}" oifname "eth0" ip saddr {FW_SUBNET} accept comment "wgdoctor"' \
+        in role_rules(host)
+
+    again = host.playbook(play, "--diff", "-e", f"result_file={tmp_path / 'again.json'}")
+    assert changed_count(again, "fwhost") == 0, again.stdout[-4000:]
+    assert json.loads((tmp_path / "again.json").read_text())["diff"] == []
+
+    assert host.sh("nft -a list table inet foreign_tool") == foreign_before, "another tool's table changed"
+    assert "foreign_tool" not in host.sh("cat /etc/nftables.conf /etc/nftables.d/*.nft")
+    assert host.sh("unshare -Urn nft -c -f /etc/nftables.conf && echo loads").strip() == "loads"

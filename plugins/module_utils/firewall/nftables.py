@@ -81,6 +81,8 @@ def _add(parsed: Ruleset, kind: str, body: dict[str, t.Any]) -> None:
         rules = table["chains"].setdefault(body["chain"], [])
         rule["position"] = len(rules) + 1
         rule["handle"] = body.get("handle")
+        # How the firewall role recognises its own rules (module_utils/firewall/nft_plan.py).
+        rule["comment"] = body.get("comment")
         rules.append(rule)
         if any("xt" in expr for expr in body.get("expr") or [] if isinstance(expr, dict)):
             table["iptables_nft"] = True
