@@ -212,12 +212,15 @@ class InterfaceFacts(_InterfaceFactsBase, total=False):
 
 
 class KeypairCheck(t.TypedDict, total=False):
-    """What the diagnosis reads from a stored key pair check (wg_keypair_check's pair)."""
+    """A public-key file beside a config (wg0.pub, publickey) against the key the private key derives
+    (module_utils/host/stored_keys.py). public_key is None when the file holds no key or the private key:
+    `problem` says which."""
     interface: str | None
     source: str
     public_key: str | None
     derived_public_key: str | None
     match: bool | None
+    problem: str | None
 
 
 class MonitorPeer(t.TypedDict):
@@ -283,7 +286,7 @@ class Facts(_FactsBase, total=False):
     """ansible_facts.wireguard of one end.
 
     `uplinks` is always there from today's wg_facts; facts of an older one lack it.
-    `keypair_checks` is read by the diagnosis but not produced by wg_facts (issue #11).
+    `keypair_checks`: the public-key files beside each config; facts of an older wg_facts lack it.
     `cloud` is added on the controller for an end that opted in to the cloud firewall check (issue #14).
     `monitor` is always there from today's wg_facts; facts of an older one lack it."""
     uplinks: list[Uplink]

@@ -162,6 +162,18 @@ ansible_facts:
           returned: always
           sample: {"installed": true, "scheduler": "systemd timer", "active": true, "last_run": 1795622181, "error": null,
                    "state_file": "/var/lib/wgdoctor-monitor/state.json", "peers": []}
+        keypair_checks:
+          description:
+            - The public-key files kept beside each config (C(IF.pub), C(IF.public), C(IF.publickey), C(IF.public.key),
+              C(IF_public.key), C(IF-public.key); C(publickey) and C(public.key) where one interface has a config), each
+              against the key the config's PrivateKey derives (the running interface's when the config has none).
+            - C(problem) says when a file holds the private key (its C(public_key) is then null, the key is never
+              returned) or no key at all. Private key files are never read.
+          type: list
+          elements: dict
+          returned: always
+          sample: [{"interface": "wg0", "source": "/etc/wireguard/wg0.pub", "public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
+                    "derived_public_key": "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=", "match": false, "problem": null}]
         interfaces:
           description:
             - Interface name to C(name), C(config) (the file as wg-quick reads it), C(runtime) (C(wg show) of the running

@@ -23,6 +23,7 @@ import typing as t
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import monitor as wg_monitor
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import resolve
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import stored_keys
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import system as wg_system
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
@@ -479,4 +480,6 @@ def gather(runner: CommandRunner, config_dir: str, interfaces: t.Optional[t.List
         "firewall": firewall,
         "monitor": gather_monitor(host),
         "interfaces": facts_of_interfaces,
+        "keypair_checks": stored_keys.keypair_checks(config_dir, dict((name, (configs[name], runtime.get(name))) for name in names),
+                                                     host.read, host.wg_pubkey),
     }

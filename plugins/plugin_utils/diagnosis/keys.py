@@ -4,6 +4,7 @@
 """Do both ends hold each other's real keys? (FINDINGS.md: keys)."""
 from __future__ import annotations
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host.stored_keys import PRIVATE_KEY_IN_FILE
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.keys import key_problem
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     address_ip, end_scope, make_finding, peer_value, probe_line, remedy, short_key, tunnel_scope,
@@ -74,6 +75,12 @@ def invalid_key(ctx):
     return findings
 
 
+def _stored_key_files(end):
+    """wg_facts' keypair_checks of this end that failed: public-key files beside the config (wg0.pub, publickey)."""
+    return [check for check in end.facts.get("keypair_checks") or []
+            if check.get("interface") in (None, end.interface) and check.get("match") is False]
+
+
 def local_keypair_mismatch(ctx):
     findings = []
     for end in ctx.topology.ends:
@@ -82,18 +89,30 @@ def local_keypair_mismatch(ctx):
         if config.get("public_key") and runtime.get("public_key") and config["public_key"] != runtime["public_key"]:
             evidence += ["%s: PrivateKey in %s derives %s" % (end.host, config.get("path"), short_key(config["public_key"])),
                          "%s: running %s uses %s" % (end.host, end.interface, short_key(runtime["public_key"]))]
-        for check in end.facts.get("keypair_checks") or []:
-            if check.get("interface") in (None, end.interface) and check.get("match") is False:
+        stored = _stored_key_files(end)
+        for check in stored:
+            if check.get("problem"):
+                evidence.append("%s: %s %s" % (end.host, check.get("source"), check["problem"]))
+            else:
                 evidence.append("%s: %s holds %s, the private key derives %s" % (
                     end.host, check.get("source"), short_key(check.get("public_key")),
                     short_key(check.get("derived_public_key"))))
         if not evidence:
             continue
-        findings.append(make_finding(
-            "local_keypair_mismatch", end.host,
-            "%s's stored public key does not belong to its private key; decide which key pair is meant "
-            "and make the file, the running interface and the peers agree." % end.label(),
-            evidence, interface=end.interface, scope=end_scope(end)))
+        leaked = [c.get("source") for c in stored if c.get("problem") == PRIVATE_KEY_IN_FILE]
+        if leaked:
+            summary = ("%s, a file meant to be handed to peers, holds %s's private key: whoever got it can be %s. "
+                       "Generate a new key pair, put its public key (wg pubkey) there and give it to the peers." % (
+                           " and ".join(leaked), end.label(), end.label()))
+        elif stored and len(evidence) == len(stored):
+            summary = ("%s does not hold the public key of %s's private key, so a peer set up from it fails the "
+                       "handshake; write the right one there (wg pubkey < the private key) and check the peers set up "
+                       "from it." % (" and ".join(c.get("source") or "?" for c in stored), end.label()))
+        else:
+            summary = ("%s's stored public key does not belong to its private key; decide which key pair is meant "
+                       "and make the file, the running interface and the peers agree." % end.label())
+        findings.append(make_finding("local_keypair_mismatch", end.host, summary, evidence,
+                                     interface=end.interface, scope=end_scope(end)))
     return findings
 
 

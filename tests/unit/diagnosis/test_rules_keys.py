@@ -90,10 +90,28 @@ def test_running_interface_uses_another_key_than_the_file(facts):
 
 
 def test_stored_public_key_file_that_does_not_derive(facts):
-    facts["client"]["keypair_checks"] = [{"interface": "wg0", "source": "/etc/wireguard/publickey",
-                                          "public_key": STRANGER_KEY, "derived_public_key": CLIENT_KEY, "match": False}]
+    # As wg_facts reports a wg0.pub written for an older key: the peers set up from it hold the wrong key.
+    facts["client"]["keypair_checks"] = [{"interface": "wg0", "source": "/etc/wireguard/wg0.pub", "public_key": STRANGER_KEY,
+                                          "derived_public_key": CLIENT_KEY, "match": False, "problem": None}]
     finding = only(run(facts), "local_keypair_mismatch")
-    assert finding["host"] == "client"
+    assert finding["host"] == "client" and finding["remedy"] is None
+    assert finding["evidence"] == ["client: /etc/wireguard/wg0.pub holds fAWw3gvj…, the private key derives NZbhLh18…"]
+    assert "/etc/wireguard/wg0.pub" in finding["summary"] and "wg pubkey" in finding["summary"]
+
+
+def test_stored_public_key_file_that_matches_is_no_finding(facts):
+    facts["client"]["keypair_checks"] = [{"interface": "wg0", "source": "/etc/wireguard/wg0.pub", "public_key": CLIENT_KEY,
+                                          "derived_public_key": CLIENT_KEY, "match": True, "problem": None}]
+    assert "local_keypair_mismatch" not in codes(run(facts))
+
+
+def test_public_key_file_holding_the_private_key_says_it_was_handed_out(facts):
+    facts["client"]["keypair_checks"] = [{"interface": "wg0", "source": "/etc/wireguard/publickey", "public_key": None,
+                                          "derived_public_key": CLIENT_KEY, "match": False,
+                                          "problem": "holds the private key, not the public key"}]
+    finding = only(run(facts), "local_keypair_mismatch")
+    assert finding["evidence"] == ["client: /etc/wireguard/publickey holds the private key, not the public key"]
+    assert "new key pair" in finding["summary"] and "/etc/wireguard/publickey" in finding["summary"]
 
 
 def test_two_hosts_with_one_key(facts):
