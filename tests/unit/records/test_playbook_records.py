@@ -39,6 +39,9 @@ def _report_play_variables(reports, hostvars, remediate):
     variables = play_vars(REPORT, "localhost")
     variables.update(wg_reports=reports, wg_hosts="ends", hostvars=hostvars, wg_end_hosts=["server", "client"],
                      wg_remediate=remediate, ansible_check_mode=False)
+    if remediate:
+        # phases/remediate.yml notes that it ran (tags may leave it out).
+        variables["wg_remediation_ran"] = True
     return variables
 
 
@@ -75,12 +78,13 @@ def _apply_remedy_task(name):
     with open(os.path.join(REPO, "playbooks/phases/apply_remedy.yml")) as handle:
         tasks = yaml.safe_load(handle)
     [block] = tasks
-    return next(item for item in block["rescue"] + block["always"] if item.get("name") == name)
+    return block, next(item for item in block["rescue"] + block["always"] if item.get("name") == name)
 
 
 def _set_facts(name, variables):
-    item = _apply_remedy_task(name)
-    scope = dict(item.get("vars") or {})
+    block, item = _apply_remedy_task(name)
+    scope = dict(block.get("vars") or {})
+    scope.update(item.get("vars") or {})
     scope.update(variables)
     return dict((fact, render(value, scope)) for fact, value in item["ansible.builtin.set_fact"].items())
 
