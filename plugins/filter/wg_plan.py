@@ -9,7 +9,7 @@ import typing as t
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.plan import (
-    PassPlan, PingPlanItem, ProbePlanItem, pass_plan, ping_plan, probe_plan,
+    HostWork, PassPlan, PingPlanItem, ProbePlanItem, host_work, pass_plan, ping_plan, probe_plan,
 )
 
 
@@ -32,6 +32,14 @@ def wg_pass_plan(facts_by_host: t.Any) -> PassPlan:
     return pass_plan(_facts(facts_by_host, "wg_pass_plan"))
 
 
+def wg_host_work(probes: t.Any, pings: t.Any, host: t.Any) -> HostWork:
+    for value, name in ((probes, "the input (the probe plan)"), (pings, "pings (the ping plan)")):
+        if value is not None and not isinstance(value, list):
+            raise AnsibleFilterError("wg_host_work: %s must be a list, got %s" % (name, type(value).__name__))
+    return host_work(probes, pings, str(host))
+
+
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
-        return {"wg_probe_plan": wg_probe_plan, "wg_ping_plan": wg_ping_plan, "wg_pass_plan": wg_pass_plan}
+        return {"wg_probe_plan": wg_probe_plan, "wg_ping_plan": wg_ping_plan, "wg_pass_plan": wg_pass_plan,
+                "wg_host_work": wg_host_work}

@@ -12,7 +12,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import MtuRecord, PingRecord, ProbeRecord
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import (
-    AnsweredEnds, answered_ends, mtu_records, ping_records, probe_records,
+    AnsweredEnds, answered_ends, host_results, mtu_records, ping_records, probe_records,
 )
 
 
@@ -32,10 +32,17 @@ def wg_answered_ends(hostvars: t.Any, end_hosts: t.Any, result_var: str = "wg_fa
 
 
 def wg_probe_records(probe_results: t.Any, listen_results: t.Any = None,
-                     controller_results: t.Any = None) -> list[ProbeRecord]:
+                     controller_results: t.Any = None, planned: t.Any = None) -> list[ProbeRecord]:
     return probe_records(_list(probe_results, "wg_probe_records", "the input"),
                          _list(listen_results, "wg_probe_records", "listen_results"),
-                         _list(controller_results, "wg_probe_records", "controller_results"))
+                         _list(controller_results, "wg_probe_records", "controller_results"),
+                         _list(planned, "wg_probe_records", "planned"))
+
+
+def wg_host_results(hostvars: t.Any, end_hosts: t.Any, result_var: str) -> list:
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError("wg_host_results: input must be hostvars, got %s" % type(hostvars).__name__)
+    return host_results(hostvars, [str(h) for h in _list(end_hosts, "wg_host_results", "end_hosts")], str(result_var))
 
 
 def wg_ping_records(ping_results: t.Any) -> list[PingRecord]:
@@ -51,6 +58,7 @@ class FilterModule:
         return {
             "wg_answered_ends": wg_answered_ends,
             "wg_probe_records": wg_probe_records,
+            "wg_host_results": wg_host_results,
             "wg_ping_records": wg_ping_records,
             "wg_mtu_records": wg_mtu_records,
         }

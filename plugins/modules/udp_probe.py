@@ -18,8 +18,10 @@ description:
     unreachable), V(unreachable) (ICMP host, net or administratively prohibited) and V(timeout).
   - Nothing is ever sent after the handshake response, so no session becomes current on the responder.
   - In C(raw) mode, sends a given payload and reports any reply or ICMP error, for UDP services that are not WireGuard.
-  - In C(listen) mode, runs on the responder for O(duration) seconds and reports the handshake initiations that arrived on O(port),
-    seen before the host firewall judges them. It stops by itself and can run as an async task started before the probe.
+  - In C(listen) mode, runs on the responder and reports the handshake initiations that arrived on O(port), seen before the host
+    firewall judges them. It runs as an async task started before the probes: it writes O(ready_file) once it listens, and stops
+    when O(stop_file) appears (every probe it serves is done), at the latest after O(duration) seconds. One capture serves every
+    probe aimed at the port; each initiation carries the sender index its probe chose, which tells the probes apart behind NAT.
   - The crypto backend is PyNaCl, else C(cryptography), else pure Python. The pure-Python backend is not constant-time;
     use it only with ephemeral probe keys.
 author:
@@ -102,10 +104,22 @@ options:
     version_added: 0.1.0
   duration:
     description:
-      - Seconds to capture in O(mode=listen).
+      - Seconds to capture in O(mode=listen); with O(stop_file), the most it captures when no stop comes.
     type: float
     default: 10.0
     version_added: 0.1.0
+  ready_file:
+    description:
+      - In O(mode=listen), a file written once the capture listens (its text is V(listening)), or once it knows it cannot
+        (V(failed: ...)), so the caller waits for it (M(ansible.builtin.wait_for)) instead of pausing for a guessed time.
+    type: path
+    version_added: 0.3.0
+  stop_file:
+    description:
+      - In O(mode=listen), the capture stops as soon as this file exists (checked every 50 ms); what was already queued is
+        still counted. Without it, the capture runs for O(duration).
+    type: path
+    version_added: 0.3.0
   interface:
     description:
       - Interface to capture on in O(mode=listen). Default is every interface.
@@ -135,7 +149,8 @@ attributes:
     details:
       - ICMP classification relies on Linux IP_RECVERR; O(mode=listen) needs root or CAP_NET_RAW.
 notes:
-  - Telling timeouts apart needs the far end. Start O(mode=listen) on the responder as an async task, probe, then collect it.
+  - Telling timeouts apart needs the far end. Start O(mode=listen) on the responder as an async task, wait for its O(ready_file),
+    probe, create its O(stop_file), then collect it.
 seealso:
   - name: WireGuard protocol
     description: The handshake this module speaks.
@@ -146,20 +161,35 @@ EXAMPLES = r'''
 - name: Listen on the server for the probe's initiations
   wgdoctor.wireguard.udp_probe:
     mode: listen
-    port: 51820
-    duration: 8
-  async: 15
+    port: 41194
+    duration: 120
+    ready_file: /run/wgdoctor-probe.ready
+    stop_file: /run/wgdoctor-probe.stop
+  async: 150
   poll: 0
   register: listener
+  delegate_to: server
+
+- name: Wait until the server listens
+  ansible.builtin.wait_for:
+    path: /run/wgdoctor-probe.ready
+    timeout: 20
   delegate_to: server
 
 - name: Probe the server with the ephemeral probe key
   wgdoctor.wireguard.udp_probe:
     host: vpn.example.org
-    port: 51820
+    port: 41194
     responder_public_key: "{{ server_public_key }}"
     private_key: "{{ probe_private_key }}"
   register: probe
+
+- name: Tell the server's capture that the probe is done
+  ansible.builtin.file:
+    path: /run/wgdoctor-probe.stop
+    state: touch
+    mode: "0600"
+  delegate_to: server
 
 - name: Collect what the server saw
   ansible.builtin.async_status:
@@ -224,17 +254,28 @@ initiator_public_key:
   returned: when O(mode=wireguard)
   type: str
   sample: "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+sender_index:
+  description: The sender index every initiation of this probe carried (random per probe), as the responder's capture reports it.
+  returned: when O(mode=wireguard)
+  type: int
+  sample: 3735928559
 reply:
   description: Hex of the first 256 bytes of the reply.
   returned: when O(mode=raw) and a reply arrived
   type: str
   sample: "1234818000010001"
 initiations:
-  description: Handshake initiations seen, one entry per source address and port.
+  description: Handshake initiations seen, one entry per source address, port and sender index (no sender index with tcpdump).
   returned: when O(mode=listen)
   type: list
   elements: dict
-  sample: [{"source_address": "10.200.1.1", "source_port": 40512, "count": 2, "first_seen": 1764085000.1, "last_seen": 1764085000.2}]
+  sample: [{"source_address": "10.200.1.1", "source_port": 40512, "sender_index": 3735928559, "count": 2,
+            "first_seen": 1764085000.1, "last_seen": 1764085000.2}]
+stopped:
+  description: V(signal) when the capture stopped because O(stop_file) appeared, V(deadline) when O(duration) ran out first.
+  returned: when O(mode=listen)
+  type: str
+  sample: signal
 count:
   description: Total initiations seen.
   returned: when O(mode=listen)
@@ -327,6 +368,7 @@ def _run_probe(module: AnsibleModule) -> dict[str, t.Any]:
         initiator = wg_noise.Initiator(static_private, responder_public, preshared_key)
         result = wg_probe.probe_wireguard(sockaddr[0], params["port"], initiator, **timing)
         result["initiator_public_key"] = wg_keys.encode_key(initiator.static_public)
+        result["sender_index"] = initiator.sender_index
     result["target"] = target
     return result
 
@@ -350,6 +392,8 @@ def main() -> None:
             duration=dict(type="float", default=10.0),
             interface=dict(type="str"),
             listen_method=dict(type="str", default="auto", choices=["auto", "af_packet", "tcpdump"]),
+            ready_file=dict(type="path"),
+            stop_file=dict(type="path"),
         ),
         mutually_exclusive=[["private_key", "private_key_path"], ["preshared_key", "preshared_key_path"],
                             ["payload", "payload_hex"]],
@@ -365,7 +409,8 @@ def main() -> None:
     try:
         if params["mode"] == "listen":
             result = wg_capture.listen_initiations(params["port"], params["duration"], params["interface"],
-                                                   params["listen_method"], module.get_bin_path("tcpdump"))
+                                                   params["listen_method"], module.get_bin_path("tcpdump"),
+                                                   params["ready_file"], params["stop_file"])
         else:
             result = _run_probe(module)
     except (wg_probe.ProbeError, wg_capture.CaptureError) as exc:

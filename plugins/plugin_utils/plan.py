@@ -121,3 +121,51 @@ def pass_plan(facts_by_host: t.Optional[dict]) -> PassPlan:
     topology = build_topology(facts_by_host or {})
     return {"probes": probe_plan(None, topology=topology), "pings": ping_plan(None, topology=topology),
             "pairing": topology.pairing()}
+
+
+# ---- each end's share of the pass -----------------------------------------------------------
+
+class CaptureItem(t.TypedDict):
+    """One capture on a responder: it serves every probe aimed at `port` there."""
+    responder: str
+    port: int
+    interfaces: list[str]
+
+
+class HostWork(t.TypedDict):
+    """What one end does in the probe-and-ping play, all of it on that end (no delegate_to)."""
+    probe_peers: list[str]  # its interfaces that take the probe key as a temporary peer
+    listeners: list[CaptureItem]  # one capture per responder port that probes are aimed at
+    probes: list[ProbePlanItem]  # the probes it sends
+    pings: list[PingPlanItem]  # the pings it sends (handshake recent)
+
+
+def _listen_port(item: t.Mapping[str, t.Any]) -> t.Optional[int]:
+    port = item.get("listen_port") or (item.get("target") or {}).get("port")
+    return int(port) if port else None
+
+
+def host_work(probes: t.Optional[t.Sequence[ProbePlanItem]], pings: t.Optional[t.Sequence[PingPlanItem]],
+              host: str) -> HostWork:
+    """`host`'s share of the pass plan, so every end works at once: each responder registers the probe
+    key once per interface and runs one capture per port for every probe aimed at it, however many
+    initiators probe it; each initiator sends its own probes; each end sends its own pings."""
+    work: HostWork = {"probe_peers": [], "listeners": [], "probes": [], "pings": []}
+    captures: dict[int, CaptureItem] = {}
+    for item in probes or []:
+        if item.get("initiator") == host:
+            work["probes"].append(item)
+        if item.get("responder") != host:
+            continue
+        interface = item.get("interface")
+        if interface and interface not in work["probe_peers"]:
+            work["probe_peers"].append(interface)
+        port = _listen_port(item)
+        if port is None:
+            continue
+        capture = captures.setdefault(port, {"responder": host, "port": port, "interfaces": []})
+        if interface and interface not in capture["interfaces"]:
+            capture["interfaces"].append(interface)
+    work["listeners"] = [captures[port] for port in sorted(captures)]
+    work["pings"] = [item for item in pings or [] if item.get("from") == host and item.get("handshake_recent")]
+    return work

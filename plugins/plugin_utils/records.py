@@ -89,18 +89,62 @@ def answered_ends(hostvars: Mapping, end_hosts: t.Iterable[str], result_var: str
     return answered
 
 
+def host_results(hostvars: Mapping, end_hosts: t.Iterable[str], result_var: str) -> list[t.Any]:
+    """The loop results each end registered as `result_var` in the probe-and-ping play, one list in host
+    order; an end that registered nothing (not reached, lost mid-run) adds nothing."""
+    results: list[t.Any] = []
+    for host in end_hosts:
+        registered = _mapping(_mapping(hostvars[host] if host in hostvars else None).get(result_var))
+        loop = registered.get("results")
+        if isinstance(loop, (list, tuple)):
+            results.extend(loop)
+    return results
+
+
 # ---- probes -------------------------------------------------------------------------------
 
-def _arrived(listened: Mapping, local_port: t.Any) -> t.Optional[int]:
-    """Initiations the responder's capture saw from this probe: those from the probe's own source
-    port when the capture tells ports apart, else all of them; None when nothing captured."""
+def _arrived(listened: Mapping, result: Mapping) -> t.Optional[int]:
+    """Initiations the responder's capture saw from this probe; None when that is not known.
+
+    One capture serves every probe aimed at its responder port, so a probe's own initiations are
+    told apart by the sender index the probe chose (it survives NAT, the source port does not);
+    without indices on both sides, by the probe's source port, else all initiations count (one
+    probe per capture, as the captures of old ran). A capture that ended at its deadline rather
+    than when told that every probe was done may have ended before this probe: seeing nothing of
+    it there is no evidence, so None, never 0 (a false udp_blocked_upstream)."""
     seen = listened.get("initiations")
     if seen is None:
         return None
     seen = [item for item in seen if isinstance(item, Mapping)]
+    ended_early = listened.get("stopped") == "deadline"
+    index = result.get("sender_index")
+    if index is not None and any("sender_index" in item for item in seen):
+        count = sum(int(item.get("count") or 0) for item in seen if item.get("sender_index") == index)
+        return None if ended_early and not count else count
+    local_port = result.get("local_port")
     port = -1 if local_port is None else local_port
     same_port = [item for item in seen if item.get("source_port") == port]
+    if ended_early and not same_port:
+        return None
     return sum(int(item.get("count") or 0) for item in (same_port or seen))
+
+
+def _capture_key(value: Mapping) -> tuple[str, t.Any]:
+    """(responder, port) a capture listens on, from a listener's item or a probe's plan item."""
+    port = value.get("port") or value.get("listen_port") or _mapping(value.get("target")).get("port")
+    return str(value.get("responder")), port
+
+
+def _captures_by_responder_port(listen_results: t.Sequence) -> dict[tuple[str, t.Any], Mapping]:
+    captures: dict[tuple[str, t.Any], Mapping] = {}
+    for heard in listen_results:
+        heard = _mapping(heard)
+        # async_status over the listeners: its item is the listener's result, whose item is the listener's own.
+        listener = _mapping(_mapping(heard.get("item")).get("item"))
+        key = _capture_key(listener)
+        if key not in captures or "initiations" not in captures[key]:
+            captures[key] = heard
+    return captures
 
 
 def _probe_record(plan: Mapping, vantage: str, result: Mapping, arrived: t.Optional[int], error: t.Optional[str]) -> ProbeRecord:
@@ -112,20 +156,34 @@ def _probe_record(plan: Mapping, vantage: str, result: Mapping, arrived: t.Optio
     }
 
 
+def _same_probe(plan: Mapping) -> tuple[t.Any, ...]:
+    target = _mapping(plan.get("target"))
+    return (plan.get("initiator"), plan.get("responder"), plan.get("interface"), plan.get("peer"),
+            target.get("host"), target.get("port"))
+
+
 def probe_records(probe_results: t.Sequence, listen_results: t.Sequence = (),
-                  controller_results: t.Sequence = ()) -> list[ProbeRecord]:
-    """One record per probe the initiators sent, joined with the responder's capture (the listener
-    of the same plan item: the playbook loops over one plan, so the n-th listener serves the n-th
-    probe), then one per probe the controller sent that ran."""
+                  controller_results: t.Sequence = (), planned: t.Optional[t.Sequence] = None) -> list[ProbeRecord]:
+    """One record per probe the initiators sent, joined with the capture on the responder port it
+    was aimed at, then one per planned probe that has no result at all (its initiator was lost in
+    the middle of the run: an error record, so the report says the probe did not run), then one per
+    probe the controller sent that ran."""
     records: list[ProbeRecord] = []
-    listened = list(listen_results or [])
-    for index, result in enumerate(probe_results or []):
+    captures = _captures_by_responder_port(list(listen_results or []))
+    done = set()
+    for result in probe_results or []:
         result = _mapping(result)
-        heard = _mapping(listened[index]) if index < len(listened) else {}
+        plan = _mapping(result.get("item"))
+        done.add(_same_probe(plan))
+        heard = captures.get(_capture_key(plan), {})
         ran = "outcome" in result
         error = None if ran else str(result.get("msg") or "probe did not run")
-        records.append(_probe_record(_mapping(result.get("item")), str(_mapping(result.get("item")).get("initiator")),
-                                     result, _arrived(heard, result.get("local_port")), error))
+        records.append(_probe_record(plan, str(plan.get("initiator")), result, _arrived(heard, result), error))
+    for plan in planned or []:
+        plan = _mapping(plan)
+        if _same_probe(plan) not in done:
+            error = "probe did not run: %s gave no result (unreachable mid-run?)" % plan.get("initiator")
+            records.append(_probe_record(plan, str(plan.get("initiator")), {}, None, error))
     for result in controller_results or []:
         result = _mapping(result)
         if "outcome" in result:
@@ -221,6 +279,8 @@ def mtu_records(results: t.Sequence) -> list[MtuRecord]:
         if "largest" not in result:
             continue
         plan = _mapping(result.get("item"))
+        if "from" not in plan and "ansible_job_id" in plan:
+            plan = _mapping(plan.get("item"))  # async_status over the started searches: the plan item is one level down
         record: dict[str, t.Any] = {"from": plan.get("from"), "to": plan.get("to"), "address": plan.get("address"),
                                     "interface": plan.get("interface")}
         record.update((key, result.get(key)) for key in _MTU_KEYS)

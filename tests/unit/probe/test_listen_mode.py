@@ -140,3 +140,85 @@ def test_unknown_interface_is_a_clear_error():
     with pytest.raises(wg_capture.CaptureError) as info:
         wg_capture.listen_initiations(51820, 0.1, interface="nosuchif0", method="af_packet")
     assert "nosuchif0" in str(info.value)
+
+
+# ---- a capture that serves every probe aimed at it (issue 10) --------------------------------------
+
+def _initiation_from(sender_index, port, sock):
+    initiator = wg_noise.Initiator(wg_crypto.clamp_private_key(b"\x01" * 32), wg_crypto.x25519_base(b"\x02" * 32),
+                                   sender_index=sender_index)
+    sock.sendto(initiator.create_initiation(), ("127.0.0.1", port))
+
+
+def test_the_sender_index_of_an_initiation_is_read_from_the_packet():
+    initiator = wg_noise.Initiator(wg_crypto.clamp_private_key(b"\x01" * 32), wg_crypto.x25519_base(b"\x02" * 32),
+                                   sender_index=0x01020304)
+    packet = _ipv4_udp("192.0.2.7", 40000, 41194, initiator.create_initiation())
+    assert wg_capture.parse_initiation(packet, 41194) == ("192.0.2.7", 40000, 0x01020304)
+
+
+@needs_root
+def test_listener_says_when_it_listens_and_stops_when_told_not_at_its_deadline(tmp_path):
+    port = 47115
+    ready, stop = str(tmp_path / "ready"), str(tmp_path / "stop")
+    box = {}
+
+    def probes_then_stop():
+        deadline = time.monotonic() + 5
+        while not os.path.exists(ready) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        box["ready_seen"] = open(ready).read()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            # Two initiators (two sender indices) from one NAT address and port: told apart by the index.
+            _initiation_from(11, port, sock)
+            _initiation_from(22, port, sock)
+            _initiation_from(22, port, sock)
+            # The last probe goes out long after a fixed capture of old would have ended.
+            time.sleep(1.2)
+            _initiation_from(33, port, sock)
+        open(stop, "w").close()
+
+    helper = threading.Thread(target=probes_then_stop)
+    helper.start()
+    started = time.monotonic()
+    result = wg_capture.listen_initiations(port, 30, interface="lo", method="af_packet", ready_file=ready, stop_file=stop)
+    elapsed = time.monotonic() - started
+    helper.join()
+    assert box["ready_seen"] == "listening\n"
+    assert result["stopped"] == "signal" and 1.2 <= elapsed < 5
+    assert sorted((entry["sender_index"], entry["count"]) for entry in result["initiations"]) == [(11, 1), (22, 2), (33, 1)]
+
+
+@needs_root
+def test_listener_without_a_stop_says_it_ran_out():
+    result = wg_capture.listen_initiations(47116, 0.2, interface="lo", method="af_packet")
+    assert result["stopped"] == "deadline"
+
+
+def test_a_capture_that_cannot_start_still_releases_whoever_waits_for_it(tmp_path):
+    ready = str(tmp_path / "ready")
+    with pytest.raises(wg_capture.CaptureError):
+        wg_capture.listen_initiations(51820, 0.1, interface="nosuchif0", method="af_packet", ready_file=ready)
+    assert open(ready).read().startswith("failed: ")
+
+
+@needs_root
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed")
+def test_tcpdump_fallback_says_when_it_listens_and_stops_when_told(tmp_path):
+    port = 47117
+    ready, stop = str(tmp_path / "ready"), str(tmp_path / "stop")
+
+    def probe_then_stop():
+        while not os.path.exists(ready):
+            time.sleep(0.01)
+        _send_initiation_and_noise(port, 0.0)
+        time.sleep(0.3)
+        open(stop, "w").close()
+
+    helper = threading.Thread(target=probe_then_stop)
+    helper.start()
+    result = wg_capture.listen_initiations(port, 30, interface="lo", method="tcpdump", tcpdump=shutil.which("tcpdump"),
+                                           ready_file=ready, stop_file=stop)
+    helper.join()
+    assert result["stopped"] == "signal" and result["count"] == 2
