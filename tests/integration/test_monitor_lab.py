@@ -16,6 +16,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from conftest import LAB, PREFIX, lab_env
 
@@ -338,3 +339,137 @@ def test_without_systemd_cron_runs_the_same_check_with_the_same_alerts(lab, cron
     removed = play("absent", 5)
     assert removed.returncode == 0
     assert on_host("ls /etc/cron.d/wgdoctor-monitor /usr/local/sbin/wgdoctor-monitor /var/lib/wgdoctor-monitor 2>/dev/null || true").stdout == ""
+
+
+# ---------------------------------------------------------------- the diagnosis notices the monitor
+def test_the_diagnosis_shows_the_monitors_last_state_and_suggests_it_where_there_is_none(lab, watched, tmp_path):
+    """The client's monitor saw an outage (down after two failed checks); the tunnel is back, its next check not yet run.
+    The diagnosis shows that last word on the client's side, suggests the monitor for the server, and
+    wg_remediate=true installs nothing there."""
+    lab.playbook(watched["plays"]["present"])
+    lab.sh("client", "for _ in $(seq 50); do test -s /var/lib/wgdoctor-monitor/state.json && break; sleep 0.2; done; "
+                     "while systemctl is-active -q wgdoctor-monitor.service; do sleep 0.2; done")
+    lab.sh("server", BREAK.format(port=watched["port"]))
+    check(lab)
+    check(lab)
+    assert len(alerts(lab)) == 1
+    lab.sh("server", "nft delete table inet lab_monitor_test")
+    lab.wait_for_handshake()
+
+    report = lab.diagnose(tmp_path, "-e", "wg_remediate=true")
+    before = report["before"]
+    (tunnel,) = [t for t in before["tunnels"] if {t["a"]["host"], t["b"]["host"]} == {"client", "server"}]
+    sides = {tunnel["a"]["host"]: tunnel["a"], tunnel["b"]["host"]: tunnel["b"]}
+    client = sides["client"]["monitor"]
+    assert (client["installed"], client["scheduler"], client["state"], client["failures"], client["error"]) == (
+        True, "systemd timer", "down", 2, None), client
+    assert 0 <= client["last_check_age"] < 600
+    assert sides["server"]["monitor"]["installed"] is False
+
+    missing = [f for f in before["findings"] if f["code"] == "monitor_missing"]
+    assert "server" in [f["host"] for f in missing] and "client" not in [f["host"] for f in missing], missing
+    (server_finding,) = [f for f in missing if f["host"] == "server"]
+    assert server_finding["severity"] == "info" and server_finding["remedy"] is None and server_finding["interface"] == "wg0"
+    assert before["healthy"] is True and report["healthy"] is True
+    # Remediation ran and applied nothing: the monitor is only ever installed when asked for.
+    assert report["remediation"]["remedies"] == []
+    assert lab.sh("server", "ls /usr/local/sbin/wgdoctor-monitor /etc/systemd/system/wgdoctor-monitor.timer 2>&1 || true"
+                  ).stdout.count("No such file") == 2
+
+    with open(tmp_path / "wg-report" / "report.md", encoding="utf-8") as handle:
+        markdown = handle.read()
+    assert "| client/wg0 | server | down | 2 |" in markdown and "| server/wg0 | client | not installed |" in markdown
+    assert "Monitor on client/wg0: server DOWN, 2 failed checks in a row" in lab.last_run.stdout
+
+
+# ---------------------------------------------------------------- a host with neither systemd nor cron
+NO_SCHEDULER_INTERFACE = "wgmon9"
+NO_SCHEDULER_PLAY = """\
+- name: Watch the tunnel of a host that can schedule nothing
+  hosts: nosched
+  gather_facts: false
+  roles:
+    - role: wgdoctor.wireguard.monitor
+      vars:
+        monitor_interfaces: [{interface}]
+        monitor_interval: 30
+        monitor_ping_count: 1
+        monitor_ping_timeout: 1
+  tasks:
+    - name: Keep what the role returned, for the test
+      ansible.builtin.copy:
+        content: "{{{{ monitor_result | to_json }}}}"
+        dest: /root/monitor_result.json
+        mode: "0600"
+
+    - name: The task after the role runs too
+      ansible.builtin.copy:
+        content: "ran\\n"
+        dest: /root/next_task_ran
+        mode: "0600"
+"""
+
+
+@pytest.fixture(scope="module")
+def no_scheduler_host(tmp_path_factory):
+    """PID 1 is sleep, crontab and /etc/cron.d removed, no network."""
+    container = f"{PREFIX}-nosched"
+    tag = subprocess.run([sys.executable, LAB, "image"], env=lab_env(), check=True, capture_output=True, text=True).stdout.strip()
+
+    def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(["podman", *args], env=lab_env(), text=True, capture_output=True, check=False)
+        assert not check or proc.returncode == 0, f"podman {' '.join(args[:3])}: {proc.stderr}"
+        return proc
+
+    podman("rm", "-f", "-t", "0", container, check=False)
+    podman("run", "-d", "--name", container, "--hostname", "nosched", "--label", f"wgdoctor-lab={PREFIX}",
+           "--cap-add", "NET_ADMIN,NET_RAW", "--device", "/dev/net/tun", "--network", "none", tag, "sleep", "infinity")
+    try:
+        # No WireGuard interface: the role and its check do not need one, and a new wireguard-go needs an inotify
+        # instance, which a busy CI machine may have none of.
+        podman("exec", container, "sh", "-ec", """
+for binary in crontab cron crond; do
+    path=$(command -v $binary || true)
+    [ -z "$path" ] || rm -f "$path"
+done
+rm -rf /etc/cron.d
+""")
+        directory = tmp_path_factory.mktemp("nosched")
+        inventory = directory / "inventory.json"
+        inventory.write_text(json.dumps({"all": {"hosts": {"nosched": {
+            "ansible_connection": "containers.podman.podman", "ansible_host": container,
+            "ansible_python_interpreter": "/usr/bin/python3"}}}}))
+        play = directory / "monitor.yml"
+        play.write_text(NO_SCHEDULER_PLAY.format(interface=NO_SCHEDULER_INTERFACE))
+
+        def on_host(script: str) -> str:
+            return podman("exec", container, "sh", "-ec", script).stdout
+
+        def run(*args: str, program: str = "ansible-playbook") -> subprocess.CompletedProcess:
+            return subprocess.run([program, "-i", str(inventory), *args], env=lab_env(), text=True, capture_output=True, check=False)
+
+        yield {"on_host": on_host, "run": run, "play": str(play)}
+    finally:
+        podman("rm", "-f", "-t", "0", container, check=False)
+
+
+def test_without_systemd_or_cron_the_role_warns_plainly_installs_the_check_and_the_play_goes_on(no_scheduler_host):
+    on_host, run, play = no_scheduler_host["on_host"], no_scheduler_host["run"], no_scheduler_host["play"]
+    installed = run(play)
+    assert installed.returncode == 0 and re.search(r"nosched\s*:.*failed=0", installed.stdout), installed.stdout[-4000:]
+    assert "WARNING: nosched runs neither systemd nor cron" in installed.stdout, installed.stdout[-4000:]
+    assert on_host("cat /root/next_task_ran").strip() == "ran"
+    result = json.loads(on_host("cat /root/monitor_result.json"))
+    assert result["scheduled"] is False and result["scheduler"] is None and "neither systemd nor cron" in result["reason"]
+    # Nothing pretends to schedule it; the check itself is there for the host's own scheduler.
+    assert on_host("ls /etc/cron.d /etc/systemd/system/wgdoctor-monitor.timer 2>&1 || true").count("No such file") == 2
+    on_host("/usr/bin/python3 -I /usr/local/sbin/wgdoctor-monitor --config /etc/wgdoctor-monitor.json")
+    assert re.search(r"nosched\s*:.*changed=0.*failed=0", run(play).stdout)
+
+    # wg_facts tells the diagnosis what is there: the check and its state file, and nothing running it.
+    facts_run = run("nosched", "-m", "wgdoctor.wireguard.wg_facts", "-a", "resolve_endpoints=false", program="ansible")
+    assert facts_run.returncode == 0, facts_run.stdout[-3000:] + facts_run.stderr[-2000:]
+    # The ad-hoc result as the collection's ansible.cfg prints it (YAML, of which JSON is a subset).
+    monitor = yaml.safe_load(facts_run.stdout.split("=>", 1)[1])["ansible_facts"]["wireguard"]["monitor"]
+    assert (monitor["installed"], monitor["scheduler"], monitor["active"], monitor["error"], monitor["peers"]) == (
+        True, None, None, None, []), monitor
