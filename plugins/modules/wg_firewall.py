@@ -23,8 +23,8 @@ description:
     end. The drop-in is validated against O(conf) in an empty network namespace before it replaces the old one, O(conf) is
     validated as a whole with the include before it is replaced, both are written atomically, and backed up when they
     change. When the whole boot config does not load, the drop-in is taken back out and the module fails.
-  - Without O(conf) (or when it does not load on its own) no host chain is changed and nothing is persisted: which tables
-    exist at boot is unknown. The masquerade table, being the module's own, is still made live.
+  - Without O(conf) (or when it does not load on its own) no host chain is changed and nothing is persisted, since which
+    tables exist at boot is unknown. The masquerade table, being the module's own, is still made live.
 author:
   - wgdoctor contributors (@wgdoctor)
 options:
@@ -85,8 +85,8 @@ attributes:
   diff_mode:
     support: full
     description:
-      - The role's rules in the chains it plans (as C(family table chain: rule)) and its masquerade rule, before and after;
-        the drop-in and the boot config, before and after. Computed from the plan, in check mode and in a real run alike.
+      - The role's rules in the chains it plans (each line the chain, then the rule) and its masquerade rule, before and
+        after; the drop-in and the boot config, before and after. Computed from the plan, in check mode and in a real run alike.
   platform:
     description: Linux hosts with nftables.
     support: full
@@ -132,7 +132,7 @@ runtime_only:
   elements: str
   sample: [ip docker forward]
 inserted:
-  description: The rules inserted (or, in check mode, to insert), as C(family table chain: rule).
+  description: The rules inserted (or, in check mode, to insert), each as C(family table chain) followed by the rule.
   returned: always
   type: list
   elements: str
