@@ -25,7 +25,9 @@ def run_report_phase(tmp_path, formats, remediate):
     reports = {"before": host_firewall_pass()}
     if remediate:
         reports["after"] = healthy_pass()
-    extra = {"wg_reports": reports, "wg_hosts": "ends", "wg_remediate": remediate, "wg_report_dir": str(tmp_path / "wg-report"),
+    # phases/remediate.yml notes wg_remediation_ran when it ran.
+    extra = {"wg_reports": reports, "wg_hosts": "ends", "wg_remediate": remediate, "wg_remediation_ran": remediate,
+             "wg_report_dir": str(tmp_path / "wg-report"),
              "wg_report_formats": formats}
     (tmp_path / "extra.json").write_text(json.dumps(extra))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
