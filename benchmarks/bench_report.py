@@ -9,6 +9,8 @@
       of those facts pays: Ansible serialises them once per host on the way to the controller).
   python benchmarks/bench_report.py write RESULTS_DIR docs/benchmarks.md
       reads what run_all.sh left in RESULTS_DIR and writes the Markdown report.
+  python benchmarks/bench_report.py probe-pass-section PROBE_PASS.json [MACHINE.json]
+      prints section 5 alone (bench_probe_pass.py's results), for a run of that benchmark by itself.
 """
 from __future__ import annotations
 
@@ -268,6 +270,68 @@ def section_core(core) -> list:
     return lines + [""]
 
 
+def _phase(run: dict, key: str) -> str:
+    return "%.1f s" % run[key]["median"] if run.get(key, {}).get("median") is not None else "n/a"
+
+
+def _phases(run: dict) -> dict:
+    """Median wall time per phase of one playbook's samples: facts, probes + pings, diagnosis, report."""
+    def median(key: str):
+        return (run.get(key) or {}).get("median")
+    facts, probes, verdict_at, whole = median("facts"), median("probes"), median("verdict"), median("seconds")
+    return {"facts": facts, "probes": probes - facts if None not in (probes, facts) else None,
+            "diagnosis": verdict_at - probes if None not in (verdict_at, probes) else None,
+            "report": whole - verdict_at if None not in (whole, verdict_at) else None,
+            "verdict": verdict_at, "whole": whole}
+
+
+def section_probe_pass(bench, info: dict | None = None) -> list:
+    lines = ["## 5. A diagnosis pass with many probes: every end at once against the sequential pass (issue 10)", ""]
+    if not bench:
+        return lines + ["Not run (`benchmarks/bench_probe_pass.py`).", ""]
+    if info:
+        lines += ["Run by itself on %s (%s, %s cores, load at start %s; %s; %s)." % (
+            info.get("date"), info.get("cpu"), info.get("nproc"), info.get("load_at_start"), info.get("ansible_core"),
+            info.get("lab")), ""]
+    first_new = next((run for run in bench["runs"]["new"] if run.get("probes") is not None), {})
+    first_old = next((run for run in bench["runs"]["old"] if run.get("probes") is not None), {})
+    lines += [
+        "Timed: `ansible-playbook playbooks/diagnose.yml` (no remediation) on %s, `--forks %s`, the pass of this "
+        "checkout (`new`: a play over the ends, each doing its own share) and, as the baseline in the same run, the "
+        "pass before it (`old`: one loop of `delegate_to` per step on the controller, a fixed 5 s capture per probe; "
+        "its own playbooks and plugins, from a `git worktree` of %s). Samples alternate old and new. Floor, same run: "
+        "`ansible wireguard -m ansible.builtin.command -a \"wg show all dump\"` on the same hosts. Phases from the "
+        "streamed output: facts (to the controller's first task after them), probes + pings (to the task that "
+        "assembles their records), diagnosis (to the end of `Diagnose`), report. Median of %d (min-max)." % (
+            bench.get("lab", "the lab"), bench["forks"], bench.get("old_commit", "the commit before"), len(bench["runs"]["new"])),
+        "",
+        "| pass | probes / pings | facts | probes + pings | diagnosis | report | verdict | whole playbook | "
+        "floor `wg show all dump` | verdict / floor | probes with `arrived` 0 / unknown | findings above info |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    floor = bench["floor"]["median"]
+    for name, first in (("old (sequential)", first_old), ("new (every end at once)", first_new)):
+        run = bench["old" if name.startswith("old") else "new"]
+        phases = _phases(run)
+        lines.append("| %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |" % (
+            name, first.get("probes"), first.get("pings"),
+            *(fmt(phases[key], digits=1) for key in ("facts", "probes", "diagnosis", "report")),
+            med_spread(run["verdict"], digits=1), med_spread(run["seconds"], digits=1), med_spread(bench["floor"], digits=1),
+            "%.1fx" % (phases["verdict"] / floor) if phases["verdict"] and floor else "n/a",
+            first.get("arrived_zero"), first.get("arrived_unknown"),
+            ", ".join("`%s`" % code for code in first.get("findings") or []) or "none"))
+    old, new = _phases(bench["old"]), _phases(bench["new"])
+    if old["probes"] and new["probes"]:
+        lines += ["", "Probes + pings phase: %.1f s old against %.1f s new (%.1fx faster); to the verdict %.1f s against %.1f s." % (
+            old["probes"], new["probes"], old["probes"] / new["probes"], old["verdict"], new["verdict"])]
+    lines += ["", "How the phases scale: facts, probes and pings run on every end at once, in batches of `forks` "
+              "(Ansible's default is 5: set `forks` to the number of ends, or what the controller's CPU and memory carry, "
+              "e.g. `-f 50` for 50 ends; for 500 ends, `forks` 50-100 and the run in batches of that size); a responder "
+              "has one capture per port whatever the number of probes aimed at it; an end's own probes and pings still run "
+              "one after another on that end (a hub that pings its N spokes pings N times). The diagnosis runs once, on the "
+              "controller (section 4).", ""]
+    return lines
+
+
 def write(results: str, out: str) -> None:
     info = load(results, "machine.json") or {}
     lines = ["# Benchmarks", "",
@@ -280,6 +344,7 @@ def write(results: str, out: str) -> None:
     lines += section_probe(results)
     lines += section_playbook(load(results, "diagnose_healthy.json"), load(results, "diagnose_broken.json"))
     lines += section_core(load(results, "diagnosis_core.json"))
+    lines += section_probe_pass(load(results, "probe_pass.json"))
     lines += ["## Run", "", "Whole `run_all.sh`: %s (lab up to lab down included)." % info.get("total", "n/a"), ""]
     with open(out, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
@@ -292,6 +357,9 @@ def main() -> None:
         diagnosis_core(sys.argv[2], repeat, sizes)
     elif sys.argv[1] == "write":
         write(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "probe-pass-section":
+        info = json.load(open(sys.argv[3], encoding="utf-8")) if len(sys.argv) > 3 else None
+        print("\n".join(section_probe_pass(json.load(open(sys.argv[2], encoding="utf-8")), info)))
     else:
         raise SystemExit(__doc__)
 

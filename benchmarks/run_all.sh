@@ -12,6 +12,9 @@ cd "$repo"
 export PATH="$repo/.venv/bin:$PATH" CONTAINERS_CONF="$repo/tests/lab/containers.conf" ANSIBLE_CONFIG="$repo/ansible.cfg"
 export WGD_LAB_PREFIX="${WGD_LAB_PREFIX:-wgd-bench}" WGD_LAB_INDEX="${WGD_LAB_INDEX:-8}"
 repeat="${BENCH_REPEAT:-3}"
+# Section 5: the fleet's size, and the commit whose (sequential) diagnosis pass is the baseline.
+probe_spokes="${BENCH_PROBE_SPOKES:-20}"
+probe_baseline="${BENCH_PROBE_BASELINE:-8226ebe^}"
 started=$(date +%s)
 results="$repo/.cache/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$results"
@@ -97,6 +100,20 @@ python benchmarks/bench_probe.py --target "$server_address:51820" --responder-ke
 step "removing the lab"
 trap - EXIT
 lab down
+
+step "5. a diagnosis pass on a hub with $probe_spokes spokes: every end at once against the sequential pass ($probe_baseline)"
+fleet() { python "$repo/tests/lab/fleet.py" "$@"; }
+trap 'fleet down >/dev/null 2>&1 || true; git worktree remove --force "$results/old-pass" >/dev/null 2>&1 || true' EXIT
+git worktree add --detach "$results/old-pass" "$probe_baseline" >/dev/null
+fleet up --spokes "$probe_spokes"
+fleet inventory > "$results/fleet-inventory.json"
+python benchmarks/bench_probe_pass.py -i "$results/fleet-inventory.json" --old-checkout "$results/old-pass" \
+    --repeat "$(( repeat > 2 ? 2 : repeat ))" --forks "$(( probe_spokes + 5 ))" \
+    --lab "the fleet lab (tests/lab/fleet.py: a hub and $probe_spokes spokes, network namespaces in one container)" \
+    --json "$results/probe_pass.json"
+fleet down
+git worktree remove --force "$results/old-pass"
+trap - EXIT
 rm -f "$results/probe.key"
 total=$(( $(date +%s) - started ))
 python - "$results/machine.json" "$total" <<'EOF'
