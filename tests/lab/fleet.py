@@ -143,6 +143,9 @@ def start_container(tag: str, count: int) -> None:
                # SYS_ADMIN for ip netns (mount, unshare); the namespaces' sysctls are made writable from
                # outside as lab.py does, never with --privileged.
                "--cap-add", "NET_ADMIN,NET_RAW,SYS_ADMIN", "--device", "/dev/net/tun",
+               # podman's default of 2048 tasks is short of 50 wireguard-go starting at once (threads count):
+               # measured, the later ones died with "Connection reset by peer" on their UAPI socket.
+               "--pids-limit", "16384",
                "--label", LABEL, "--label", f"wgdoctor-fleet-spokes={count}",
                "-e", "WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go",
                "-e", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1",
@@ -270,9 +273,40 @@ def build(count: int) -> dict[str, t.Any]:
                           + "\nfor pid in $pids; do wait $pid || rc=1; done\nexit $rc", check=False)
     if proc.returncode != 0:
         logs = container_exec(f"tail -n 3 {STATE}/*/wg-quick.log", check=False).stdout
-        raise SystemExit(f"wg-quick up failed on some fleet hosts:\n{logs}")
+        raise SystemExit(f"wg-quick up failed on some fleet hosts:\n{logs}\n{inotify_advice(len(starts))}")
     install_interpreters(count)
     return spec
+
+
+INOTIFY_LIMIT = "/proc/sys/fs/inotify/max_user_instances"
+
+
+def inotify_in_use() -> int:
+    """inotify instances open on this machine (an upper bound: a descriptor shared by a fork counts twice)."""
+    count = 0
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:inotify":
+                    count += 1
+        except OSError:
+            continue
+    return count
+
+
+def inotify_advice(needed: int) -> str:
+    """Each wireguard-go watches its UAPI socket with an inotify instance, charged to root on the whole
+    machine (containers without a user namespace share it, and a user namespace is charged to its parent
+    too): fs.inotify.max_user_instances (128 by default) bounds how many ends all labs together can run."""
+    try:
+        with open(INOTIFY_LIMIT, encoding="utf-8") as handle:
+            limit = int(handle.read())
+    except (OSError, ValueError):
+        return ""
+    return (f"this fleet runs {needed} wireguard-go, one inotify instance each; {inotify_in_use()} inotify descriptors "
+            f"(an upper bound) are open on the machine now, against root's limit of {limit} ({INOTIFY_LIMIT}, "
+            "machine-wide). wireguard-go says \"Failed to listen on uapi socket: "
+            "too many open files\" when none is left: stop other labs, or have the machine's owner raise the limit.")
 
 
 def ping_pairs(spec: dict[str, t.Any]) -> list[tuple[str, str]]:
