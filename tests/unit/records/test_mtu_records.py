@@ -27,6 +27,12 @@ def test_a_measurement_becomes_a_record_with_the_plan_items_ends():
     assert "changed" not in record and "item" not in record
 
 
+def test_async_status_results_find_the_plan_item_one_level_down():
+    job = {"ansible_job_id": "j1.2", "started": 1, "finished": 0, "item": PLAN}
+    [record] = mtu_records([dict(MEASURED, item=job, finished=1)])
+    assert (record["from"], record["to"], record["largest"]) == ("client", "server", 1212)
+
+
 def test_results_without_a_measurement_give_no_record():
     skipped = {"skipped": True, "item": PLAN}
     unreachable = {"unreachable": True, "msg": "no route", "item": PLAN}
@@ -59,7 +65,7 @@ def test_the_playbook_filter_assembles_the_records():
 
 
 def test_only_directions_whose_ping_answered_are_measured():
-    task = _phase_task("Find the largest don't-fragment ping that crosses each tunnel whose ping answered")
+    task = _phase_task("Start the search for the largest don't-fragment ping through each tunnel whose ping answered")
     answered = {"rc": 0, "item": PLAN}
     lost = {"rc": 1, "item": dict(PLAN, **{"from": "server"})}
     not_run = {"skipped": True, "item": dict(PLAN, **{"from": "other"})}
