@@ -157,5 +157,8 @@ def test_fault_is_named_and_fixed(healthy, tmp_path, fault: Fault):
         again = healthy.playbook(REMEDIATE, "-e", f"wg_apply_report={tmp_path}/wg-report/report.json")
         for host in ("client", "server"):
             assert _recap_changed(again.stdout, host) == 0, f"second remediation changed {host}:\n{again.stdout[-3000:]}"
+        # remediate.yml diagnoses first: the saved remedies of what is fixed now are named and not applied.
+        assert f"{fault.code} on " in " ".join(again.stdout.split()) and \
+            "not applied, the diagnosis of this run does not find it" in " ".join(again.stdout.split()), again.stdout[-3000:]
     finally:
         _run_steps(healthy, fault.undo, check=False)
