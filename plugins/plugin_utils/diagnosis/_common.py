@@ -331,7 +331,10 @@ def firewall_line(verdict: t.Optional[t.Mapping[str, t.Any]]) -> t.Optional[str]
 def probe_line(probe: ProbeRecord) -> str:
     target = probe.get("target") or {}
     source = "the controller" if probe.get("vantage") == "controller" else probe.get("initiator")
-    text = "probe from %s to %s:%s: %s" % (source, target.get("host"), target.get("port"), probe.get("outcome"))
+    host = target.get("host")
+    # [v6]:port, as an Endpoint is written: a bare v6 address and a port would run together.
+    where = "[%s]" % host if ":" in str(host or "") else host
+    text = "probe from %s to %s:%s: %s" % (source, where, target.get("port"), probe.get("outcome"))
     if probe.get("attempts"):
         text += " after %s attempt(s)" % probe["attempts"]
     if probe.get("rtt_ms") is not None and probe.get("outcome") == "ok":

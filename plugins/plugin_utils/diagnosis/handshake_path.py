@@ -8,11 +8,11 @@ import typing as t
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Remedy
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
-    Context, RuleFinding, ScopeItem, end_scope, firewall_line, make_finding, probe_line, remedy, short_key, tunnel_scope,
+    Context, RuleFinding, ScopeItem, address_ip, end_scope, firewall_line, make_finding, probe_line, remedy, short_key, tunnel_scope,
     tunnels_through_line,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._firewall_remedy import proven_firewall_vars
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, peer_endpoint
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, endpoint_targets, peer_endpoint
 
 BLOCKING = ("drop", "reject")
 # Outcomes that prove an initiation reached the socket and was answered.
@@ -96,9 +96,37 @@ def _responders(ctx: Context) -> t.Iterator[tuple[End, set[ScopeItem]]]:
         yield end, scopes[end_id]
 
 
-def _input_verdict(end: End) -> t.Optional[dict]:
-    verdict = (end.iface.get("firewall") or {}).get("input")
-    return verdict if isinstance(verdict, dict) else None
+def _arrival_families(ctx: Context, end: End) -> list[int]:
+    """The IP versions initiations reach end over: its probes' targets, else the addresses its
+    initiators' Endpoints point at; IPv4 when nothing says."""
+    memo = ctx.memo.setdefault("arrival_families", {})
+    if end.id in memo:
+        return memo[end.id]
+    hosts = [(p.get("target") or {}).get("host") for p in ctx.probes_to(end)]
+    if not any(hosts):
+        for key in end.peers:
+            index = ctx.tunnel_of.get((end.id, key))
+            if index is None:
+                continue
+            first, second = ctx.topology.tunnels[index]["_ends"]
+            initiator = second if first.id == end.id else first
+            entry = ctx.topology.entry(initiator, end.public_key)
+            hosts += [host for host, _port in endpoint_targets(entry)] if entry else []
+    found = {ip.version for ip in (address_ip(str(host).strip("[]")) for host in hosts if host) if ip is not None}
+    memo[end.id] = sorted(found) or [4]
+    return memo[end.id]
+
+
+def _input_verdict(ctx: Context, end: End) -> t.Optional[dict]:
+    """The host firewall's verdict on UDP to the listen port in the family the initiators use (facts:
+    `input` for IPv4, `input_ipv6`); over both, the family whose packets are blocked, noted as `family`."""
+    firewall = end.iface.get("firewall") or {}
+    verdicts = [(family, firewall.get("input_ipv6" if family == 6 else "input")) for family in _arrival_families(ctx, end)]
+    verdicts = [(family, verdict) for family, verdict in verdicts if isinstance(verdict, dict)]
+    if not verdicts:
+        return None
+    family, verdict = next((item for item in verdicts if item[1].get("verdict") in BLOCKING), verdicts[0])
+    return dict(verdict, family=family)
 
 
 def _down(ctx: Context, end: End) -> bool:
@@ -111,7 +139,7 @@ def port_not_listening(ctx: Context) -> list[RuleFinding]:
         if _down(ctx, end):
             continue
         listening = end.iface.get("listening") or {}
-        verdict = _input_verdict(end) or {}
+        verdict = _input_verdict(ctx, end) or {}
         port = listening.get("port") or end.listen_port
         # A probe sent to another port (the initiator's Endpoint port is wrong) says nothing about
         # this one: that is listen_port_mismatch, not an empty port.
@@ -136,22 +164,24 @@ def port_not_listening(ctx: Context) -> list[RuleFinding]:
 def udp_blocked_host_firewall(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end, scope in _responders(ctx):
-        verdict = _input_verdict(end)
+        verdict = _input_verdict(ctx, end)
         if not verdict or verdict.get("verdict") not in BLOCKING:
             continue
         probes = ctx.probes_to(end)
         if any(p.get("outcome") in ANSWERED for p in probes):
             continue  # a probe got through: the rule does not apply to the path in use
         port = (end.iface.get("listening") or {}).get("port") or end.listen_port
-        evidence = [firewall_line(verdict)] + [probe_line(p) for p in probes]
+        ipv6 = verdict["family"] == 6
+        evidence = [firewall_line(verdict) + (" for IPv6, the family its initiators reach it over" if ipv6 else "")]
+        evidence += [probe_line(p) for p in probes]
         evidence[1:1] = [line for line in (tunnels_through_line(ctx, end),) if line]  # before the probes: evidence is capped
         if any(p.get("arrived") for p in probes):
             evidence.append("the initiations reached %s's network interface, so %s's own firewall discarded them" % (
                 end.host, end.host))
         findings.append(make_finding(
             "udp_blocked_host_firewall", end.host,
-            "%s's firewall (%s) %ss incoming UDP %s, so initiations never reach WireGuard; open the port." % (
-                end.host, verdict.get("backend") or "host firewall", verdict.get("verdict"), port),
+            "%s's firewall (%s) %ss incoming %sUDP %s, so initiations never reach WireGuard; open the port." % (
+                end.host, verdict.get("backend") or "host firewall", verdict.get("verdict"), "IPv6 " if ipv6 else "", port),
             evidence, interface=end.interface,
             remedy=remedy("firewall", end.host, dict({"firewall_port": port, "firewall_interface": end.interface},
                                                      **proven_firewall_vars(end, verdict, "input"))),
@@ -162,7 +192,7 @@ def udp_blocked_host_firewall(ctx: Context) -> list[RuleFinding]:
 def udp_blocked_upstream(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end, scope in _responders(ctx):
-        verdict = _input_verdict(end) or {}
+        verdict = _input_verdict(ctx, end) or {}
         if verdict.get("verdict") in BLOCKING or _down(ctx, end):
             continue
         if any(ctx.has("stale_endpoint", item) for item in scope):
