@@ -121,8 +121,11 @@ def _input_verdict(ctx: Context, end: End) -> t.Optional[dict]:
     """The host firewall's verdict on UDP to the listen port in the family the initiators use (facts:
     `input` for IPv4, `input_ipv6`); over both, the family whose packets are blocked, noted as `family`."""
     firewall = end.iface.get("firewall") or {}
-    verdicts = [(family, firewall.get("input_ipv6" if family == 6 else "input")) for family in _arrival_families(ctx, end)]
-    verdicts = [(family, verdict) for family, verdict in verdicts if isinstance(verdict, dict)]
+    verdicts: list[tuple[int, dict]] = []
+    for family in _arrival_families(ctx, end):
+        verdict = firewall.get("input_ipv6" if family == 6 else "input")
+        if isinstance(verdict, dict):
+            verdicts.append((family, verdict))
     if not verdicts:
         return None
     family, verdict = next((item for item in verdicts if item[1].get("verdict") in BLOCKING), verdicts[0])
@@ -172,7 +175,7 @@ def udp_blocked_host_firewall(ctx: Context) -> list[RuleFinding]:
             continue  # a probe got through: the rule does not apply to the path in use
         port = (end.iface.get("listening") or {}).get("port") or end.listen_port
         ipv6 = verdict["family"] == 6
-        evidence = [firewall_line(verdict) + (" for IPv6, the family its initiators reach it over" if ipv6 else "")]
+        evidence = ["%s%s" % (firewall_line(verdict), " for IPv6, the family its initiators reach it over" if ipv6 else "")]
         evidence += [probe_line(p) for p in probes]
         evidence[1:1] = [line for line in (tunnels_through_line(ctx, end),) if line]  # before the probes: evidence is capped
         if any(p.get("arrived") for p in probes):
