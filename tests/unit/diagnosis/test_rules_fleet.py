@@ -81,3 +81,18 @@ def test_a_pair_keeps_its_evidence_as_it_was(facts):
     """One tunnel: the finding names it already, no line about the tunnels through the end."""
     finding = only(run(never_handshaken(hub_down(facts)), probes=[probe("refused", arrived=0)]), "interface_down")
     assert not [line for line in finding["evidence"] if "carries the tunnels" in line], finding["evidence"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue #10, found on the fleet lab: udp_blocked_host_firewall (diagnosis/handshake_path.py) reads the host firewall "
+    "only on ends others must reach (_responders); an initiator whose own firewall drops its listen port loses every "
+    "handshake response, its probe (from an ephemeral port) is answered, and the report says only handshake_never, "
+    "'No check explains it'"))
+def test_an_initiator_whose_firewall_drops_its_own_port_is_named(facts):
+    """The client listens on 45678 and initiates; its firewall drops UDP 45678, so the server's responses never arrive."""
+    wg0(facts, "client")["firewall"]["input"] = {
+        "verdict": "drop", "backend": "nftables", "table": "inet filter", "chain": "input",
+        "rule": "udp dport 45678 drop", "counter": 4}
+    report = run(never_handshaken(facts), probes=[probe("ok", arrived=2)])
+    finding = only(report, "udp_blocked_host_firewall")
+    assert finding["host"] == "client"
