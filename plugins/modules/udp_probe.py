@@ -19,7 +19,7 @@ description:
   - Nothing is ever sent after the handshake response, so no session becomes current on the responder.
   - In C(raw) mode, sends a given payload and reports any reply or ICMP error, for UDP services that are not WireGuard.
   - In C(listen) mode, runs on the responder and reports the handshake initiations that arrived on O(port), seen before the host
-    firewall judges them. It runs as an async task started before the probes: it writes O(ready_file) once it listens, and stops
+    firewall judges them. It runs as an async task started before the probes; it writes O(ready_file) once it listens, and stops
     when O(stop_file) appears (every probe it serves is done), at the latest after O(duration) seconds. One capture serves every
     probe aimed at the port; each initiation carries the sender index its probe chose, which tells the probes apart behind NAT.
   - The crypto backend is PyNaCl, else C(cryptography), else pure Python. The pure-Python backend is not constant-time;
@@ -111,7 +111,7 @@ options:
   ready_file:
     description:
       - In O(mode=listen), a file written once the capture listens (its text is V(listening)), or once it knows it cannot
-        (V(failed: ...)), so the caller waits for it (M(ansible.builtin.wait_for)) instead of pausing for a guessed time.
+        (V(failed) and why), so the caller waits for it (M(ansible.builtin.wait_for)) instead of pausing for a guessed time.
     type: path
     version_added: 0.3.0
   stop_file:
