@@ -56,9 +56,9 @@ def floor(inventory: str, run_env: dict) -> dict:
     return {"seconds": time.perf_counter() - start, "rc": proc.returncode}
 
 
-def playbook(checkout: str, inventory: str, run_env: dict, report_dir: str) -> dict:
+def playbook(checkout: str, inventory: str, run_env: dict, report_dir: str, extra: list) -> dict:
     argv = ["ansible-playbook", "-i", inventory, os.path.join(checkout, "playbooks", "diagnose.yml"),
-            "-e", "wg_report_dir=%s" % report_dir]
+            "-e", "wg_report_dir=%s" % report_dir] + [arg for value in extra for arg in ("-e", value)]
     marks: dict[str, float] = {}
     tail: list[str] = []
     in_verdict = False
@@ -108,6 +108,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--forks", type=int, default=25)
     parser.add_argument("--json", help="write the results here")
+    # The path MTU search (issue 16) runs in both passes the same way and would dominate the phase timed here.
+    parser.add_argument("-e", "--extra-vars", action="append", default=["wg_path_mtu=false"],
+                        help="extra variables for both playbooks (default: wg_path_mtu=false)")
     args = parser.parse_args()
     inventory = os.path.abspath(args.inventory)
     scratch = tempfile.mkdtemp(prefix="bench-probe-pass-")
@@ -117,7 +120,8 @@ def main() -> None:
     for sample in range(args.repeat):
         runs["floor"].append(floor(inventory, envs["new"]))
         for name, path in checkouts.items():
-            runs[name].append(playbook(path, inventory, envs[name], os.path.join(scratch, "%s-%d" % (name, sample))))
+            runs[name].append(playbook(path, inventory, envs[name], os.path.join(scratch, "%s-%d" % (name, sample)),
+                                       args.extra_vars))
             run = runs[name][-1]
             print("%s %s #%d: facts %s, probes+pings done %s, verdict %s, whole %.1f s (rc %d); %s probes, %s pings, "
                   "arrived 0: %s, unknown: %s; findings %s" % (
@@ -130,7 +134,7 @@ def main() -> None:
             args.label, sample + 1, runs["floor"][-1]["seconds"], runs["floor"][-1]["rc"]), flush=True)
     old_commit = subprocess.run(["git", "-C", checkouts["old"], "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
                                 text=True, check=False).stdout.strip() or "n/a"
-    summary = {"label": args.label, "lab": args.lab, "forks": args.forks, "old_commit": old_commit, "runs": runs,
+    summary = {"label": args.label, "lab": args.lab, "forks": args.forks, "extra_vars": args.extra_vars, "old_commit": old_commit, "runs": runs,
                "floor": spread([r["seconds"] for r in runs["floor"]])}
     for name in checkouts:
         summary[name] = dict((key, spread([run.get(key) for run in runs[name]])) for key in ("facts", "probes", "verdict", "seconds"))
