@@ -197,7 +197,7 @@ def test_a_dropped_tunnel_alerts_once_after_two_failed_checks_and_once_when_it_i
 
     removed = lab.playbook(plays["absent"])
     assert "changed=0" not in removed.stdout
-    leftovers = lab.sh("client", "ls -d /usr/local/sbin/wgdoctor-monitor /etc/wgdoctor-monitor.json /var/lib/wgdoctor-monitor "
+    leftovers = lab.sh("client", "ls -d /usr/local/sbin/wgdoctor-monitor /usr/local/sbin/wgdoctor_ping.py /etc/wgdoctor-monitor.json /var/lib/wgdoctor-monitor "
                                  f"/etc/systemd/system/wgdoctor-monitor.* /etc/cron.d/wgdoctor-monitor {TEXTFILE_DIR}/wgdoctor_monitor.prom "
                                  "2>/dev/null || true").stdout
     assert leftovers.strip() == ""

@@ -12,16 +12,19 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import types
 import typing as t
 
 import pytest
 
 REPO = os.path.join(os.path.dirname(__file__), "..", "..", "..")
-SCRIPT = os.path.join(REPO, "roles", "monitor", "files", "wgdoctor-monitor")
+SOURCE_SCRIPT = os.path.join(REPO, "roles", "monitor", "files", "wgdoctor-monitor")
+PING_PY = os.path.join(REPO, "plugins", "module_utils", "host", "ping.py")
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 sys.path.insert(0, os.path.join(REPO, "tests", "unit", "records"))
 from ping_outputs import ANSWERED, BUSYBOX_ANSWERED, ICMP_ERRORS, NO_ANSWER, ONE_OF_THREE  # noqa: E402
@@ -32,6 +35,17 @@ OTHER = "L30XzCJmzlDqqFtTRcx8YPiLpw9Yoaa8GRDo4uiPuRU="
 PRIVATE_KEY = "OCefB5ml88HJdg+rJgSw2hPkqHjvPkGUc4fl/uSQ+Hg="
 PRESHARED_KEY = "1siCFdd+eLAvM4I/r7ZvGivYak9tVzUS4Xsn7WJziA8="
 SECRETS = (PRIVATE_KEY, PRESHARED_KEY)
+
+
+def install(directory: str) -> str:
+    """What the monitor role puts on the host: the check and, beside it, the collection's ping reader."""
+    script = os.path.join(directory, "wgdoctor-monitor")
+    shutil.copy(SOURCE_SCRIPT, script)
+    shutil.copy(PING_PY, os.path.join(directory, "wgdoctor_ping.py"))
+    return script
+
+
+SCRIPT = install(tempfile.mkdtemp(prefix="wgdoctor-monitor-"))
 
 
 def load_check() -> types.ModuleType:
@@ -354,3 +368,16 @@ def test_the_program_alerts_once_across_separate_processes_through_its_command_h
     assert sorted(logged) == sorted(["down wgmon 2 " + SERVER, "down wgmon 2 " + OTHER])
     journal = "".join(run.stderr for run in runs)
     assert journal.count("is DOWN") == 2 and not [secret for secret in SECRETS if secret in journal]
+
+
+def test_the_check_reads_ping_with_the_collections_reader():
+    assert monitor.ping_reader.__file__ == os.path.join(os.path.dirname(SCRIPT), "wgdoctor_ping.py")
+    assert monitor.parse_ping(BUSYBOX_ANSWERED["stdout"])["received"] == 3
+
+
+def test_the_check_without_its_ping_reader_says_what_is_missing(tmp_path):
+    script = install(str(tmp_path))
+    os.remove(str(tmp_path / "wgdoctor_ping.py"))
+    result = subprocess.run([sys.executable, "-I", script, "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "wgdoctor_ping.py is missing" in result.stderr and "Traceback" not in result.stderr

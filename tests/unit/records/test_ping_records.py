@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 import ping_outputs
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import parse_ping, ping_record, ping_records
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host.ping import parse_ping
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import ping_record, ping_records
 
 
 def test_answered_ping_has_no_loss_and_its_round_trip_times():

@@ -91,7 +91,7 @@ def test_absent_removes_everything(tmp_path):
     assert not re.search(r"^client\s*:.*changed=0", runs[0].stdout, re.M)
     assert re.search(r"^client\s*:.*changed=0", runs[1].stdout, re.M), runs[1].stdout[-3000:]
     client = lab_host("client")
-    for path in ("/usr/local/sbin/wgdoctor-monitor", "/etc/wgdoctor-monitor.json", "/var/lib/wgdoctor-monitor",
+    for path in ("/usr/local/sbin/wgdoctor-monitor", "/usr/local/sbin/wgdoctor_ping.py", "/etc/wgdoctor-monitor.json", "/var/lib/wgdoctor-monitor",
                  "/etc/systemd/system/wgdoctor-monitor.timer", "/etc/systemd/system/wgdoctor-monitor.service", TEXTFILE):
         assert not client.file(path).exists, path
     assert client.run("systemctl is-active wgdoctor-monitor.timer").stdout.strip() != "active"
