@@ -47,12 +47,11 @@ SPOKE_INTERFACES = ("wg-corp", "branch")
 # Peers on the hub that belong to no inventory host: two in the file, one added at runtime only.
 STRANGER_ADDRESSES = (f"{TUNNEL4}.200/32", f"{TUNNEL4}.201/32")
 RUNTIME_ONLY_ADDRESS = f"{TUNNEL4}.210/32"
-# The roles a fleet of at least six spokes has (docs/lab.md); further spokes are plain.
+# The roles of the first five spokes (docs/lab.md); further spokes are plain, a smaller fleet has fewer roles.
 NAT_SPOKE = "spoke02"
 HOSTNAME_SPOKE = "spoke03"
 IPV6_SPOKE = "spoke04"
 DIALED_SPOKE = "spoke05"   # the hub initiates to it: the spoke is the responder of its tunnel
-MIN_SPOKES_FOR_ROLES = 5
 ENTER = "/usr/local/sbin/fleet-enter"
 STATE = "/run/fleet"
 
@@ -103,9 +102,8 @@ def tunnel_address(spec: dict[str, t.Any]) -> str:
 
 
 # ---------------------------------------------------------------- podman
-def container_exec(script: str, check: bool = True, input_text: str | None = None) -> subprocess.CompletedProcess:
-    args = ["exec", "-i", CONTAINER, "sh", "-ec", script] if input_text is not None else ["exec", CONTAINER, "sh", "-ec", script]
-    return lab.podman(*args, check=check, input_text=input_text)
+def container_exec(script: str, check: bool = True) -> subprocess.CompletedProcess:
+    return lab.podman("exec", CONTAINER, "sh", "-ec", script, check=check)
 
 
 def host_exec(host: str, script: str, check: bool = True) -> subprocess.CompletedProcess:
