@@ -194,7 +194,8 @@ def _remedies(findings: list[Finding]) -> tuple[list[str], list[str]]:
     for finding in findings:
         remedy = finding.get("remedy")
         if not remedy:
-            if finding.get("code") not in SYMPTOMS:
+            # Advice (info) is not work left for a person; a symptom follows from a cause listed on its own.
+            if finding.get("code") not in SYMPTOMS and finding.get("severity") != "info":
                 manual.append("%s on %s" % (finding.get("code"), finding.get("host")))
             continue
         text = remedy_text(remedy)

@@ -37,3 +37,11 @@ def test_the_schema_refuses_a_monitor_state_the_readers_do_not_know():
     broken = copy.deepcopy(report)
     broken["before"]["tunnels"][0]["a"]["monitor"]["failures"] = "2"
     assert any("monitor" in error for error in schema_errors(broken))
+
+
+def test_advice_is_not_listed_as_work_for_a_person():
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import render_console
+    report = monitored_report()
+    assert "monitor_missing" in [finding["code"] for finding in report["before"]["findings"]]
+    console = render_console(report)
+    assert not any(line.startswith("Needs a person:") and "monitor_missing" in line for line in console.splitlines())
