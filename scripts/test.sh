@@ -28,6 +28,8 @@ wants() { local s; for s in "${stages[@]}"; do [[ $s == "$1" ]] && return 0; don
 lab_down() {
   if [[ -x "$repo/.venv/bin/python" ]] && command -v podman >/dev/null; then
     WGD_LAB_PREFIX="$1" "$repo/.venv/bin/python" "$repo/tests/lab/lab.py" down >/dev/null 2>&1 || true
+    # The fleet lab (tests/lab/fleet.py) is a container of its own that lab.py does not know.
+    WGD_LAB_PREFIX="$1" "$repo/.venv/bin/python" "$repo/tests/lab/fleet.py" down >/dev/null 2>&1 || true
   fi
 }
 background_pid=""
