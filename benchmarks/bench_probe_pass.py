@@ -61,6 +61,7 @@ def playbook(checkout: str, inventory: str, run_env: dict, report_dir: str, extr
             "-e", "wg_report_dir=%s" % report_dir] + [arg for value in extra for arg in ("-e", value)]
     marks: dict[str, float] = {}
     tail: list[str] = []
+    stamped: list[str] = []
     in_verdict = False
     start = time.perf_counter()
     with subprocess.Popen(argv, env=run_env, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
@@ -68,6 +69,7 @@ def playbook(checkout: str, inventory: str, run_env: dict, report_dir: str, extr
         for line in proc.stdout:
             now = time.perf_counter() - start
             tail = (tail + [line])[-40:]
+            stamped.append("%8.1f %s" % (now, line))
             if line.startswith(FACTS_DONE):
                 marks.setdefault("facts", now)
             if line.startswith(PROBES_DONE):
@@ -78,12 +80,14 @@ def playbook(checkout: str, inventory: str, run_env: dict, report_dir: str, extr
                 in_verdict = line.startswith(VERDICT)
         rc = proc.wait()
     result: dict = {"seconds": time.perf_counter() - start, "rc": rc, **marks}
+    with open(report_dir.rstrip("/") + ".log", "w", encoding="utf-8") as handle:
+        handle.write("".join(stamped))
     try:
         with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
             report = json.load(handle)
         before = report.get("before", report)
         probes = before.get("probes", [])
-        result.update(probes=len(probes), pings=len(before.get("pings", [])),
+        result.update(probe_count=len(probes), ping_count=len(before.get("pings", [])),
                       arrived_zero=sum(1 for p in probes if p.get("arrived") == 0),
                       arrived_unknown=sum(1 for p in probes if p.get("arrived") is None),
                       findings=sorted({f["code"] for f in before.get("findings", []) if f.get("severity") != "info"}))
@@ -126,7 +130,7 @@ def main() -> None:
             print("%s %s #%d: facts %s, probes+pings done %s, verdict %s, whole %.1f s (rc %d); %s probes, %s pings, "
                   "arrived 0: %s, unknown: %s; findings %s" % (
                       args.label, name, sample + 1, *("%.1f" % run[k] if run.get(k) else "-" for k in ("facts", "probes", "verdict")),
-                      run["seconds"], run["rc"], run.get("probes"), run.get("pings"), run.get("arrived_zero"),
+                      run["seconds"], run["rc"], run.get("probe_count"), run.get("ping_count"), run.get("arrived_zero"),
                       run.get("arrived_unknown"), run.get("findings")), flush=True)
             if run.get("error_tail"):
                 print(run["error_tail"], flush=True)

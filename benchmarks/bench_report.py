@@ -293,8 +293,8 @@ def section_probe_pass(bench, info: dict | None = None) -> list:
         lines += ["Run by itself on %s (%s, %s cores, load at start %s; %s; %s)." % (
             info.get("date"), info.get("cpu"), info.get("nproc"), info.get("load_at_start"), info.get("ansible_core"),
             info.get("lab")), ""]
-    first_new = next((run for run in bench["runs"]["new"] if run.get("probes") is not None), {})
-    first_old = next((run for run in bench["runs"]["old"] if run.get("probes") is not None), {})
+    first_new = next((run for run in bench["runs"]["new"] if run.get("probe_count") is not None), {})
+    first_old = next((run for run in bench["runs"]["old"] if run.get("probe_count") is not None), {})
     lines += [
         "Timed: `ansible-playbook playbooks/diagnose.yml` (no remediation) on %s, `--forks %s`, the pass of this "
         "checkout (`new`: a play over the ends, each doing its own share) and, as the baseline in the same run, the "
@@ -313,7 +313,7 @@ def section_probe_pass(bench, info: dict | None = None) -> list:
         run = bench["old" if name.startswith("old") else "new"]
         phases = _phases(run)
         lines.append("| %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |" % (
-            name, first.get("probes"), first.get("pings"),
+            name, first.get("probe_count"), first.get("ping_count"),
             *(fmt(phases[key], digits=1) for key in ("facts", "probes", "diagnosis", "report")),
             med_spread(run["verdict"], digits=1), med_spread(run["seconds"], digits=1), med_spread(bench["floor"], digits=1),
             "%.1fx" % (phases["verdict"] / floor) if phases["verdict"] and floor else "n/a",
