@@ -18,6 +18,8 @@ UNDO_GATEWAY = "; ".join(step + " || true" for step in (
     # The lab server filters nothing in its baseline: an empty ruleset is exactly where it started,
     # whichever backend (nftables, iptables-nft) a remediation used for forwarding or masquerade.
     "nft flush ruleset", "rm -f /etc/nftables.d/wgdoctor-wg0.nft", "systemctl disable --quiet nftables.service"))
+# The router's interface on the public network, by its address ({pub} is that network's prefix).
+ROUTER_PUBLIC_LINK = "ip -o -4 addr show | awk '$4 ~ /^{pub}[.]2[/]/ {print $2}'"
 NFT_DROP = ("nft add table inet filter && "
             "nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }' && "
             "nft add rule inet filter input udp dport 51820 counter drop")
@@ -151,4 +153,12 @@ FAULTS = [
           root_cause=False, also=("config_invalid", "interface_down"), remediable=False),
     Fault("a host of the inventory is down", "host_unreachable", "client2",
           inject=[("lab", "stop client2")], undo=[("lab", "restart client2")], remediable=False),
+    # Handshakes and small pings cross, full-size packets do not (issue #16): the peer role sets MTU = on both ends.
+    Fault("the router's link to the server narrowed to MTU 1300, its ICMP fragmentation-needed dropped", "tunnel_mtu_blackhole",
+          ("client", "server"),
+          inject=[("router", f"ip link set dev $({ROUTER_PUBLIC_LINK}) mtu 1300 && nft add table inet lab_mtu && "
+                             "nft add chain inet lab_mtu output '{ type filter hook output priority 0; policy accept; }' && "
+                             "nft add rule inet lab_mtu output icmp type destination-unreachable icmp code frag-needed drop")],
+          undo=[("router", f"ip link set dev $({ROUTER_PUBLIC_LINK}) mtu 1500"), ("router", "nft delete table inet lab_mtu")],
+          root_cause=False, severity="error"),
 ]
