@@ -11,7 +11,7 @@ short_description: Set the MTU of a WireGuard interface in its wg-quick config a
 version_added: 0.3.0
 description:
   - Sets C(MTU =) in the C([Interface]) section of a wg-quick config and leaves every other line as it was (comments,
-    order, peers). The remedy of C(tunnel_mtu_blackhole): a tunnel MTU the path really carries.
+    order, peers). It is the remedy of C(tunnel_mtu_blackhole), a tunnel MTU the path really carries.
   - The new file is validated (the module's own parser, and C(wg-quick strip) when wg-quick is installed), written
     atomically with mode V(0600) and its owner kept, and backed up (also V(0600)) when O(backup=true).
   - When the interface exists, its MTU is set live with C(ip link set dev INTERFACE mtu MTU); the interface is not
