@@ -139,6 +139,10 @@ class Converter:
         if kind == "table":
             return self.table(node)
         if kind == "html_block":
+            content = node.content.strip()
+            if content.startswith("<!--") and content.endswith("-->"):
+                # A marker for a tool (scripts/role_docs.py), not content: an RST comment.
+                return "..\n" + "\n".join("   " + line.strip() for line in content[4:-3].strip().split("\n"))
             return ".. raw:: html\n\n" + "\n".join("   " + line for line in node.content.rstrip("\n").split("\n"))
         raise ValueError("%s: unsupported Markdown block %r" % (self.source, kind))
 

@@ -14,7 +14,7 @@ description:
     O(forward_uplinks) and the replies back) at the top of every host base chain that could drop it, and masquerades
     O(masquerade_source) out of O(masquerade_interface) in a table of its own. Nothing else of the ruleset is touched.
   - The plan is made in Python by the same reader the diagnosis uses (C(nft -j list ruleset)), so check mode and the diff
-    show exactly what a real run does, and RV(changed) is true only when a rule, the drop-in or the boot config changes.
+    show exactly what a real run does, and C(changed) is true only when a rule, the drop-in or the boot config changes.
   - Only tables the boot config O(conf) declares are changed and persisted. Which tables those are is found by loading
     O(conf) in an empty network namespace (C(unshare -nm), else C(unshare -Urnm)), as boot loads it into an empty kernel.
     A chain of a table another tool creates at runtime (Docker, libvirt, kube-proxy, fail2ban) is never changed; it is
