@@ -224,9 +224,9 @@ def test_mss_clamp_for_an_end_that_routes_for_others(lab, mtu_tunnel, tmp_path, 
     lab.sh("server", f"sysctl -qw net.ipv4.ip_forward=1 && ip link set dev {IFACE} mtu {WANTED_MTU}")
     for client in ("client", "client2"):
         lab.sh(client, f"ip link set dev {IFACE} mtu 1420")
-    lab.sh("client2", f"systemd-run --collect --unit=lab-mtu-listen python3 -c \"import socket, time; s = socket.socket(); "
-                      f"s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 8934)); s.listen(); "
-                      f"time.sleep(600)\"")
+    lab.sh("client2", "systemd-run --collect --unit=lab-mtu-listen python3 -c \"import socket, time; s = socket.socket(); "
+                      "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 8934)); s.listen(); "
+                      "time.sleep(600)\"")
     try:
         check = lab.playbook(playbook, "--check", "--diff")
         assert _recap_changed(check.stdout, "server") > 0, check.stdout[-3000:]

@@ -272,19 +272,19 @@ def test_service_role_brings_the_interface_up_with_wg_quick_on_a_host_without_sy
 FW_TUNNEL = "wgfw7"
 FW_PORT = 51907
 FW_SUBNET = "10.97.7.0/24"
-FW_BOOT_CONF = f"""\
+FW_BOOT_CONF = """\
 #!/usr/sbin/nft -f
 flush ruleset
-table inet filter {{
-\tchain input {{
+table inet filter {
+\tchain input {
 \t\ttype filter hook input priority 0; policy drop;
 \t\tct state established,related accept
 \t\ttcp dport 22 accept
-\t}}
-\tchain forward {{
+\t}
+\tchain forward {
 \t\ttype filter hook forward priority 0; policy drop;
-\t}}
-}}
+\t}
+}
 """
 # Another tool's table, made at runtime (Docker, libvirt, fail2ban do so): in no boot config, and it could drop.
 FOREIGN_TABLE = """\

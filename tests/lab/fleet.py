@@ -30,7 +30,8 @@ import typing as t
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import lab  # noqa: E402  pylint: disable=wrong-import-position  (image build, podman wrapper, sysctl remount)
+# The image build, the podman wrapper and the sysctl remount are lab.py's.
+import lab  # noqa: E402  pylint: disable=wrong-import-position
 
 PREFIX = lab.PREFIX
 CONTAINER = f"{PREFIX}-fleet"

@@ -20,12 +20,12 @@ PAGES = [(role, page) for role in role_docs.roles() for page in role_docs.pages(
 
 
 def test_every_role_has_its_readme_rendered_and_the_docs_pages_too():
-    assert {role for role, _ in PAGES} == set(os.listdir(os.path.join(REPO, "roles")))
-    assert {page for _, page in PAGES} >= {os.path.join("roles", role, "README.md") for role, _ in PAGES}
-    assert {page for _, page in PAGES} >= {os.path.join("docs", "roles", name) for name in os.listdir(os.path.join(REPO, "docs", "roles"))}
+    assert {role for role, _page in PAGES} == set(os.listdir(os.path.join(REPO, "roles")))
+    assert {page for _role, page in PAGES} >= {os.path.join("roles", role, "README.md") for role, _page in PAGES}
+    assert {page for _role, page in PAGES} >= {os.path.join("docs", "roles", name) for name in os.listdir(os.path.join(REPO, "docs", "roles"))}
 
 
-@pytest.mark.parametrize("role, page", PAGES, ids=[page for _, page in PAGES])
+@pytest.mark.parametrize("role, page", PAGES, ids=[page for _role, page in PAGES])
 def test_the_committed_variables_table_is_what_argument_specs_renders(role, page):
     with open(os.path.join(REPO, page), encoding="utf-8") as handle:
         text = handle.read()
@@ -33,7 +33,7 @@ def test_the_committed_variables_table_is_what_argument_specs_renders(role, page
     assert role_docs.rendered(role, page, text) == text, "%s: run scripts/role_docs.py --write" % page
 
 
-@pytest.mark.parametrize("role, page", PAGES, ids=[page for _, page in PAGES])
+@pytest.mark.parametrize("role, page", PAGES, ids=[page for _role, page in PAGES])
 def test_every_variable_of_the_spec_is_in_the_table_once(role, page):
     import yaml
     with open(os.path.join(REPO, "roles", role, "meta", "argument_specs.yml"), encoding="utf-8") as handle:

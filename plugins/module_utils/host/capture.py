@@ -238,7 +238,8 @@ def _wait_until_tcpdump_listens(process: subprocess.Popen) -> str:
     """What tcpdump said on stderr up to its "listening on" line (or until it exited or took too long)."""
     said = ""
     deadline = time.monotonic() + READY_TIMEOUT
-    assert process.stderr is not None
+    if process.stderr is None:
+        raise ValueError("tcpdump was started without a stderr pipe")
     descriptor = process.stderr.fileno()
     while "listening on" not in said and time.monotonic() < deadline:
         readable, _w, _x = select.select([descriptor], [], [], 0.1)

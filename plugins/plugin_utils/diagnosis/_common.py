@@ -378,6 +378,6 @@ def tunnels_through_line(ctx: Context, end: End) -> t.Optional[str]:
                         if end.id in (first.id, second.id)))
     if len(others) < 2:
         return None
-    named = ", ".join(others[:MAX_NAMED_TUNNELS]) + (" and %d more" % (len(others) - MAX_NAMED_TUNNELS)
-                                                      if len(others) > MAX_NAMED_TUNNELS else "")
+    more = len(others) - MAX_NAMED_TUNNELS
+    named = ", ".join(others[:MAX_NAMED_TUNNELS]) + (" and %d more" % more if more > 0 else "")
     return "%s carries the tunnels to %s (%d): a cause on it cuts each of them" % (end.label(), named, len(others))
