@@ -11,7 +11,8 @@
 # subnets of lab indexes 1 and 0) and run side by side: most of their time is spent
 # waiting on handshakes, timeouts and systemd, not on the CPU. Side by side, the
 # Molecule lane also takes the check-mode and role lab suites once its scenarios are
-# done, so that the two lanes end at about the same time.
+# done, and a third lane (prefix wgd-suite2, lab index 2) runs the IPv6, path MTU,
+# parallel-probe and fleet suites, so that the lanes end at about the same time.
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo" || exit
@@ -33,15 +34,20 @@ lab_down() {
   fi
 }
 background_pid=""
+lab2_pid=""
 cleanup() {
   # The background stage runs in a process group of its own (setsid): end all of it, Molecule's
   # ansible-playbook children included, before its lab is removed.
-  if [[ -n "$background_pid" ]]; then
-    kill -TERM -- "-$background_pid" 2>/dev/null
-    wait "$background_pid" 2>/dev/null
-  fi
+  local pid
+  for pid in "$background_pid" "$lab2_pid"; do
+    if [[ -n "$pid" ]]; then
+      kill -TERM -- "-$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+    fi
+  done
   lab_down wgd-mol
   lab_down wgd-suite
+  lab_down wgd-suite2
 }
 trap cleanup EXIT
 
@@ -59,6 +65,12 @@ stage_molecule() { WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 setsid molecule test -
 stage_lab() { WGD_LAB_PREFIX=wgd-suite WGD_LAB_INDEX=0 python -m pytest tests/integration -v -p no:cacheprovider --durations=10 "$@"; }
 # The suites the Molecule lane takes over when both lanes run (see the top).
 lane_suites="tests/integration/test_check_mode.py tests/integration/test_roles_lab.py"
+# The suites of the third lane, on a lab of its own (see the top).
+lab2_suites="tests/integration/test_ipv6_lab.py tests/integration/test_mtu_lab.py tests/integration/test_probe_parallel_lab.py tests/integration/test_fleet_lab.py"
+lab2_lane() {
+  # shellcheck disable=SC2086  # lab2_suites is a list of paths without spaces
+  WGD_LAB_PREFIX=wgd-suite2 WGD_LAB_INDEX=2 python -m pytest $lab2_suites -v -p no:cacheprovider --durations=10
+}
 molecule_lane() {
   # shellcheck disable=SC2086  # lane_suites is a list of paths without spaces
   WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 molecule test --all \
@@ -78,7 +90,7 @@ ok() {  # stage, seconds
   echo "ok (${2}s)"
   summary+=("$(printf '%-10s %4ss  ok' "$1" "$2")")
   # The closing line of pytest stages, so a reader (and CI) sees the counts.
-  if [[ $1 == unit || $1 == lab || $1 == molecule ]]; then grep -E '[0-9]+ (passed|failed)' "$logs/$1.log" | tail -n 1; fi
+  if [[ $1 == unit || $1 == lab || $1 == lab2 || $1 == molecule ]]; then grep -E '[0-9]+ (passed|failed)' "$logs/$1.log" | tail -n 1; fi
 }
 
 for stage in "${stages[@]}"; do
@@ -96,11 +108,24 @@ for stage in "${stages[@]}"; do
   if [[ $stage == lab && -n "$background_pid" ]]; then
     for suite in $lane_suites; do stage_args+=(--ignore="$suite"); done
   fi
+  if [[ $stage == lab ]]; then
+    for suite in $lab2_suites; do stage_args+=(--ignore="$suite"); done
+    export -f lab2_lane; export lab2_suites
+    setsid bash -c lab2_lane >"$logs/lab2.log" 2>&1 &
+    lab2_pid=$!
+  fi
   "stage_$stage" "${stage_args[@]}" >"$logs/$stage.log" 2>&1
   rc=$?
   took=$(( $(date +%s) - start ))
   (( rc == 0 )) || fail "$stage" "$took" "$rc"
   ok "$stage" "$took"
+  if [[ $stage == lab ]]; then
+    printf '==> %-10s ' lab2
+    wait "$lab2_pid"; rc=$?; lab2_pid=""
+    took=$(( $(date +%s) - start ))
+    (( rc == 0 )) || fail lab2 "$took" "$rc"
+    ok lab2 "$took"
+  fi
   if [[ $stage == lab && -n "$background_pid" ]]; then
     printf '==> %-10s ' molecule
     wait "$background_pid"; rc=$?; background_pid=""
