@@ -7,6 +7,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Remedy
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import masquerade_covers
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
     Context, IPNetwork, RuleFinding, ScopeItem, address_ip, address_value, end_scope, firewall_line, make_finding, network,
     peer_value, remedy, short_key, span, tunnel_scope, within,
@@ -237,10 +238,6 @@ def _ipv4_uplink(end: End) -> t.Optional[str]:
     return None
 
 
-def _overlaps_any(net: t.Optional[IPNetwork], subnets: t.Sequence[IPNetwork]) -> bool:
-    return net is not None and any(net.version == s.version and net.overlaps(s) for s in subnets)
-
-
 def nat_masquerade_missing(ctx: Context) -> list[RuleFinding]:
     findings = []
     for end, routed, scope in _routers(ctx):
@@ -248,11 +245,13 @@ def nat_masquerade_missing(ctx: Context) -> list[RuleFinding]:
             continue  # only a full-tunnel gateway must hide its peers behind its own address
         subnets = [n for n in (network(a) for a in end.tunnel_addresses) if n is not None and n.version == 4]
         masquerade = (end.facts.get("firewall") or {}).get("masquerade") or []
-        if any(m.get("source") in (None, "", "0.0.0.0/0") or _overlaps_any(network(m["source"]), subnets)
-               for m in masquerade):
+        uplink = _ipv4_uplink(end)
+        # The firewall package's own answer: the source must hold the subnet (a negated one must not)
+        # and the rule must leave by the uplink.
+        if any(masquerade_covers(masquerade, str(subnet), uplink) for subnet in subnets) or \
+                (not subnets and any(not m.get("source") for m in masquerade)):
             continue
         source = str(subnets[0]) if subnets else None
-        uplink = _ipv4_uplink(end)
         findings.append(make_finding(
             "nat_masquerade_missing", end.host,
             "%s forwards its peers' Internet traffic but does not masquerade %s out of %s; add a masquerade rule." % (

@@ -1,6 +1,8 @@
 """After the handshake: AllowedIPs, routes, forwarding, NAT - and the ping that proves it (step 5)."""
 from __future__ import annotations
 
+import pytest
+
 from diagnosis_facts import (
     CLIENT_KEY, OUTSIDE_KEY, codes, config_peer, only, ping, run, runtime_peer, wg0,
 )
@@ -86,6 +88,21 @@ def test_well_configured_gateway_is_healthy(facts):
          "rule": "ip saddr 10.99.0.0/24 oifname \"eth0\" masquerade"}]
     report = run(facts)
     assert report["healthy"] is True, codes(report)
+
+
+@pytest.mark.parametrize("masquerade, covered", [
+    ({"source": "10.99.0.0/24", "out_interface": "eth1"}, False),  # out of another interface than the uplink
+    ({"source": "!10.99.0.0/24", "out_interface": "eth0"}, False),  # everything but the tunnel
+    ({"source": "10.99.0.0/16", "out_interface": "eth0"}, True),
+    ({"source": None, "out_interface": None}, True),
+])
+def test_a_masquerade_covers_the_tunnel_only_out_of_the_uplink_and_not_negated(facts, masquerade, covered):
+    full_tunnel(facts)
+    facts["server"]["forwarding"]["ipv4"] = True
+    facts["server"]["firewall"]["masquerade"] = [dict(
+        masquerade, backend="iptables-nft", rule="-A POSTROUTING -j MASQUERADE", counter=0, chain="POSTROUTING",
+        target="masquerade")]
+    assert ("nat_masquerade_missing" not in codes(run(facts))) is covered
 
 
 def test_hub_relaying_inside_its_own_subnet_needs_no_forwarding_finding(facts):
