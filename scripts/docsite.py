@@ -26,6 +26,7 @@ RST_DIR = os.path.join(REPO, "docs", "docsite", "rst")
 LABEL_PREFIX = "ansible_collections.wgdoctor.wireguard.docsite."
 # Markdown page (relative to docs/) -> RST page name (relative to docs/docsite/rst/, no suffix).
 PAGES = {
+    "diagnose.md": "diagnose",
     "findings.md": "findings",
     "facts.md": "facts",
     "modules.md": "modules",
