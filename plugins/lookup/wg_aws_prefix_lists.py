@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: wg_aws_prefix_lists
 author: wgdoctor maintainers (@wgdoctor)
-version_added: 0.2.0
+version_added: 0.1.0
 short_description: The CIDRs of AWS managed prefix lists, for the cloud firewall check
 description:
   - Reads the entries of the given managed prefix lists (C(pl-...)) with boto3 on the controller, so that a

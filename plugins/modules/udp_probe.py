@@ -113,13 +113,13 @@ options:
       - In O(mode=listen), a file written once the capture listens (its text is V(listening)), or once it knows it cannot
         (V(failed) and why), so the caller waits for it (M(ansible.builtin.wait_for)) instead of pausing for a guessed time.
     type: path
-    version_added: 0.3.0
+    version_added: 0.1.0
   stop_file:
     description:
       - In O(mode=listen), the capture stops as soon as this file exists (checked every 50 ms); what was already queued is
         still counted. Without it, the capture runs for O(duration).
     type: path
-    version_added: 0.3.0
+    version_added: 0.1.0
   interface:
     description:
       - Interface to capture on in O(mode=listen). Default is every interface.

@@ -8,7 +8,7 @@ DOCUMENTATION = r'''
 ---
 module: wg_firewall
 short_description: Accept a WireGuard tunnel's traffic in the host's own nftables ruleset, planned from what nft reports
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Puts an accept for UDP to O(port) (and, with O(forward), for forwarding from O(forward_sources) in O(interface) out of
     O(forward_uplinks) and the replies back) at the top of every host base chain that could drop it, and masquerades

@@ -8,7 +8,7 @@ DOCUMENTATION = r'''
 ---
 module: wg_mtu
 short_description: Set the MTU of a WireGuard interface in its wg-quick config and on the running link
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Sets C(MTU =) in the C([Interface]) section of a wg-quick config and leaves every other line as it was (comments,
     order, peers). It is the remedy of C(tunnel_mtu_blackhole), a tunnel MTU the path really carries.
@@ -38,27 +38,27 @@ options:
     description: The WireGuard interface; the config is O(config_dir)/O(interface).conf. No default.
     type: str
     required: true
-    version_added: 0.3.0
+    version_added: 0.1.0
   config_dir:
     description: Directory of the wg-quick config.
     type: path
     default: /etc/wireguard
-    version_added: 0.3.0
+    version_added: 0.1.0
   mtu:
     description: The MTU, 576 to 65535 (IPv6 inside the tunnel needs at least 1280).
     type: int
     required: true
-    version_added: 0.3.0
+    version_added: 0.1.0
   backup:
     description: Keep a copy of the old config (mode V(0600)) beside it before writing.
     type: bool
     default: true
-    version_added: 0.3.0
+    version_added: 0.1.0
   apply:
     description: Also set the MTU on the running interface.
     type: bool
     default: true
-    version_added: 0.3.0
+    version_added: 0.1.0
 '''
 
 EXAMPLES = r'''

@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 module: wg_path_mtu
 short_description: Find the largest don't-fragment ping that crosses a WireGuard tunnel, and its underlay
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Bisects with C(ping -M do -s SIZE -c 1 -W 1 -I INTERFACE ADDRESS) for the largest ICMP payload that crosses the tunnel
     to O(address) with the don't-fragment bit set, between 64 bytes and what the interface MTU promises (MTU minus 28 for
@@ -42,22 +42,22 @@ options:
     description: The WireGuard interface the pings leave by (C(ping -I)).
     type: str
     required: true
-    version_added: 0.3.0
+    version_added: 0.1.0
   address:
     description: The far end's tunnel address.
     type: str
     required: true
-    version_added: 0.3.0
+    version_added: 0.1.0
   timeout:
     description: Seconds the whole search (tunnel and underlay) may take; past it the search stops with RV(complete=false).
     type: float
     default: 30
-    version_added: 0.3.0
+    version_added: 0.1.0
   underlay:
     description: Also search outside the tunnel, to the peer's endpoint.
     type: bool
     default: true
-    version_added: 0.3.0
+    version_added: 0.1.0
 '''
 
 EXAMPLES = r'''

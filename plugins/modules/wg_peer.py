@@ -163,12 +163,12 @@ mode:
   returned: when the config exists
   type: str
   sample: "0600"
-  version_added: 0.2.0
+  version_added: 0.1.0
 restart_reason:
   description: Why the interface would need a restart that the module did not do (routes of AllowedIPs set live).
   returned: when AllowedIPs without a route were set on the running interface
   type: str
-  version_added: 0.2.0
+  version_added: 0.1.0
 diff:
   description:
     - The config before and after, its mode when it changes, and each running peer the change touches; secrets hidden.
