@@ -8,8 +8,8 @@ tunnel_mtu_blackhole on the ends of wgmtu with the size that crossed; after `-e 
 download completes, and remediating the same report again changes nothing.
 
 The firewall role's TCP MSS clamp (the remedy for an end that routes for others) is proven on the
-server with nftables and with iptables: a SYN forwarded through the server out of wgmtu arrives at
-client2 with its MSS clamped to the route's MTU.
+server with nftables, iptables, ufw and firewalld: a SYN forwarded through the server out of wgmtu
+arrives at client2 with its MSS clamped to the route's MTU.
 """
 from __future__ import annotations
 
@@ -215,7 +215,20 @@ def _tcpdump_syn_mss(lab, host: str, seconds: int = 6) -> str:
 
 
 # nftables: the lab server filters nothing, so the role (backend auto) puts the clamp in a table of its own through nft.
-@pytest.mark.parametrize("backend", ["auto", "iptables"])
+# ufw and firewalld run on the server for their case (with SSH and forwarding through wgmtu allowed, as a hub has them).
+FIREWALL_ON = {
+    "ufw": "ufw allow 22/tcp >/dev/null && ufw default allow routed >/dev/null && ufw --force enable >/dev/null",
+    "firewalld": "rm -rf /root/firewalld.mss && cp -a /etc/firewalld /root/firewalld.mss && "
+                 f"systemctl enable --now --quiet firewalld.service && firewall-cmd --quiet --zone=trusted --add-interface={IFACE}",
+}
+FIREWALL_OFF = {
+    "ufw": "ufw --force disable >/dev/null; ufw --force reset >/dev/null",
+    "firewalld": "systemctl disable --now --quiet firewalld.service; "
+                 "test -d /root/firewalld.mss && rm -rf /etc/firewalld && mv /root/firewalld.mss /etc/firewalld",
+}
+
+
+@pytest.mark.parametrize("backend", ["auto", "iptables", "ufw", "firewalld"])
 def test_mss_clamp_for_an_end_that_routes_for_others(lab, mtu_tunnel, tmp_path, backend):
     """client -> client2 through the server (the hub forwards wgmtu to wgmtu): with the server's wgmtu at 1232 and the
     clients' at 1420, the SYN leaves client with MSS 1380 and must reach client2 clamped to 1232 - 40."""
@@ -228,6 +241,8 @@ def test_mss_clamp_for_an_end_that_routes_for_others(lab, mtu_tunnel, tmp_path, 
                       "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 8934)); s.listen(); "
                       "time.sleep(600)\"")
     try:
+        if backend in FIREWALL_ON:
+            lab.sh("server", FIREWALL_ON[backend])
         check = lab.playbook(playbook, "--check", "--diff")
         assert _recap_changed(check.stdout, "server") > 0, check.stdout[-3000:]
         first = lab.playbook(playbook)
@@ -237,9 +252,19 @@ def test_mss_clamp_for_an_end_that_routes_for_others(lab, mtu_tunnel, tmp_path, 
         if backend == "auto":
             table = lab.sh("server", f"nft list table inet wgdoctor_mss_{IFACE}").stdout
             assert table.count("maxseg size set rt mtu") == 2, table
+        elif backend == "firewalld":
+            direct = lab.sh("server", "firewall-cmd --permanent --direct --get-all-rules").stdout
+            assert len(re.findall(rf"ipv4 mangle FORWARD 0 -[io] {IFACE} .*-j TCPMSS --clamp-mss-to-pmtu", direct)) == 2, direct
         else:
             rules = lab.sh("server", "iptables -t mangle -S FORWARD").stdout
             assert len(re.findall(rf"-[io] {IFACE} .*-j TCPMSS --clamp-mss-to-pmtu", rules)) == 2, rules
+            if backend == "ufw":
+                # Persisted the way ufw persists: in its before rules, loaded at boot and by `ufw reload`.
+                before = lab.sh("server", "cat /etc/ufw/before.rules").stdout
+                assert f"BEGIN wgdoctor MSS clamp {IFACE}" in before and before.count("--clamp-mss-to-pmtu") == 2, before
+                lab.sh("server", "ufw reload >/dev/null")
+                rules = lab.sh("server", "iptables -t mangle -S FORWARD").stdout
+                assert len(re.findall(rf"-[io] {IFACE} .*-j TCPMSS --clamp-mss-to-pmtu", rules)) >= 2, rules
         out = _tcpdump_syn_mss(lab, "client2")
         lab.sh("client2", "sleep 1")
         lab.sh("client", f"timeout 3 python3 -c \"import socket; socket.create_connection(('{ADDRESSES['client2']}', 8934), 2)\"",
@@ -250,6 +275,8 @@ def test_mss_clamp_for_an_end_that_routes_for_others(lab, mtu_tunnel, tmp_path, 
         assert syn, capture
         assert f"mss {WANTED_MTU - 40}" in syn[0], capture
     finally:
+        if backend in FIREWALL_OFF:
+            lab.sh("server", FIREWALL_OFF[backend], check=False)
         lab.sh("client2", "systemctl stop lab-mtu-listen lab-mtu-tcpdump 2>/dev/null || true", check=False)
         lab.sh("server", f"sysctl -qw net.ipv4.ip_forward=0; nft delete table inet wgdoctor_mss_{IFACE} 2>/dev/null || true; "
                          f"rm -f /etc/nftables.d/wgdoctor-mss-{IFACE}.nft; iptables -t mangle -F FORWARD; ip6tables -t mangle -F FORWARD; "
