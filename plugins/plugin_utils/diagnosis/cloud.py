@@ -12,10 +12,10 @@ import typing as t
 
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import cloud_aws
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._common import (
-    Context, RuleFinding, ScopeItem, cap, is_public, make_finding, probe_line, remedy,
+    Context, RuleFinding, ScopeItem, address_ip, cap, is_public, make_finding, probe_line, remedy,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis.handshake_path import (
-    ANSWERED, _down, _responders,
+    ANSWERED, _arrival_families, _down, _responders,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End
 
@@ -36,12 +36,15 @@ def _initiators(ctx: Context, end: End) -> list[tuple[End, t.Optional[str], t.Op
     """(initiator end, its public address as the responder sees it or None, the port it sends from or None)
     for every tunnel this end answers."""
     found = []
+    # An initiator's own address stands in for its source only in the family it sends to this end over.
+    families = _arrival_families(ctx, end)
     for _index, tunnel, first, second in ctx.tunnels():
         if second.id != end.id or tunnel["responder"] is None:
             continue
         runtime = (ctx.topology.entry(end, tunnel["b"]["peer"]) or {}).get("runtime") or {}
         seen = (runtime.get("endpoint") or {}).get("host")
-        address = seen if seen and is_public(seen) else next((a for a in first.addresses if is_public(a)), None)
+        own = (a for a in first.addresses if is_public(a) and getattr(address_ip(a), "version", None) in families)
+        address = seen if seen and is_public(seen) else next(own, None)
         found.append((first, address, (first.config or {}).get("listen_port")))
     return found
 

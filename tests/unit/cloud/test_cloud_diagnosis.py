@@ -96,6 +96,16 @@ def test_without_a_known_initiator_the_user_cidr_is_used_and_never_anywhere(brok
     assert unknown["remedy"] is None and "set wg_cloud_allowed_cidrs on server" in unknown["summary"]
 
 
+def test_an_initiator_is_judged_from_an_address_in_the_family_it_sends_over(broken):
+    # Found in the lab once it had global IPv6: a NATed client with a global IPv6 address that reaches the
+    # server over IPv4 was judged as coming from its IPv6 address (and the ACL's IPv6 default deny named).
+    broken["client"]["addresses"] = [{"interface": "eth0", "address": "10.77.4.10", "prefixlen": 24, "family": 4},
+                                     {"interface": "eth0", "address": "2001:db8:4:77::10", "prefixlen": 64, "family": 6}]
+    finding = only(run(aws(broken, allowed_cidrs=["198.18.4.0/24"]), probes=LOST), "udp_blocked_cloud_firewall")
+    assert finding["remedy"]["vars"]["cloud_firewall_cidrs"] == ["198.18.4.0/24"]
+    assert not any("2001:db8" in line for line in finding["evidence"]), finding["evidence"]
+
+
 def test_the_network_acl_denies_first_and_its_fix_is_only_reported(broken):
     acl = open_acl()
     acl["Entries"].insert(0, {"RuleNumber": 50, "Egress": False, "Protocol": "17", "RuleAction": "deny",
