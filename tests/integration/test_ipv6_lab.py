@@ -122,7 +122,9 @@ V6_DROPS = {
     "ufw": ("ufw allow 22/tcp >/dev/null && ufw default deny incoming >/dev/null && "
             f"ufw allow proto udp from 0.0.0.0/0 to any port {BASELINE_PORT} >/dev/null && "
             f"ufw allow proto udp from 0.0.0.0/0 to any port {PORT} >/dev/null && ufw --force enable",
-            "ufw --force disable; ufw --force reset >/dev/null"),
+            # ufw disable leaves its (empty) chains hooked into INPUT/FORWARD: flushed, so that the next test's
+            # firewall role (backend auto) finds the baseline, no filtering, and not an iptables host.
+            "ufw --force disable; ufw --force reset >/dev/null; iptables -F; iptables -X; ip6tables -F; ip6tables -X"),
     # The same in firewalld: rich rules accept the ports for IPv4 only; the zone (public, the uplink's
     # as the default zone) rejects them over IPv6. The undo puts back the permanent config saved before.
     "firewalld": ("rm -rf /root/firewalld.baseline && cp -a /etc/firewalld /root/firewalld.baseline && "
