@@ -12,7 +12,8 @@
 # waiting on handshakes, timeouts and systemd, not on the CPU. Side by side, the
 # Molecule lane also takes the check-mode and role lab suites once its scenarios are
 # done, and a third lane (prefix wgd-suite2, lab index 2) runs the IPv6, path MTU,
-# parallel-probe and fleet suites, so that the lanes end at about the same time.
+# parallel-probe, fleet, monitor, start-failure and remediation suites, while the lab lane
+# runs the fault matrix and the rest, so that the lanes end at about the same time.
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo" || exit
@@ -66,7 +67,9 @@ stage_lab() { WGD_LAB_PREFIX=wgd-suite WGD_LAB_INDEX=0 python -m pytest tests/in
 # The suites the Molecule lane takes over when both lanes run (see the top).
 lane_suites="tests/integration/test_check_mode.py tests/integration/test_roles_lab.py"
 # The suites of the third lane, on a lab of its own (see the top).
-lab2_suites="tests/integration/test_ipv6_lab.py tests/integration/test_mtu_lab.py tests/integration/test_probe_parallel_lab.py tests/integration/test_fleet_lab.py"
+lab2_suites="tests/integration/test_ipv6_lab.py tests/integration/test_mtu_lab.py tests/integration/test_probe_parallel_lab.py
+tests/integration/test_fleet_lab.py tests/integration/test_remedy_changed_lab.py tests/integration/test_monitor_lab.py
+tests/integration/test_startup_faults_lab.py tests/integration/test_remediation_order_lab.py tests/integration/test_keepalive_safety_lab.py"
 lab2_lane() {
   # shellcheck disable=SC2086  # lab2_suites is a list of paths without spaces
   WGD_LAB_PREFIX=wgd-suite2 WGD_LAB_INDEX=2 python -m pytest $lab2_suites -v -p no:cacheprovider --durations=10
