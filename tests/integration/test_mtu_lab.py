@@ -19,6 +19,7 @@ import re
 import pytest
 
 from conftest import REPO
+from test_fault_matrix import _recap_changed
 
 IFACE = "wgmtu"
 PORT = 51933
@@ -134,14 +135,6 @@ def _no_secret(lab, tunnel, *texts: str) -> None:
     for secret in tunnel["secrets"]:
         for text in texts:
             assert secret not in text, "a private key of wgmtu appears in the playbook output or the report"
-
-
-def _recap_changed(output: str, host: str) -> int:
-    for line in output.splitlines():
-        words = line.split()
-        if words[:1] == [host] and len(words) > 2 and words[1] == ":":
-            return int(next(w for w in words if w.startswith("changed=")).split("=")[1])
-    raise AssertionError(f"no PLAY RECAP line for {host}")
 
 
 def test_black_hole_is_named_with_the_size_that_crossed_and_fixed(lab, mtu_tunnel, tmp_path):
