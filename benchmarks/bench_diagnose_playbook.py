@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 from lab_inventory import container_of
+from timing import adhoc_floor, spread, timed_playbook
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -56,41 +55,19 @@ def break_lab(inventory: str) -> None:
             raise SystemExit("breaking %s failed: %s" % (host, proc.stdout))
 
 
-def baseline(inventory: str) -> dict:
-    start = time.perf_counter()
-    proc = subprocess.run(["ansible", "wireguard", "-i", inventory, "-m", "ansible.builtin.command", "-a", "wg show all dump"],
-                          env=env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-    return {"seconds": time.perf_counter() - start, "rc": proc.returncode}
-
-
 def playbook(inventory: str, report_dir: str) -> dict:
     """Wall time to the end of the `Diagnose` task (the verdict) and to the end of the playbook."""
     argv = ["ansible-playbook", "-i", inventory, "playbooks/diagnose.yml", "-e", "wg_report_dir=%s" % report_dir]
-    start = time.perf_counter()
-    verdict, in_diagnose, tail = None, False, []
-    with subprocess.Popen(argv, env=env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        for line in proc.stdout:
-            tail = (tail + [line])[-40:]
-            if line.startswith(("TASK [", "PLAY [", "PLAY RECAP")):
-                if in_diagnose and verdict is None:
-                    verdict = time.perf_counter() - start
-                in_diagnose = line.startswith("TASK [Diagnose]")
-        rc = proc.wait()
-    result = {"seconds": time.perf_counter() - start, "verdict_seconds": verdict, "rc": rc, "findings": None}
+    run = timed_playbook(argv, env(), REPO)
+    result = {"seconds": run["seconds"], "verdict_seconds": run.get("verdict"), "rc": run["rc"], "findings": None}
     try:
         with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
             report = json.load(handle)
-        result["findings"] = sorted({finding["code"] for finding in report.get("findings", [])})
+        # The verdict is the first pass's (report.json also has `after` when the run remediated).
+        result["findings"] = sorted({finding["code"] for finding in report.get("before", report).get("findings", [])})
     except (OSError, ValueError):
-        result["error_tail"] = "".join(line for line in tail if line.strip())[-1500:]
+        result["error_tail"] = "".join(line for line in run["tail"].splitlines(keepends=True) if line.strip())[-1500:]
     return result
-
-
-def stats(samples: list) -> dict:
-    samples = [sample for sample in samples if sample is not None]
-    if not samples:
-        return {"median": None, "min": None, "max": None, "samples": []}
-    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "samples": samples}
 
 
 def main() -> None:
@@ -108,7 +85,7 @@ def main() -> None:
     baselines, runs = [], []
     for sample in range(args.repeat):
         report_dir = os.path.join(args.report_dir, "%s-%d" % (args.label, sample))
-        baselines.append(baseline(inventory))
+        baselines.append(adhoc_floor(inventory, env(), REPO))
         runs.append(playbook(inventory, report_dir))
         print("%s #%d: diagnose.yml verdict %s s, whole %.1f s (rc %d, findings %s); ad-hoc wg show all dump %.1f s (rc %d)" % (
             args.label, sample + 1, "%.1f" % runs[-1]["verdict_seconds"] if runs[-1]["verdict_seconds"] else "-",
@@ -117,8 +94,8 @@ def main() -> None:
         if runs[-1].get("error_tail") and sample == 0:
             print(runs[-1]["error_tail"], flush=True)
     results = {"label": args.label, "broken": args.break_lab, "runs": runs, "baselines": baselines,
-               "verdict": stats([run["verdict_seconds"] for run in runs]), "playbook": stats([run["seconds"] for run in runs]),
-               "baseline": stats([run["seconds"] for run in baselines])}
+               "verdict": spread([run["verdict_seconds"] for run in runs]), "playbook": spread([run["seconds"] for run in runs]),
+               "baseline": spread([run["seconds"] for run in baselines])}
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=1)

@@ -21,17 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+from timing import adhoc_floor, spread, timed_playbook
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 FACTS_DONE = "TASK [Collect the facts of the ends that answered"
 PROBES_DONE = "TASK [Assemble probe and ping records]"
-VERDICT = "TASK [Diagnose]"
 
 
 def env(checkout: str, collections: str, forks: int) -> dict:
@@ -49,39 +48,14 @@ def collections_for(checkout: str, scratch: str) -> str:
     return root
 
 
-def floor(inventory: str, run_env: dict) -> dict:
-    start = time.perf_counter()
-    proc = subprocess.run(["ansible", "wireguard", "-i", inventory, "-m", "ansible.builtin.command", "-a", "wg show all dump"],
-                          env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-    return {"seconds": time.perf_counter() - start, "rc": proc.returncode}
-
-
 def playbook(checkout: str, inventory: str, run_env: dict, report_dir: str, extra: list) -> dict:
     argv = ["ansible-playbook", "-i", inventory, os.path.join(checkout, "playbooks", "diagnose.yml"),
             "-e", "wg_report_dir=%s" % report_dir] + [arg for value in extra for arg in ("-e", value)]
-    marks: dict[str, float] = {}
-    tail: list[str] = []
-    stamped: list[str] = []
-    in_verdict = False
-    start = time.perf_counter()
-    with subprocess.Popen(argv, env=run_env, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            now = time.perf_counter() - start
-            tail = (tail + [line])[-40:]
-            stamped.append("%8.1f %s" % (now, line))
-            if line.startswith(FACTS_DONE):
-                marks.setdefault("facts", now)
-            if line.startswith(PROBES_DONE):
-                marks.setdefault("probes", now)
-            if line.startswith(("TASK [", "PLAY [", "PLAY RECAP")):
-                if in_verdict:
-                    marks.setdefault("verdict", now)
-                in_verdict = line.startswith(VERDICT)
-        rc = proc.wait()
-    result: dict = {"seconds": time.perf_counter() - start, "rc": rc, **marks}
+    run = timed_playbook(argv, run_env, checkout, {"facts": FACTS_DONE, "probes": PROBES_DONE})
     with open(report_dir.rstrip("/") + ".log", "w", encoding="utf-8") as handle:
-        handle.write("".join(stamped))
+        handle.write("".join(run.pop("lines")))
+    tail = run.pop("tail")
+    result: dict = run
     try:
         with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
             report = json.load(handle)
@@ -92,15 +66,8 @@ def playbook(checkout: str, inventory: str, run_env: dict, report_dir: str, extr
                       arrived_unknown=sum(1 for p in probes if p.get("arrived") is None),
                       findings=sorted({f["code"] for f in before.get("findings", []) if f.get("severity") != "info"}))
     except (OSError, ValueError):
-        result["error_tail"] = "".join(tail)[-1500:]
+        result["error_tail"] = tail[-1500:]
     return result
-
-
-def spread(samples: list) -> dict:
-    samples = [sample for sample in samples if sample is not None]
-    if not samples:
-        return {"median": None, "min": None, "max": None, "samples": []}
-    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "samples": samples}
 
 
 def main() -> None:
@@ -122,7 +89,7 @@ def main() -> None:
     envs = dict((name, env(path, collections_for(path, scratch), args.forks)) for name, path in checkouts.items())
     runs: dict[str, list] = {"floor": [], "old": [], "new": []}
     for sample in range(args.repeat):
-        runs["floor"].append(floor(inventory, envs["new"]))
+        runs["floor"].append(adhoc_floor(inventory, envs["new"], REPO))
         for name, path in checkouts.items():
             runs[name].append(playbook(path, inventory, envs[name], os.path.join(scratch, "%s-%d" % (name, sample)),
                                        args.extra_vars))

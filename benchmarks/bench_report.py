@@ -17,22 +17,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
+
+from timing import spread
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 ROW = re.compile(r"^(\d+)\s+(hub, peers outside|hub \+ hosts, broken|hub \+ hosts)\s+([\d.]+)s\s+([\d.]+)s\s+([\d.]+)s\s+([\d.]+)s\s+(\d+)")
 SHAPES = ("hub, peers outside", "hub + hosts", "hub + hosts, broken")
-
-
-def spread(samples: list) -> dict:
-    samples = [sample for sample in samples if sample is not None]
-    if not samples:
-        return {"median": None, "min": None, "max": None, "n": 0}
-    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "n": len(samples)}
 
 
 # ---------------------------------------------------------------- diagnosis core

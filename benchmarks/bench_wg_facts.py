@@ -29,6 +29,7 @@ import sys
 import time
 
 from lab_inventory import container_of
+from timing import spread
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -154,10 +155,6 @@ def add_peers(container: str, start: int, keys: list) -> float:
     return time.perf_counter() - begin
 
 
-def stats(samples: list) -> dict:
-    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "samples": samples}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-i", "--inventory", required=True)
@@ -183,8 +180,8 @@ def main() -> None:
             out = json.loads(podman("exec", container, "python3", "%s/inner.py" % WORK, "measure", WORK, str(args.repeat)))
             row = {"peers": size, "runtime_peers": out["peers"]["runtime_peers"], "config_peers": out["peers"]["config_peers"],
                    "module_errors": out["peers"]["errors"], "addconf_seconds": load_seconds,
-                   "gather": stats(out["gather"]), "module": stats(out["module"]), "dump": stats(out["dump"]),
-                   "gather_cpu": stats(out["gather_cpu"]), "module_cpu": stats(out["module_cpu"]), "dump_cpu": stats(out["dump_cpu"])}
+                   "gather": spread(out["gather"]), "module": spread(out["module"]), "dump": spread(out["dump"]),
+                   "gather_cpu": spread(out["gather_cpu"]), "module_cpu": spread(out["module_cpu"]), "dump_cpu": spread(out["dump_cpu"])}
             results["sizes"].append(row)
             print("%6d peers (runtime %d, config %d): gather %.3f s [%.3f-%.3f] cpu %.3f s, module process %.3f s cpu %.3f s, "
                   "wg show all dump %.3f s cpu %.3f s"
