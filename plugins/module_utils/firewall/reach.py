@@ -43,6 +43,12 @@ FIREWALL_COMMANDS = {
 # --- the facts: every backend's answer, combined ------------------------------------------------------------
 
 BACKEND_ORDER = ("ufw", "firewalld", "nftables", "iptables-nft", "iptables-legacy")
+# The readers' backend names onto the firewall role's firewall_backend choices (one home for the remedies'
+# proof and the role's own pick): iptables-nft and iptables-legacy are both changed with the iptables command the host has.
+ROLE_BACKEND = {"ufw": "ufw", "firewalld": "firewalld", "nftables": "nftables",
+                "iptables-nft": "iptables", "iptables-legacy": "iptables"}
+# The netfilter hooks the firewall role changes: input for the listen port, forward with firewall_forward.
+ROLE_HOOKS = ("input", "forward")
 
 # What ran: {FIREWALL_COMMANDS key: (rc, stdout, stderr)}; a key is absent when its command is not installed.
 Outputs = t.Mapping[str, t.Any]
@@ -72,12 +78,15 @@ class _Backend(object):
     """One active backend: how to ask it the input and forward questions."""
 
     def __init__(self, name: str, input_fn: InputQuestion, forward_fn: ForwardQuestion, policy: str | None = None,
-                 masquerade: t.Iterable[MasqueradeEntry] = ()) -> None:
+                 masquerade: t.Iterable[MasqueradeEntry] = (), filters: t.Optional[t.Mapping[str, t.List[str]]] = None) -> None:
         self.name = name
         self.input = input_fn
         self.forward = forward_fn
         self.policy = policy
         self.masquerade = list(masquerade)
+        # Hook (ROLE_HOOKS) -> the chains of this backend that filter it; None: it filters every path (ufw,
+        # firewalld, or rules that could not be read, which may filter anything).
+        self.filters = None if filters is None else dict(filters)
 
 
 def _unknown_backend(name: str, reason: str) -> _Backend:
@@ -129,7 +138,23 @@ def _iptables_backend(name: str, by_family: dict[int, fw_iptables.Save], errors:
     def verdict_fwd(win: str | None, wout: str | None, ct: str, src: str | None) -> FirewallVerdict:
         return fw_iptables.forward_verdict(by_family.get(4, empty), win, wout, ct_state=ct, backend=name, source=src)
     masq = fw_iptables.masquerade_rules(by_family[4], backend=name) if 4 in by_family else []
-    return _Backend(name, verdict_in, verdict_fwd, fw_iptables.forward_policy(by_family.get(4, empty)), masq)
+    return _Backend(name, verdict_in, verdict_fwd, fw_iptables.forward_policy(by_family.get(4, empty)), masq,
+                    _iptables_filters(by_family))
+
+
+def _iptables_filters(by_family: dict[int, fw_iptables.Save]) -> dict[str, list[str]]:
+    """The filter table's INPUT and FORWARD where they hold a rule or a policy other than ACCEPT."""
+    filters: dict[str, list[str]] = {}
+    for parsed in by_family.values():
+        table = parsed["tables"].get("filter") or {"chains": {}, "policies": {}}
+        for hook in ROLE_HOOKS:
+            chain = hook.upper()
+            rules = table["chains"].get(chain) or []
+            policy = (table["policies"].get(chain) or {}).get("policy", "accept")
+            if rules or policy != "accept":
+                filters.setdefault(hook, []).append("%s: filter %s, %d rule(s), policy %s"
+                                                    % (parsed["source"], chain, len(rules), policy.upper()))
+    return filters
 
 
 def _nft_backend(outputs: Outputs, errors: list[str], skip_from: dict[str, t.Any]) -> _Backend | None:
@@ -156,8 +181,14 @@ def _nft_backend(outputs: Outputs, errors: list[str], skip_from: dict[str, t.Any
 
     def verdict_fwd(win: str | None, wout: str | None, ct: str, src: str | None) -> FirewallVerdict:
         return fw_nftables.forward_verdict(parsed, win, wout, ct_state=ct, skip_tables=skip, source=src)
+    filters: dict[str, list[str]] = {}
+    for key, table in sorted(parsed["tables"].items()):
+        for name, base in table["base"].items() if key not in skip else ():
+            if base["type"] == "filter" and base["hook"] in ROLE_HOOKS:
+                filters.setdefault(base["hook"], []).append("nft: table %s chain %s, hook %s, policy %s"
+                                                            % (key, name, base["hook"], base.get("policy") or "accept"))
     return _Backend("nftables", verdict_in, verdict_fwd, fw_nftables.forward_policy(parsed, skip),
-                    fw_nftables.masquerade_rules(parsed, skip_tables=skip))
+                    fw_nftables.masquerade_rules(parsed, skip_tables=skip), filters)
 
 
 def _ufw_backend(outputs: Outputs, errors: list[str], carrier: _Backend | None) -> _Backend | None:
@@ -254,6 +285,37 @@ def _collect_backends(outputs: Outputs, errors: list[str]) -> list[_Backend]:
     if nft is not None:
         backends["nftables"] = nft
     return [backends[name] for name in BACKEND_ORDER if name in backends]
+
+
+def active_backends(outputs: Outputs | None, forward: bool = False) -> dict[str, t.Any]:
+    """The active backends (the facts' `backends`, BACKEND_ORDER) and the one the firewall role changes.
+
+    The role's pick is the first of them, in BACKEND_ORDER as the diagnosis ranks them, that filters what the
+    role opens: the input hook, and the forward hook too with `forward`. ufw and firewalld filter both; nftables
+    counts its own filter base chains only (not iptables-nft's tables, nor firewalld's); iptables counts the filter
+    table's INPUT/FORWARD with a rule or a policy other than ACCEPT. A backend active elsewhere only (Docker's nat
+    and FORWARD chains, a table hooked on forward alone) is listed in `backends`, not picked: the role's accept
+    there would open nothing. None of them: `none`. Raises nothing on what a host prints; a reader bug raises.
+    """
+    errors: list[str] = []
+    backends = _collect_backends(outputs or {}, errors)
+    hooks = ROLE_HOOKS if forward else ROLE_HOOKS[:1]
+    filtering = [b for b in backends if b.filters is None or any(hook in b.filters for hook in hooks)]
+    evidence: list[str] = []
+    for backend in backends:
+        if backend.filters is None:
+            evidence.append("%s: active, filters every path" % backend.name)
+            continue
+        lines = [line for hook in hooks for line in backend.filters.get(hook, [])]
+        evidence.extend(lines or ["%s: active, but nothing of it filters the %s hook" % (backend.name, " or ".join(hooks))])
+    chosen = filtering[0].name if filtering else None
+    return {
+        "backends": [b.name for b in backends],
+        "filtering": [b.name for b in filtering],
+        "backend": ROLE_BACKEND.get(chosen, "none") if chosen else "none",
+        "evidence": evidence,
+        "errors": errors,
+    }
 
 
 def _iptables_is_active(parsed: fw_iptables.Save) -> bool:

@@ -77,7 +77,8 @@ class Host:
 
     def run_argv(self, argv: t.List[str]) -> CommandResult:
         try:
-            return self.runner.run_command(argv, environ_update={"LC_ALL": "C"})
+            # LANGUAGE too: ufw's gettext (Python's) reads it before LC_ALL and would translate "Status: active".
+            return self.runner.run_command(argv, environ_update={"LC_ALL": "C", "LANGUAGE": "C"})
         except Exception as exc:  # pylint: disable=broad-except
             return 127, "", "%s: %s" % (type(exc).__name__, exc)
 
@@ -274,12 +275,18 @@ def tunnel_source(config: Facts) -> t.Optional[str]:
     return None
 
 
-def gather_firewall(host: Host, listen_ports: t.Dict[str, int], uplinks: t.List[str],
-                    tunnel_sources: t.Optional[t.Dict[str, str]] = None) -> t.Optional[Facts]:
+def firewall_outputs(host: Host) -> t.Dict[str, t.Optional[CommandResult]]:
+    """Every command of reach.FIREWALL_COMMANDS, in the C locale; None for one that is not installed."""
     outputs: t.Dict[str, t.Optional[CommandResult]] = {}
     for name, argv in reach.FIREWALL_COMMANDS.items():
         path = host.binary(argv[0])
         outputs[name] = None if path is None else host.run_argv([path] + list(argv[1:]))
+    return outputs
+
+
+def gather_firewall(host: Host, listen_ports: t.Dict[str, int], uplinks: t.List[str],
+                    tunnel_sources: t.Optional[t.Dict[str, str]] = None) -> t.Optional[Facts]:
+    outputs = firewall_outputs(host)
     try:
         facts = reach.firewall_facts(outputs, listen_ports, sorted(listen_ports), uplinks, tunnel_sources)
     except Exception as exc:  # pylint: disable=broad-except

@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.reach import ROLE_BACKEND
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End
-
-# The readers' backend names (firewall.reach.BACKEND_ORDER) onto the role's firewall_backend choices:
-# iptables-nft and iptables-legacy are both changed with the iptables command the host has.
-ROLE_BACKEND = {"ufw": "ufw", "firewalld": "firewalld", "nftables": "nftables",
-                "iptables-nft": "iptables", "iptables-legacy": "iptables"}
 
 
 def _uplinks(end: End, verdict: dict[str, t.Any]) -> list[str]:
