@@ -19,6 +19,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from conftest import DIAGNOSE, REPO, lab_env
 from test_fleet_lab import Fleet, assert_no_false_upstream, assert_spoke_healthy
@@ -62,6 +63,15 @@ def strangers_without_allowed_ips(the_fleet: Fleet, host: str, known: set[str]) 
 
 def markers() -> list[str]:
     return fleet.container_exec(f"find {MARKERS} -type f 2>/dev/null || true").stdout.split()
+
+
+def clean_on_hub(the_fleet: Fleet, *extra: str) -> dict:
+    """wg_probe_peer state=cleaned on the hub alone, as the first pass of a run calls it; its result."""
+    proc = subprocess.run(["ansible", fleet.HUB, "-i", the_fleet.inventory, "-m", "wgdoctor.wireguard.wg_probe_peer",
+                           "-a", "state=cleaned", *extra], env=lab_env(), capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "=>" in proc.stdout, proc.stdout + proc.stderr
+    # ansible.cfg prints results as YAML (JSON is YAML too, should that change).
+    return yaml.safe_load(proc.stdout.split("=>", 1)[1])
 
 
 def interrupt_while_probe_peer_registered(the_fleet: Fleet, tmp_path, known: set[str]) -> tuple[str, float]:
@@ -113,8 +123,17 @@ def test_interrupted_run_leftover_probe_peer_is_removed_by_the_next_run(fleet_la
     dialed = fleet.DIALED_SPOKE
     left_on_dialed = leftover in peers(fleet_lab, dialed)
 
+    # Just now, the marker could as well be a run going on at the same time: kept.
+    cleaned = clean_on_hub(fleet_lab)
+    assert [(e["public_key"], e["action"]) for e in cleaned["leftovers"]] == [(leftover, "keep")], cleaned
+    assert leftover in peers(fleet_lab, hub) and markers(), "a young marker's peer was removed"
+
     # The interrupted run was long ago: no run that is still alive can own its marker.
     fleet.container_exec(f"[ ! -d {MARKERS} ] || find {MARKERS} -type f -exec touch -d '{LONG_AGO}' {{}} +")
+    # --check says what it would remove, and removes nothing.
+    cleaned = clean_on_hub(fleet_lab, "--check")
+    assert cleaned["changed"] and cleaned["removed"] == [{"interface": fleet.HUB_INTERFACE, "public_key": leftover}], cleaned
+    assert leftover in peers(fleet_lab, hub) and markers(), "--check removed something"
 
     started = time.monotonic()
     report = fleet_lab.diagnose(tmp_path)
