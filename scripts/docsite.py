@@ -30,6 +30,8 @@ PAGES = {
     "findings.md": "findings",
     "facts.md": "facts",
     "modules.md": "modules",
+    "awx.md": "awx",
+    "cloud.md": "cloud",
     "lab.md": "lab",
     "roles/firewall.md": "roles/firewall",
     "roles/ip_forwarding.md": "roles/ip_forwarding",
