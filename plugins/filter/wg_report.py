@@ -28,11 +28,15 @@ def _report(value: t.Any, filter_name: str) -> dict:
     return as_report(value)
 
 
-def wg_report(before: t.Any, remediation: t.Any = None, after: t.Any = None, check_mode: t.Any = False) -> Report:
+def wg_report(before: t.Any, remediation: t.Any = None, after: t.Any = None, check_mode: t.Any = False,
+              not_applied: t.Any = None) -> Report:
     if remediation is not None and not isinstance(remediation, (list, tuple)):
         raise AnsibleFilterError("wg_report: remediation must be the list wg_remedy_runs returns, or none")
+    if not_applied is not None and (not isinstance(not_applied, (list, tuple)) or not all(isinstance(n, Mapping) for n in not_applied)):
+        raise AnsibleFilterError("wg_report: not_applied must be the list not_applied of wg_confirm_remedies, or none")
     return assemble(_pass(before, "wg_report", "the input"), None if remediation is None else list(remediation),
-                    None if after is None else _pass(after, "wg_report", "after"), bool(check_mode))
+                    None if after is None else _pass(after, "wg_report", "after"), bool(check_mode),
+                    None if not_applied is None else list(not_applied))
 
 
 def wg_remedy_runs(hostvars: t.Any, end_hosts: t.Any, result_var: str = "wg_remedy_runs") -> list[RemedyRun]:

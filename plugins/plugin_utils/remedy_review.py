@@ -17,12 +17,19 @@ from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts impor
 
 NOT_FOUND = "the diagnosis of this run does not find it"
 NOT_REVIEWED = "it is not in the report reviewed"
+# `why` of a remedy not applied, for a program reading report.json (`reason` says it to a person).
+WHY_NOT_FOUND = "not_found"
+WHY_NOT_REVIEWED = "not_reviewed"
+WHY_DIFFERS = "differs"
 
 
 class NotApplied(t.TypedDict):
     code: str
     host: t.Optional[str]
     interface: t.Optional[str]
+    peer: t.Optional[str]
+    role: t.Optional[str]
+    why: str
     reason: str
     summary: str
 
@@ -49,10 +56,12 @@ def _differences(saved: Remedy, fresh: Remedy) -> list[str]:
     return names
 
 
-def _not_applied(finding: t.Mapping[str, t.Any], reason: str) -> NotApplied:
+def _not_applied(finding: t.Mapping[str, t.Any], why: str, reason: str) -> NotApplied:
     code, host, interface = finding.get("code"), finding.get("host"), finding.get("interface")
     where = "%s (%s)" % (host, interface) if interface else str(host)
-    return {"code": str(code), "host": host, "interface": interface, "reason": reason,
+    role = (finding.get("remedy") or {}).get("role")
+    return {"code": str(code), "host": host, "interface": interface, "peer": finding.get("peer"),
+            "role": None if role is None else str(role), "why": why, "reason": reason,
             "summary": "%s on %s: not applied, %s" % (code, where, reason)}
 
 
@@ -73,13 +82,13 @@ def review_remedies(fresh: t.Sequence[t.Mapping[str, t.Any]], saved: t.Sequence[
         fresh_remedies.setdefault(_identity(finding), []).append(remedy)
         reviewed = saved_remedies.get(_identity(finding))
         if not reviewed:
-            not_applied.append(_not_applied(finding, NOT_REVIEWED))
+            not_applied.append(_not_applied(finding, WHY_NOT_REVIEWED, NOT_REVIEWED))
         elif _canonical(remedy) in set(_canonical(r) for r in reviewed):
             confirmed.append(t.cast(Finding, dict(finding)))
         else:
-            not_applied.append(_not_applied(finding, "this run would fix it otherwise (%s differs)"
+            not_applied.append(_not_applied(finding, WHY_DIFFERS, "this run would fix it otherwise (%s differs)"
                                             % ", ".join(_differences(reviewed[0], remedy))))
     for finding in saved:
         if finding.get("remedy") and _identity(finding) not in fresh_remedies:
-            not_applied.append(_not_applied(finding, NOT_FOUND))
+            not_applied.append(_not_applied(finding, WHY_NOT_FOUND, NOT_FOUND))
     return {"confirmed": confirmed, "not_applied": not_applied}

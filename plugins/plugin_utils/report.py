@@ -98,14 +98,66 @@ def _status(now: t.Mapping[str, t.Any]) -> str:
     return "healthy" if now.get("healthy") else "unhealthy"
 
 
+def needs_a_person(findings: t.Sequence[t.Mapping[str, t.Any]]) -> list[Finding]:
+    """The findings no role of the collection fixes and a person has to: no remedy, not a symptom (it follows
+    from a cause listed on its own), not advice (info), and not following from another finding (fixing that one
+    fixes it)."""
+    return [t.cast(Finding, finding) for finding in findings
+            if not finding.get("remedy") and finding.get("code") not in SYMPTOMS and finding.get("severity") != "info"
+            and not finding.get("follows_from")]
+
+
+WHY_NEEDS_A_PERSON = "needs_a_person"
+NOT_APPLIED_INTRO = "Remedies this run did not apply (with -e wg_apply_report only what its own diagnosis confirms runs), and why:"
+NEEDS_A_PERSON_INTRO = "No role of the collection fixes these: to do by hand."
+NEEDS_A_PERSON = "needs a person: no role of the collection fixes it (what to do by hand: docs/findings.md, %s)"
+
+
+def _not_applied(item: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    def text(name: str) -> t.Optional[str]:
+        return None if item.get(name) is None else str(item.get(name))
+    return {"host": text("host"), "code": str(item.get("code")), "interface": text("interface"), "peer": text("peer"),
+            "role": text("role"), "why": str(item.get("why")), "reason": str(item.get("reason") or "")}
+
+
+def not_applied(before_findings: t.Sequence[t.Mapping[str, t.Any]],
+                unconfirmed: t.Optional[t.Sequence[t.Mapping[str, t.Any]]] = None) -> list[dict[str, t.Any]]:
+    """What remediation left undone, with why: the saved remedies this run did not confirm (wg_confirm_remedies'
+    not_applied, with -e wg_apply_report), then the findings of `before` that need a person."""
+    items = [_not_applied(item) for item in unconfirmed or []]
+    seen: set[tuple[t.Any, ...]] = set()
+    for finding in needs_a_person(before_findings):
+        identity = (finding.get("code"), finding.get("host"), finding.get("interface"), finding.get("peer"))
+        if identity in seen:
+            continue
+        seen.add(identity)
+        items.append(_not_applied(dict(finding, role=None, why=WHY_NEEDS_A_PERSON,
+                                       reason=NEEDS_A_PERSON % finding.get("code"))))
+    return items
+
+
+def not_applied_text(item: t.Mapping[str, t.Any], code_quote: str = "") -> str:
+    """'interface_down on spoke1 (wgspoke) peer KEY [wgdoctor.wireguard.service]: the diagnosis of this run does not find it'."""
+    where = str(item.get("host"))
+    if item.get("interface"):
+        where += " (%s)" % item["interface"]
+    if item.get("peer"):
+        where += " peer %s%s%s" % (code_quote, item["peer"], code_quote)
+    role = " [%s]" % item["role"] if item.get("role") else ""
+    return "%s%s%s on %s%s: %s" % (code_quote, item.get("code"), code_quote, where, role, item.get("reason"))
+
+
 def assemble(before: t.Mapping[str, t.Any], remediation: t.Optional[t.Sequence[t.Mapping[str, t.Any]]] = None,
-             after: t.Optional[t.Mapping[str, t.Any]] = None, check_mode: bool = False) -> Report:
+             after: t.Optional[t.Mapping[str, t.Any]] = None, check_mode: bool = False,
+             unconfirmed: t.Optional[t.Sequence[t.Mapping[str, t.Any]]] = None) -> Report:
     """report.json: the diagnosis pass `before`, the remedies that ran (None: remediation was not
-    asked for), the verification pass `after` (None: it did not run, e.g. under --check)."""
+    asked for), the verification pass `after` (None: it did not run, e.g. under --check), and the saved
+    remedies this run did not confirm (`unconfirmed`, with -e wg_apply_report)."""
     report: dict[str, t.Any] = {"schema": SCHEMA, "generated": None, "status": "", "healthy": False, "incomplete": False,
                                 "now": "before", "before": section(before)}
     if remediation is not None:
-        report["remediation"] = {"check_mode": bool(check_mode), "remedies": [_remedy_run(r) for r in remediation]}
+        report["remediation"] = {"check_mode": bool(check_mode), "remedies": [_remedy_run(r) for r in remediation],
+                                 "not_applied": not_applied(report["before"]["findings"], unconfirmed)}
     if after is not None:
         report["after"] = section(after)
         report["now"] = "after"
@@ -190,19 +242,16 @@ def remedy_text(remedy: t.Mapping[str, t.Any]) -> str:
 def _remedies(findings: list[Finding]) -> tuple[list[str], list[str]]:
     seen: set[str] = set()
     lines: list[str] = []
-    manual: list[str] = []
     for finding in findings:
         remedy = finding.get("remedy")
         if not remedy:
-            # Advice (info) is not work left for a person; a symptom follows from a cause listed on its own.
-            if finding.get("code") not in SYMPTOMS and finding.get("severity") != "info":
-                manual.append("%s on %s" % (finding.get("code"), finding.get("host")))
             continue
         text = remedy_text(remedy)
         if text not in seen:
             seen.add(text)
             lines.append(text)
-    return lines, manual
+    manual = ["%s on %s" % (finding.get("code"), finding.get("host")) for finding in needs_a_person(findings)]
+    return lines, list(dict.fromkeys(manual))
 
 
 def run_result(run: t.Mapping[str, t.Any], check_mode: bool = False) -> str:
@@ -347,6 +396,11 @@ def render_console(report: t.Mapping[str, t.Any], width: int = 100) -> str:
     for run in runs:
         lines += textwrap.wrap("%s -> %s" % (remedy_text(run), run_result(run, check_mode)), width=width,
                                initial_indent="  ", subsequent_indent="      ", break_long_words=False)
+    # Those that need a person are on the "Needs a person" line above already.
+    for item in remediation.get("not_applied") or []:
+        if item.get("why") != WHY_NEEDS_A_PERSON:
+            lines += textwrap.wrap("Not applied: " + not_applied_text(item), width=width, subsequent_indent="      ",
+                                   break_long_words=False)
     after = full.get("after")
     if after is not None:
         lines += ["", "AFTER remediation: %s" % verdict(after), _tunnel_up_sentence(after)]
@@ -434,18 +488,37 @@ def _md_part(part: t.Mapping[str, t.Any], level: str, none_text: str) -> list[st
     return lines
 
 
+def split_not_applied(items: t.Sequence[t.Mapping[str, t.Any]], code_quote: str = "") -> tuple[list[str], list[str]]:
+    """The texts of what was not applied for a reason of this run, and of what needs a person."""
+    not_confirmed = [not_applied_text(i, code_quote) for i in items if i.get("why") != WHY_NEEDS_A_PERSON]
+    by_hand = [not_applied_text(i, code_quote) for i in items if i.get("why") == WHY_NEEDS_A_PERSON]
+    return not_confirmed, by_hand
+
+
+def _md_not_applied(items: t.Sequence[t.Mapping[str, t.Any]], level: str) -> list[str]:
+    not_confirmed, by_hand = split_not_applied(items, "`")
+    lines: list[str] = []
+    if not_confirmed:
+        lines += ["%s Not applied" % level, "", NOT_APPLIED_INTRO, ""]
+        lines += ["- %s" % text for text in not_confirmed] + [""]
+    if by_hand:
+        lines += ["%s Needs a person" % level, "", NEEDS_A_PERSON_INTRO, ""]
+        lines += ["- %s" % text for text in by_hand] + [""]
+    return lines
+
+
 def _md_remediation(remediation: t.Mapping[str, t.Any]) -> list[str]:
     runs = remediation.get("remedies") or []
     check_mode = bool(remediation.get("check_mode"))
     lines = ["## 2. What was done%s" % (" (check mode: shown, nothing changed)" if check_mode else ""), ""]
     if not runs:
-        return lines + ["No finding named a remedy the collection applies.", ""]
+        return lines + ["No finding named a remedy the collection applies.", ""] + _md_not_applied(remediation.get("not_applied") or [], "###")
     lines += ["| host | role | variables | result |", "|---|---|---|---|"]
     for run in runs:
         variables = "<br>".join("`%s=%s`" % (k, v) for k, v in sorted((run.get("vars") or {}).items()) if v not in (None, "", []))
         lines.append("| %s | %s | %s | %s |" % (
             _cell(run.get("host")), _cell(run.get("role")), _cell(variables), _cell(run_result(run, check_mode).replace("`", "'"))))
-    return lines + [""]
+    return lines + [""] + _md_not_applied(remediation.get("not_applied") or [], "###")
 
 
 def render_markdown(report: t.Mapping[str, t.Any]) -> str:
@@ -457,6 +530,7 @@ def render_markdown(report: t.Mapping[str, t.Any]) -> str:
     remediation = full.get("remediation")
     if remediation is None:
         lines += _md_part(full["before"], "##", "None: the handshake completes and traffic flows.")
+        lines += _md_not_applied(not_applied(full["before"]["findings"]), "##")
         return "\n".join(lines).rstrip("\n") + "\n"
     lines += ["## 1. What was wrong (before remediation): %s" % verdict(full["before"]), ""]
     lines += _md_part(full["before"], "###", "None.")

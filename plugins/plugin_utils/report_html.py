@@ -14,7 +14,8 @@ import typing as t
 from xml.sax.saxutils import escape as xml_escape, quoteattr
 
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import (
-    remedy_text, verdict, as_report, explain_evidence, run_result,
+    remedy_text, verdict, as_report, explain_evidence, run_result, split_not_applied, not_applied,
+    NOT_APPLIED_INTRO, NEEDS_A_PERSON_INTRO,
 )
 
 PASSED, BLOCKED, WARNING, UNKNOWN = "passed", "blocked", "warning", "unknown"
@@ -307,17 +308,29 @@ def _other_findings_html(part: t.Mapping[str, t.Any]) -> str:
     return out
 
 
+def _not_applied_html(items: t.Sequence[t.Mapping[str, t.Any]]) -> str:
+    not_confirmed, by_hand = split_not_applied(items)
+    out = ""
+    if not_confirmed:
+        out += '<h3>Not applied</h3><p>%s</p><ul id="not-applied">%s</ul>' % (
+            _e(NOT_APPLIED_INTRO), "".join("<li>%s</li>" % _e(text) for text in not_confirmed))
+    if by_hand:
+        out += '<h3>Needs a person</h3><p>%s</p><ul id="needs-a-person">%s</ul>' % (
+            _e(NEEDS_A_PERSON_INTRO), "".join("<li>%s</li>" % _e(text) for text in by_hand))
+    return out
+
+
 def _remediation_html(remediation: t.Mapping[str, t.Any]) -> str:
     check_mode = bool(remediation.get("check_mode"))
     runs = remediation.get("remedies") or []
     if not runs:
-        return "<p>No finding named a remedy the collection applies.</p>"
+        return "<p>No finding named a remedy the collection applies.</p>" + _not_applied_html(remediation.get("not_applied") or [])
     rows = "".join("<tr><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td></tr>" % (
         _e(r.get("host")), _e(r.get("role")),
         _e(" ".join("%s=%s" % (k, v) for k, v in sorted((r.get("vars") or {}).items()) if v not in (None, "", []))),
         _e(run_result(r, check_mode))) for r in runs)
-    return ("%s<table><thead><tr><th>host</th><th>role</th><th>variables</th><th>result</th></tr></thead><tbody>%s</tbody></table>"
-            % ("<p>Check mode: shown, nothing changed.</p>" if check_mode else "", rows))
+    return ("%s<table><thead><tr><th>host</th><th>role</th><th>variables</th><th>result</th></tr></thead><tbody>%s</tbody></table>%s"
+            % ("<p>Check mode: shown, nothing changed.</p>" if check_mode else "", rows, _not_applied_html(remediation.get("not_applied") or [])))
 
 
 def render_html(report: t.Mapping[str, t.Any]) -> str:
@@ -331,6 +344,10 @@ def render_html(report: t.Mapping[str, t.Any]) -> str:
         before_title, _e(verdict(full["before"])), _tunnels_html(full["before"]), _other_findings_html(full["before"])))
     if remediation is not None:
         parts.append('<section class="story" id="remediation"><h2>What was done</h2>%s</section>' % _remediation_html(remediation))
+    else:
+        by_hand = _not_applied_html(not_applied(full["before"]["findings"]))
+        if by_hand:
+            parts.append('<section class="story" id="by-hand">%s</section>' % by_hand)
     if full.get("after") is not None:
         after = full["after"]
         parts.append('<section class="story" id="after"><h2>What it is now (after remediation): %s</h2>%s%s</section>' % (

@@ -57,7 +57,7 @@ def test_report_tells_before_what_ran_and_after_from_the_recorded_runs():
     assert (report["schema"], report["now"], report["healthy"], report["status"]) == (2, "after", True, "healthy")
     assert report["remediation"] == {"check_mode": False, "remedies": [
         {"host": "server", "role": "wgdoctor.wireguard.service", "vars": {"service_interface": "wgs"}, "changed": None,
-         "failed": True, "task": "Start", "error": "unit failed"}]}
+         "failed": True, "task": "Start", "error": "unit failed"}], "not_applied": []}
     assert [p["ok"] for p in report["after"]["pings"]] == [True, True]
     assert all(tunnel["handshake_fresh"] for tunnel in report["after"]["tunnels"])
 

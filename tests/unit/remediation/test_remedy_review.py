@@ -40,6 +40,10 @@ def test_what_is_fixed_since_what_changed_and_what_nobody_reviewed_do_not_run():
     assert review["not_applied"][0]["summary"] == \
         "peer_public_key_mismatch on spoke (wgspoke): not applied, this run would fix it otherwise (peer_new_public_key differs)"
     assert "HUB" not in str(review["not_applied"]), "a value, not only its name, reached the message"
+    # What report.json's remediation.not_applied takes from each (wg_report).
+    assert [(n["why"], n["role"], n["peer"]) for n in review["not_applied"]] == [
+        ("differs", "wgdoctor.wireguard.peer", None), ("not_reviewed", "wgdoctor.wireguard.service", None),
+        ("not_found", "wgdoctor.wireguard.firewall", None)]
 
 
 def test_the_same_finding_on_another_interface_is_another_finding():
