@@ -156,6 +156,12 @@ def add_namespace_script(host: str, public: str | None) -> str:
     """The namespace, its state directories, and its leg on the "internet" bridge."""
     lines = [f"ip netns add {host}", f"mkdir -p {STATE}/{host}/wireguard /etc/netns/{host}/wireguard /etc/netns/{host}/cron.d",
              f"chmod 700 /etc/netns/{host}/wireguard",
+             # Its own boot firewall config (the image's, which declares an empty `inet filter`, including a
+             # drop-in directory) and drop-in directory, as a real host has: a remedy that persists rules must not
+             # write the container's. The include is there from the start because the file is a bind mount,
+             # which no rename can replace (EBUSY): only files inside a bound directory can be replaced atomically.
+             f"mkdir -p /etc/netns/{host}/nftables.d",
+             f"{{ cat /etc/nftables.conf; echo 'include \"/etc/nftables.d/*.nft\"'; }} > /etc/netns/{host}/nftables.conf",
              f"printf '127.0.0.1 localhost\\n::1 localhost\\n' > /etc/netns/{host}/hosts",
              f"ip -n {host} link set lo up"]
     if public:
@@ -169,7 +175,7 @@ def add_namespace_script(host: str, public: str | None) -> str:
 def network_script(spec: dict[str, t.Any]) -> str:
     hub = spec["hub"]
     parts = ["ip link add fleet-pub type bridge", "ip link set fleet-pub up",
-             f"mkdir -p /run/wireguard {STATE}", f"cat > {ENTER} <<'EOF'\n{ENTER_SCRIPT}EOF", f"chmod 755 {ENTER}",
+             f"mkdir -p /run/wireguard {STATE} /etc/nftables.d", f"cat > {ENTER} <<'EOF'\n{ENTER_SCRIPT}EOF", f"chmod 755 {ENTER}",
              add_namespace_script(HUB, hub["public"])]
     for spoke in spec["spokes"]:
         parts.append(add_namespace_script(spoke["name"], spoke["public"]))
