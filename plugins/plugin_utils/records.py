@@ -235,20 +235,39 @@ def ping_records(results: t.Sequence) -> list[PingRecord]:
 _MTU_KEYS = ("mtu", "largest", "smallest_lost", "probes", "seconds", "complete", "underlay", "error")
 
 
+def _no_size(result: t.Mapping[str, t.Any]) -> t.Optional[str]:
+    """Why a search that was meant to run gave no size; None for one that was never meant to (skipped)."""
+    if result.get("skipped"):
+        start = _mapping(result.get("item"))
+        # async_status skips a search whose start failed: the start's own failure is the reason.
+        if "ansible_job_id" in start or not (start.get("failed") or start.get("unreachable")):
+            return None
+        result = start
+    if result.get("failed") and result.get("finished") == 0:
+        return "it had not finished when the playbook stopped waiting"
+    return str(result.get("msg") or "").strip() or "the module failed"
+
+
 def mtu_records(results: t.Sequence) -> list[MtuRecord]:
-    """One record per DF bisection that ran (wgdoctor.wireguard.wg_path_mtu over the ping plan, registered);
-    one that did not run (the host not reached, the module failed) has none: no size is claimed for it."""
+    """One record per DF bisection that was started (wgdoctor.wireguard.wg_path_mtu over the ping plan, registered).
+    One that gave no size (the host not reached, the module failed, the wait ran out) is a record with no size and
+    its reason in `error`, so the diagnosis names it unchecked instead of staying silent; one never started has none."""
     records: list[MtuRecord] = []
     for result in results or []:
         result = _mapping(result)
-        if "largest" not in result:
-            continue
         plan = _mapping(result.get("item"))
-        if "from" not in plan and "ansible_job_id" in plan:
-            plan = _mapping(plan.get("item"))  # async_status over the started searches: the plan item is one level down
+        while "from" not in plan and "item" in plan:
+            plan = _mapping(plan.get("item"))  # async_status over the started searches: the plan item is further down
         record: dict[str, t.Any] = {"from": plan.get("from"), "to": plan.get("to"), "address": plan.get("address"),
                                     "interface": plan.get("interface")}
-        record.update((key, result.get(key)) for key in _MTU_KEYS)
+        if "largest" in result:
+            record.update((key, result.get(key)) for key in _MTU_KEYS)
+        else:
+            reason = _no_size(result)
+            if reason is None or "from" not in plan:
+                continue
+            record.update((key, None) for key in _MTU_KEYS)
+            record.update(complete=False, error="the search gave no result: %s" % reason)
         records.append(t.cast(MtuRecord, record))
     return records
 

@@ -99,6 +99,14 @@ def _tunnels(ctx: Context) -> list[Tunnel]:
     return tunnels
 
 
+def _unmeasured(mtu_records: list[MtuRecord]) -> list[Unchecked]:
+    """The don't-fragment searches that gave no size (records.mtu_records keeps why in `error`)."""
+    return [{"host": record.get("from"), "what": "the largest packet through %s to %s (%s): %s" % (
+                record.get("interface"), record.get("to"), record.get("address"), record.get("error"))}
+            for record in mtu_records
+            if isinstance(record, dict) and record.get("largest") is None and record.get("mtu") is None and record.get("error")]
+
+
 def _unchecked(facts_by_host: dict, unreachable: dict[str, t.Optional[str]], topology: Topology) -> list[Unchecked]:
     unchecked: list[Unchecked] = []
     for host in sorted(unreachable):
@@ -151,7 +159,7 @@ def diagnose(facts_by_host: dict, probes: t.Optional[list[ProbeRecord]], pings: 
                 rule.__name__, type(exc).__name__)})
     findings = [_public(f) for f in sorted(ctx.findings, key=_sort_key)]
     _follow_key_fixes(findings)
-    unchecked = _unchecked(facts_by_host, unreachable, topology) + failed
+    unchecked = _unchecked(facts_by_host, unreachable, topology) + _unmeasured(ctx.mtu) + failed
     generated = datetime.datetime.fromtimestamp(now, tz=datetime.timezone.utc).replace(microsecond=0)
     report = {
         "schema": SCHEMA,

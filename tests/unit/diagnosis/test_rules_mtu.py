@@ -116,3 +116,14 @@ def test_malformed_mtu_records_cost_nothing(facts):
     report = run(facts, ["garbage", {"from": "client"}, mtu_record("client", "server", "10.99.0.1", "big")])
     assert "tunnel_mtu_blackhole" not in codes(report)
     assert not report["incomplete"]
+
+
+def test_a_direction_whose_search_gave_no_size_is_unchecked_not_healthy(facts):
+    """A search that failed or timed out claims no size, and the report says what was not measured."""
+    lost = dict(mtu_record("client", "server", "10.99.0.1", None, mtu=None), complete=False,
+                error="the search gave no result: it had not finished when the playbook stopped waiting")
+    report = run(facts, [lost, mtu_record("server", "client", "10.99.0.2", 1392)])
+    assert "tunnel_mtu_blackhole" not in codes(report)
+    assert report["unchecked"] == [{"host": "client", "what": "the largest packet through wg0 to server (10.99.0.1): "
+                                    "the search gave no result: it had not finished when the playbook stopped waiting"}]
+    assert report["incomplete"] and not report["healthy"]

@@ -33,12 +33,23 @@ def test_async_status_results_find_the_plan_item_one_level_down():
     assert (record["from"], record["to"], record["largest"]) == ("client", "server", 1212)
 
 
-def test_results_without_a_measurement_give_no_record():
+def test_a_search_not_started_gives_no_record():
     skipped = {"skipped": True, "item": PLAN}
+    assert mtu_records([skipped, "junk"]) == []
+    assert mtu_records(None) == []
+
+
+def test_a_search_that_gave_no_size_is_a_record_that_says_why_and_claims_none():
+    """Started (its ping answered) but no size came back: the report must say it was not measured, not stay silent."""
     unreachable = {"unreachable": True, "msg": "no route", "item": PLAN}
     failed = {"failed": True, "msg": "ping: not found", "item": PLAN}
-    assert mtu_records([skipped, unreachable, failed, "junk"]) == []
-    assert mtu_records(None) == []
+    job = {"ansible_job_id": "j1.3", "started": 1, "finished": 0, "item": dict(PLAN, **{"from": "server", "to": "client"})}
+    timed_out = {"failed": True, "finished": 0, "attempts": 80, "msg": "", "item": job}
+    records = mtu_records([unreachable, failed, timed_out])
+    assert [(r["from"], r["largest"], r["complete"]) for r in records] == [("client", None, False)] * 2 + [("server", None, False)]
+    assert [r["error"] for r in records] == ["the search gave no result: no route", "the search gave no result: ping: not found",
+                                             "the search gave no result: it had not finished when the playbook stopped waiting"]
+    assert all(r["mtu"] is None and r["interface"] == "wg0" for r in records)
 
 
 def test_the_report_carries_the_records_and_matches_the_schema():
