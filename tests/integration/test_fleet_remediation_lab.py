@@ -33,7 +33,7 @@ import time
 from collections import Counter
 
 from test_fault_matrix import _recap_changed
-from test_fleet_lab import STRANGER_KEY, Fleet, fleet, fleet_lab  # noqa: F401  pylint: disable=unused-import
+from test_fleet_lab import STRANGER_KEY, Fleet, assert_no_secret_leaked, fleet, fleet_lab  # noqa: F401  pylint: disable=unused-import
 
 FIREWALLED_SPOKE = fleet.DIALED_SPOKE          # spoke05: the hub dials it, its nftables drops its port
 KEEPALIVE_SPOKE = fleet.NAT_SPOKE              # spoke02: behind NAT, PersistentKeepalive removed
@@ -194,7 +194,9 @@ def test_spoke_faults_fixed_at_once_and_no_neighbour_harmed(fleet_lab, tmp_path)
         loaded = the_fleet.sh(host, "unshare -n nft -c -f /etc/nftables.conf", check=False)
         assert loaded.returncode == 0, f"{host}'s boot config does not load in an empty namespace: {loaded.stderr}"
 
-    assert_second_run_changes_nothing(the_fleet, report, tmp_path)
+    again = assert_second_run_changes_nothing(the_fleet, report, tmp_path)
+    assert_no_secret_leaked(the_fleet.private_keys(), check_run, real_run, again,
+                            *[(tmp_path / run / "wg-report" / "report.json").read_text() for run in ("check", "real")])
     print(f"[fleet] spoke faults: {time.monotonic() - started:.0f} s")
 
 
@@ -233,7 +235,7 @@ def test_hub_firewall_drop_fixed_on_the_hub_only(fleet_lab, tmp_path):
     print(f"[fleet] hub firewall drop: {time.monotonic() - started:.0f} s")
 
 
-def assert_second_run_changes_nothing(the_fleet: Fleet, report: dict, tmp_path) -> None:
+def assert_second_run_changes_nothing(the_fleet: Fleet, report: dict, tmp_path) -> str:
     """The remedies the run applied, applied again through their roles with the same variables, change nothing.
     (A second diagnose.yml or remediate.yml would find nothing to fix and apply nothing: it would prove less, and
     take two diagnosis passes.)"""
@@ -247,3 +249,4 @@ def assert_second_run_changes_nothing(the_fleet: Fleet, report: dict, tmp_path) 
     again = the_fleet.playbook(str(playbook), "--diff")
     for host in [fleet.HUB] + the_fleet.spokes():
         assert _recap_changed(again.stdout, host) == 0, f"the second run changed {host}:\n{again.stdout[-4000:]}"
+    return again.stdout
