@@ -15,7 +15,6 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
@@ -24,6 +23,7 @@ import jsonschema
 import pytest
 
 from conftest import REPO, lab_env
+from test_fleet_lab import Fleet, running_fleet
 
 sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 import fleet  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
@@ -34,51 +34,19 @@ SEVERITIES = ("critical", "error", "warning", "info")
 IDENT = "wgdoctor-diagnose"
 
 
-def _sh(host: str, script: str) -> str:
-    proc = fleet.host_exec(host, script, check=False)
-    if proc.returncode != 0:
-        raise AssertionError(f"{host}: `{script}` failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
-    return proc.stdout
-
-
-def _interface(inventory: dict, host: str) -> str:
-    return inventory["all"]["children"]["wireguard"]["hosts"][host]["fleet_interface"]
-
-
-def _private_keys(inventory: dict) -> dict[str, str]:
-    """Each host's private key, by host (compared against outputs, never printed)."""
-    return {host: _sh(host, f"wg show {_interface(inventory, host)} private-key").strip()
-            for host in inventory["all"]["children"]["wireguard"]["hosts"]}
-
-
 @pytest.fixture
-def fleet_inventory(tmp_path_factory):
+def fleet_lab(tmp_path_factory):
     """A freshly built fleet and its inventory file (as the fleet fault matrix builds it)."""
-    os.environ.setdefault("CONTAINERS_CONF", lab_env()["CONTAINERS_CONF"])
-    started = time.monotonic()
-    fleet.up(SPOKES)
-    print(f"\n[awx-runner] hub + {SPOKES} spokes up in {time.monotonic() - started:.1f} s")
-    inventory = tmp_path_factory.mktemp("fleet") / "inventory.json"
-    inventory.write_text(subprocess.run([sys.executable, fleet.__file__, "inventory"], env=lab_env(), check=True,
-                                        capture_output=True, text=True).stdout)
-    try:
-        yield str(inventory)
-    finally:
-        if not os.environ.get("WGD_KEEP_LAB"):
-            fleet.down(quiet=True)
+    with running_fleet(tmp_path_factory, SPOKES, "awx-runner") as the_fleet:
+        yield the_fleet
 
 
-def _firewall_spoke(inventory: dict, spoke: str) -> None:
+def _firewall_spoke(the_fleet: Fleet, spoke: str) -> None:
     """The spoke's nftables drops its WireGuard port; hub and spoke forget their session, so that the
     tunnel has to handshake anew and cannot."""
-    port = fleet.spoke_spec(spoke)["listen_port"]
-    _sh(spoke, "nft add table inet filter && "
-               "nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }' && "
-               f"nft add rule inet filter input udp dport {port} counter drop")
+    the_fleet.drop_port(spoke, fleet.spoke_spec(spoke)["listen_port"])
     fleet.restart(spoke)
-    key = _sh(spoke, f"wg show {_interface(inventory, spoke)} public-key").strip()
-    _sh(fleet.HUB, f"wg set {fleet.HUB_INTERFACE} peer {key} remove && "
-                   f"wg-quick strip {fleet.HUB_INTERFACE} | wg addconf {fleet.HUB_INTERFACE} /dev/stdin")
+    the_fleet.forget_on_hub(spoke)
 
 
 def _job_private_data_dir(base) -> str:
@@ -120,18 +88,16 @@ def _all_text(directory: str) -> list[tuple[str, str]]:
     return texts
 
 
-def test_runner_diagnoses_a_fleet_and_the_job_keeps_report_and_summary(fleet_inventory, tmp_path):
-    with open(fleet_inventory, encoding="utf-8") as handle:
-        inventory = json.load(handle)
-    secrets = _private_keys(inventory)
-    _firewall_spoke(inventory, FIREWALLED_SPOKE)
+def test_runner_diagnoses_a_fleet_and_the_job_keeps_report_and_summary(fleet_lab, tmp_path):
+    secrets = fleet_lab.private_keys()
+    _firewall_spoke(fleet_lab, FIREWALLED_SPOKE)
 
     private_data_dir = _job_private_data_dir(tmp_path)
     # Where the report goes when the job's directory is thrown away: a path the user chose, outside it.
     persistent = tmp_path / "kept" / "wg-report"
     started = time.monotonic()
     run = ansible_runner.run(private_data_dir=private_data_dir, ident=IDENT, playbook="diagnose.yml",
-                             inventory=fleet_inventory, forks=SPOKES + 1, envvars=_runner_env(), quiet=True,
+                             inventory=fleet_lab.inventory, forks=SPOKES + 1, envvars=_runner_env(), quiet=True,
                              extravars={"wg_hosts": "wireguard", "wg_remediate": False, "wg_fail_on": "",
                                         "wg_report_dir": str(persistent)})
     wall = time.monotonic() - started

@@ -13,10 +13,12 @@ Each test gets a freshly built fleet (about 10 s): no test inherits another's le
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
+import typing as t
 
 import pytest
 
@@ -67,6 +69,12 @@ class Fleet(Lab):
         self.sh(fleet.HUB, f"wg set {fleet.HUB_INTERFACE} peer {key} remove && "
                            f"wg-quick strip {fleet.HUB_INTERFACE} | wg addconf {fleet.HUB_INTERFACE} /dev/stdin")
 
+    def drop_port(self, host: str, port: int) -> None:
+        """The host's nftables drops UDP to `port` (a table `filter` of its own, as a user's firewall would)."""
+        self.sh(host, "nft add table inet filter && "
+                      "nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }' && "
+                      f"nft add rule inet filter input udp dport {port} counter drop")
+
     def restart_all(self) -> None:
         for host in [fleet.HUB] + self.spokes():
             fleet.restart(host)
@@ -84,13 +92,13 @@ class Fleet(Lab):
                 for host in [fleet.HUB] + self.spokes()}
 
 
-@pytest.fixture
-def fleet_lab(tmp_path_factory):
-    """A freshly built fleet per test (building one takes seconds; a leftover fault could take minutes)."""
+@contextlib.contextmanager
+def running_fleet(tmp_path_factory, spokes: int = SPOKES, tag: str = "fleet") -> t.Iterator[Fleet]:
+    """A freshly built hub + `spokes` and its inventory, removed afterwards (kept with WGD_KEEP_LAB)."""
     os.environ.setdefault("CONTAINERS_CONF", lab_env()["CONTAINERS_CONF"])
     started = time.monotonic()
-    spec = fleet.up(SPOKES)
-    print(f"\n[fleet] hub + {SPOKES} spokes up in {time.monotonic() - started:.1f} s")
+    spec = fleet.up(spokes)
+    print(f"\n[{tag}] hub + {spokes} spokes up in {time.monotonic() - started:.1f} s")
     inventory = tmp_path_factory.mktemp("fleet") / "inventory.json"
     inventory.write_text(subprocess.run([sys.executable, fleet.__file__, "inventory"], env=lab_env(), check=True,
                                         capture_output=True, text=True).stdout)
@@ -99,6 +107,13 @@ def fleet_lab(tmp_path_factory):
     finally:
         if not os.environ.get("WGD_KEEP_LAB"):
             fleet.down(quiet=True)
+
+
+@pytest.fixture
+def fleet_lab(tmp_path_factory):
+    """A freshly built fleet per test (building one takes seconds; a leftover fault could take minutes)."""
+    with running_fleet(tmp_path_factory) as the_fleet:
+        yield the_fleet
 
 
 # ---------------------------------------------------------------- what the report must say
@@ -204,10 +219,7 @@ def test_spoke_faults_are_named_on_their_spoke_only(fleet_lab, tmp_path):
     """Two spokes broken at once, each its own way: a wrong hub key on one, a firewall that drops its
     WireGuard port on the spoke the hub dials. Each is named on its spoke; the other four are healthy."""
     fleet_lab.sh(WRONG_KEY_SPOKE, f"sed -i 's|^PublicKey = .*|PublicKey = {STRANGER_KEY}|' {fleet_lab.config(WRONG_KEY_SPOKE)}")
-    port = fleet.spoke_spec(FIREWALLED_SPOKE)["listen_port"]
-    fleet_lab.sh(FIREWALLED_SPOKE, "nft add table inet filter && "
-                                   "nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }' && "
-                                   f"nft add rule inet filter input udp dport {port} counter drop")
+    fleet_lab.drop_port(FIREWALLED_SPOKE, fleet.spoke_spec(FIREWALLED_SPOKE)["listen_port"])
     for spoke in (WRONG_KEY_SPOKE, FIREWALLED_SPOKE):
         fleet.restart(spoke)
         fleet_lab.forget_on_hub(spoke)
@@ -239,9 +251,7 @@ def _assert_hub_fault(the_fleet: Fleet, section: dict, code: str, allowed_with_i
 
 def test_hub_firewall_drop_is_one_finding_on_the_hub(fleet_lab, tmp_path):
     """The hub's nftables drops its WireGuard port: every spoke is cut, the cause is on the hub, once."""
-    fleet_lab.sh(fleet.HUB, "nft add table inet filter && "
-                            "nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }' && "
-                            f"nft add rule inet filter input udp dport {fleet.HUB_PORT} counter drop")
+    fleet_lab.drop_port(fleet.HUB, fleet.HUB_PORT)
     fleet_lab.restart_all()
     report = fleet_lab.timed_diagnose(tmp_path, "hub firewall drop")
     assert report["healthy"] is False

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from conftest import DIAGNOSE, REPO, lab_env
-from test_fleet_lab import Fleet, assert_no_false_upstream, assert_spoke_healthy
+from test_fleet_lab import Fleet, assert_no_false_upstream, assert_spoke_healthy, running_fleet
 
 sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 import fleet  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
@@ -37,18 +37,8 @@ LONG_AGO = "3 hours ago"
 @pytest.fixture
 def fleet_lab(tmp_path_factory):
     """A freshly built fleet for this test, removed after it."""
-    os.environ.setdefault("CONTAINERS_CONF", lab_env()["CONTAINERS_CONF"])
-    started = time.monotonic()
-    spec = fleet.up(SPOKES)
-    print(f"\n[leftover] hub + {SPOKES} spokes up in {time.monotonic() - started:.1f} s")
-    inventory = tmp_path_factory.mktemp("fleet") / "inventory.json"
-    inventory.write_text(subprocess.run([sys.executable, fleet.__file__, "inventory"], env=lab_env(), check=True,
-                                        capture_output=True, text=True).stdout)
-    try:
-        yield Fleet(str(inventory), spec)
-    finally:
-        if not os.environ.get("WGD_KEEP_LAB"):
-            fleet.down(quiet=True)
+    with running_fleet(tmp_path_factory, SPOKES, "leftover") as the_fleet:
+        yield the_fleet
 
 
 def peers(the_fleet: Fleet, host: str) -> dict[str, str]:
