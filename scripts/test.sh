@@ -10,9 +10,10 @@
 # The molecule and lab stages each run their own lab (prefixes wgd-mol and wgd-suite,
 # subnets of lab indexes 1 and 0) and run side by side: most of their time is spent
 # waiting on handshakes, timeouts and systemd, not on the CPU. Side by side, the
-# Molecule lane also takes the check-mode and role lab suites once its scenarios are
-# done, and a third lane (prefix wgd-suite2, lab index 2) runs the IPv6, path MTU,
-# parallel-probe, fleet, monitor, start-failure and remediation suites, while the lab lane
+# Molecule lane also takes the check-mode, role lab and not-applied suites once its scenarios
+# are done, and a third lane (prefix wgd-suite2, lab index 2) runs the IPv6, path MTU,
+# parallel-probe, fleet (fault matrix, remediation, probe leftovers, ansible-runner), monitor,
+# start-failure and remediation suites, while the lab lane
 # runs the fault matrix and the rest, so that the lanes end at about the same time.
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -65,11 +66,12 @@ stage_sanity() { "$repo/scripts/sanity.sh"; }
 stage_molecule() { WGD_LAB_PREFIX=wgd-mol WGD_LAB_INDEX=1 setsid molecule test --all; }
 stage_lab() { WGD_LAB_PREFIX=wgd-suite WGD_LAB_INDEX=0 python -m pytest tests/integration -v -p no:cacheprovider --durations=10 "$@"; }
 # The suites the Molecule lane takes over when both lanes run (see the top).
-lane_suites="tests/integration/test_check_mode.py tests/integration/test_roles_lab.py"
+lane_suites="tests/integration/test_check_mode.py tests/integration/test_roles_lab.py tests/integration/test_not_applied_lab.py"
 # The suites of the third lane, on a lab of its own (see the top).
 lab2_suites="tests/integration/test_ipv6_lab.py tests/integration/test_mtu_lab.py tests/integration/test_probe_parallel_lab.py
 tests/integration/test_fleet_lab.py tests/integration/test_remedy_changed_lab.py tests/integration/test_monitor_lab.py
-tests/integration/test_startup_faults_lab.py tests/integration/test_remediation_order_lab.py tests/integration/test_keepalive_safety_lab.py"
+tests/integration/test_startup_faults_lab.py tests/integration/test_remediation_order_lab.py tests/integration/test_keepalive_safety_lab.py
+tests/integration/test_fleet_remediation_lab.py tests/integration/test_probe_leftover_lab.py tests/integration/test_awx_runner_lab.py"
 lab2_lane() {
   # shellcheck disable=SC2086  # lab2_suites is a list of paths without spaces
   WGD_LAB_PREFIX=wgd-suite2 WGD_LAB_INDEX=2 python -m pytest $lab2_suites -v -p no:cacheprovider --durations=10
