@@ -101,10 +101,10 @@ def _tunnels(ctx: Context) -> list[Tunnel]:
 
 def _unmeasured(mtu_records: list[MtuRecord]) -> list[Unchecked]:
     """The don't-fragment searches that gave no size (records.mtu_records keeps why in `error`)."""
+    unmeasured = [record for record in mtu_records
+                  if isinstance(record, dict) and record.get("largest") is None and record.get("mtu") is None and record.get("error")]
     return [{"host": record.get("from"), "what": "the largest packet through %s to %s (%s): %s" % (
-                record.get("interface"), record.get("to"), record.get("address"), record.get("error"))}
-            for record in mtu_records
-            if isinstance(record, dict) and record.get("largest") is None and record.get("mtu") is None and record.get("error")]
+        record.get("interface"), record.get("to"), record.get("address"), record.get("error"))} for record in unmeasured]
 
 
 def _unchecked(facts_by_host: dict, unreachable: dict[str, t.Optional[str]], topology: Topology) -> list[Unchecked]:
