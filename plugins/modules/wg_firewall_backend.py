@@ -106,7 +106,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import facts as wg_host_facts
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import runner as wg_host_runner
 
 
 def main() -> t.NoReturn:
@@ -114,8 +114,8 @@ def main() -> t.NoReturn:
         argument_spec=dict(forward=dict(type="bool", default=False)),
         supports_check_mode=True,
     )
-    host = wg_host_facts.Host(module)
-    outputs = wg_host_facts.firewall_outputs(host)
+    host = wg_host_runner.Host(module)
+    outputs = wg_host_runner.firewall_outputs(host)
     try:
         found = reach.active_backends(outputs, forward=module.params["forward"])
     except Exception as exc:  # pylint: disable=broad-except

@@ -94,6 +94,14 @@ def test_the_walk_sees_what_wg_facts_really_needs():
     assert "module_utils.wireguard.config" in shipped
 
 
+def test_a_module_that_only_reads_the_firewall_ships_the_readers_not_the_fact_gathering():
+    """wg_firewall_backend runs the firewall commands through the host's command runner and asks the readers:
+    the whole of wg_facts' gathering (configs, dumps, endpoint resolution, monitor state) is not its payload."""
+    shipped = shipped_with(os.path.join(PLUGINS, "modules", "wg_firewall_backend.py"))
+    assert "module_utils.host.runner" in shipped and "module_utils.firewall.reach" in shipped
+    assert not {"module_utils.host.facts", "module_utils.host.resolve", "module_utils.wireguard.config"} & shipped, sorted(shipped)
+
+
 @pytest.mark.parametrize("package", ["module_utils", "plugin_utils"])
 def test_no_import_cycles(package):
     graph = {}

@@ -8,9 +8,9 @@ wireguard/config.py and dump.py, firewall/reach.py) and assembles the facts. Eve
 or file that cannot be read becomes an entry of `errors`; nothing here raises on what a
 host prints.
 
-Commands run through an object with AnsibleModule's `get_bin_path(name)` and
-`run_command(argv, environ_update=...)`, so that this file holds no Ansible object and a
-test can answer from recorded outputs.
+Commands and files go through host/runner.py's Host (AnsibleModule's `get_bin_path` and
+`run_command` behind it), so that this file holds no Ansible object and a test can answer
+from recorded outputs.
 """
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ import typing as t
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import monitor as wg_monitor
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import resolve
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host.runner import CommandRunner, Host, firewall_outputs
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import stored_keys
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import system as wg_system
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.dump import DumpParseError, compute_drift, parse_dump
 
@@ -39,91 +39,6 @@ CRON_FILES_DIR = "/etc/cron.d"
 JOURNAL_LINES = 200
 
 Facts = t.Dict[str, t.Any]
-CommandResult = t.Tuple[int, str, str]
-
-
-class CommandRunner(t.Protocol):
-    """What gathering needs of AnsibleModule."""
-
-    def get_bin_path(self, arg: str) -> t.Optional[str]:
-        ...
-
-    def run_command(self, args: t.List[str], data: t.Optional[str] = None,
-                    environ_update: t.Optional[t.Dict[str, str]] = None) -> CommandResult:
-        ...
-
-
-class Host:
-    """Runs the commands and reads the files; turns every failure into an entry of `errors`."""
-
-    def __init__(self, runner: CommandRunner) -> None:
-        self.runner = runner
-        self.errors: t.List[str] = []
-
-    def binary(self, name: str) -> t.Optional[str]:
-        return self.runner.get_bin_path(name)
-
-    def run(self, label: str, argv: t.List[str], quiet_rc: t.Tuple[int, ...] = ()) -> t.Optional[str]:
-        """stdout, or None (the command is absent or failed: then `errors` says why)."""
-        path = self.binary(argv[0])
-        if path is None:
-            return None
-        rc, out, err = self.run_argv([path] + argv[1:])
-        if rc != 0 and rc not in quiet_rc:
-            first = (err or out or "").strip().splitlines()
-            self.errors.append("%s: command failed (rc %d): %s" % (label, rc, first[0] if first else "no output"))
-            return None
-        return out
-
-    def run_argv(self, argv: t.List[str]) -> CommandResult:
-        try:
-            # LANGUAGE too: ufw's gettext (Python's) reads it before LC_ALL and would translate "Status: active".
-            return self.runner.run_command(argv, environ_update={"LC_ALL": "C", "LANGUAGE": "C"})
-        except Exception as exc:  # pylint: disable=broad-except
-            return 127, "", "%s: %s" % (type(exc).__name__, exc)
-
-    def wg_pubkey(self, private_key: str) -> t.Optional[str]:
-        """`wg pubkey` on this host: the config's public key without X25519 in Python (constant-time,
-        and the module ships no curve). None when wg is absent or refuses the key."""
-        path = self.binary("wg")
-        if path is None:
-            return None
-        try:
-            rc, out, _err = self.runner.run_command([path, "pubkey"], data=private_key, environ_update={"LC_ALL": "C"})
-        except Exception:  # pylint: disable=broad-except
-            # Nothing of the exception is kept: its text could quote the key given on stdin.
-            return None
-        public_key = (out or "").strip()
-        return public_key if rc == 0 and wg_keys.is_valid_key(public_key) else None
-
-    def read(self, path: str) -> t.Optional[str]:
-        try:
-            with open(path, "r", encoding="utf-8", errors="replace", newline="") as handle:
-                return handle.read()
-        except (IOError, OSError) as exc:
-            self.errors.append("%s: cannot read: %s" % (path, exc.strerror or type(exc).__name__))
-            return None
-
-    def listdir(self, path: str) -> t.List[str]:
-        try:
-            return sorted(os.listdir(path))
-        except (IOError, OSError) as exc:
-            if not isinstance(exc, FileNotFoundError):
-                self.errors.append("%s: cannot list: %s" % (path, exc.strerror or type(exc).__name__))
-            return []
-
-    def parsed(self, label: str, parser: t.Callable[..., t.Any], text: t.Optional[str], *args: t.Any) -> t.Any:
-        """parser(text) or None with an `errors` entry; never a traceback."""
-        if text is None:
-            return None
-        try:
-            return parser(text, *args)
-        except ValueError as exc:
-            self.errors.append("%s: %s" % (label, exc))
-        except Exception as exc:  # pylint: disable=broad-except
-            # Only the type: the message of an unexpected error could quote the input.
-            self.errors.append("%s: unexpected %s while parsing the output" % (label, type(exc).__name__))
-        return None
 
 
 # ---------------------------------------------------------------- host-wide facts
@@ -273,15 +188,6 @@ def tunnel_source(config: Facts) -> t.Optional[str]:
         if ip.count(".") == 3:
             return ip
     return None
-
-
-def firewall_outputs(host: Host) -> t.Dict[str, t.Optional[CommandResult]]:
-    """Every command of reach.FIREWALL_COMMANDS, in the C locale; None for one that is not installed."""
-    outputs: t.Dict[str, t.Optional[CommandResult]] = {}
-    for name, argv in reach.FIREWALL_COMMANDS.items():
-        path = host.binary(argv[0])
-        outputs[name] = None if path is None else host.run_argv([path] + list(argv[1:]))
-    return outputs
 
 
 def gather_firewall(host: Host, listen_ports: t.Dict[str, int], uplinks: t.List[str],

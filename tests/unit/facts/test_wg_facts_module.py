@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import facts as host_facts
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import resolve
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import runner as host_runner
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.derive import public_key_from_private
 from ansible_collections.wgdoctor.wireguard.plugins.modules import wg_facts
@@ -127,9 +128,15 @@ def test_healthy_server_facts_tell_the_whole_story(host):
     assert wg["reresolve"] is None
 
 
+def fake_reach(monkeypatch, firewall) -> None:
+    """The readers answered by a fake: both the gathering and the runner (whose FIREWALL_COMMANDS run) see it."""
+    monkeypatch.setattr(host_facts, "reach", firewall)
+    monkeypatch.setattr(host_runner, "reach", firewall)
+
+
 def test_firewall_drop_reaches_the_interface_and_its_errors_the_error_list(host, monkeypatch):
     firewall = FakeFirewall()
-    monkeypatch.setattr(host_facts, "reach", firewall)
+    fake_reach(monkeypatch, firewall)
     outputs = server_outputs()
     outputs["nft -j list ruleset"] = (0, '{"nftables": []}', "")
     facts = gather(FakeModule(host, outputs, ALL_TOOLS + ("nft",)))
@@ -144,13 +151,13 @@ def test_firewall_drop_reaches_the_interface_and_its_errors_the_error_list(host,
 
 def test_absent_firewall_commands_are_passed_as_none(host, monkeypatch):
     firewall = FakeFirewall()
-    monkeypatch.setattr(host_facts, "reach", firewall)
+    fake_reach(monkeypatch, firewall)
     gather(FakeModule(host, server_outputs()))
     assert firewall.calls[0][0] == {"nft": None}
 
 
 def test_no_private_or_preshared_key_in_the_module_result(host, monkeypatch):
-    monkeypatch.setattr(host_facts, "reach", FakeFirewall())
+    fake_reach(monkeypatch, FakeFirewall())
     for dump in ("healthy_server.dump", "many_peers_server.dump", "link_down_server.dump"):
         out = json.dumps(gather(FakeModule(host, server_outputs(dump))))
         for secret in secrets():
@@ -265,7 +272,7 @@ ROUTES_V6_INTO_THE_TUNNEL = json.dumps([{"dst": "default", "dev": "wgF0", "metri
 
 def test_uplinks_are_the_default_routes_that_do_not_enter_the_tunnel(host, monkeypatch):
     firewall = FakeFirewall()
-    monkeypatch.setattr(host_facts, "reach", firewall)
+    fake_reach(monkeypatch, firewall)
     outputs = server_outputs()
     outputs["ip -j -4 route show table all"] = (0, FULL_TUNNEL_ROUTES_V4, "")
     outputs["ip -j -6 route show table all"] = (0, ROUTES_V6_INTO_THE_TUNNEL, "")
@@ -277,7 +284,7 @@ def test_uplinks_are_the_default_routes_that_do_not_enter_the_tunnel(host, monke
 
 def test_an_uplink_of_both_families_is_listed_per_family_and_named_once_for_the_firewall(host, monkeypatch):
     firewall = FakeFirewall()
-    monkeypatch.setattr(host_facts, "reach", firewall)
+    fake_reach(monkeypatch, firewall)
     outputs = server_outputs()
     outputs["ip -j -4 route show table all"] = (0, FULL_TUNNEL_ROUTES_V4, "")
     outputs["ip -j -6 route show table all"] = (0, json.dumps([{"dst": "default", "gateway": "fe80::1", "dev": "eth0",
@@ -347,6 +354,6 @@ def test_without_wg_the_config_public_key_is_unknown_not_computed(host):
 def test_forwarded_traffic_is_judged_from_the_tunnels_own_subnet(host, monkeypatch):
     # The firewall role opens forwarding for the tunnel's subnet only: the reader must ask with such a source.
     firewall = FakeFirewall()
-    monkeypatch.setattr(host_facts, "reach", firewall)
+    fake_reach(monkeypatch, firewall)
     gather(FakeModule(host, server_outputs()))
     assert firewall.tunnel_sources == {"wgF0": "10.99.31.1"}
