@@ -18,7 +18,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 # The report tests' scenarios, and the diagnosis fixtures they are made of.
 sys.path.insert(0, os.path.join(REPO, "tests", "unit", "diagnosis"))
 sys.path.insert(0, os.path.join(REPO, "tests", "unit", "report"))
-from scenarios import FIREWALL_FIX, healthy_pass, host_firewall_pass  # noqa: E402  pylint: disable=wrong-import-position
+from scenarios import report_phase_inputs  # noqa: E402  pylint: disable=wrong-import-position
 
 REPORT_PHASE = os.path.join(REPO, "playbooks", "phases", "report.yml")
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -27,16 +27,10 @@ SEVERITIES = ("critical", "error", "warning", "info")
 def run_report_phase(tmp_path, remediate: bool, fail_on: str = "") -> tuple[t.Any, dict, dict]:
     """(the runner's result, report.json, the published summary)."""
     (tmp_path / "job" / "project").mkdir(parents=True)
-    inventory = {"all": {"children": {"ends": {"hosts": {
-        "server": {"ansible_connection": "local", "wg_remedy_runs": [dict(FIREWALL_FIX, host="server")] if remediate else []},
-        "client": {"ansible_connection": "local"}}}}}}
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    reports = {"before": host_firewall_pass()}
-    if remediate:
-        reports["after"] = healthy_pass()
+    inventory, reports = report_phase_inputs(tmp_path, remediate)
     report_dir = tmp_path / "kept" / "wg-report"
     run = ansible_runner.run(
-        private_data_dir=str(tmp_path / "job"), playbook=REPORT_PHASE, inventory=str(tmp_path / "inventory.json"), quiet=True,
+        private_data_dir=str(tmp_path / "job"), playbook=REPORT_PHASE, inventory=inventory, quiet=True,
         extravars={"wg_reports": reports, "wg_hosts": "ends", "wg_remediate": remediate, "wg_remediation_ran": remediate,
                    "wg_report_dir": str(report_dir), "wg_report_formats": "json", "wg_fail_on": fail_on},
         envvars={"ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".cache", "collections"), "ANSIBLE_NOCOLOR": "1",

@@ -3,6 +3,7 @@ holds after a real run of that case (before, what remediation ran, after)."""
 from __future__ import annotations
 
 import copy
+import json
 
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import assemble
 from diagnosis_facts import (
@@ -95,3 +96,17 @@ def fleet(count=50, broken_every=7):
     report.update(status="unhealthy", healthy=False)
     report["before"]["healthy"] = False
     return report
+
+
+def report_phase_inputs(tmp_path, remediate):
+    """What playbooks/phases/report.yml finds when the earlier phases ran on a server and a client: the inventory
+    file (the server's recorded firewall remedy when remediation ran) and wg_reports (before, and after)."""
+    inventory = {"all": {"children": {"ends": {"hosts": {
+        "server": {"ansible_connection": "local", "wg_remedy_runs": [dict(FIREWALL_FIX, host="server")] if remediate else []},
+        "client": {"ansible_connection": "local"}}}}}}
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(inventory))
+    reports = {"before": host_firewall_pass()}
+    if remediate:
+        reports["after"] = healthy_pass()
+    return str(path), reports

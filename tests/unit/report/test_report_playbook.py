@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from report_schema_check import assert_valid_report
-from scenarios import FIREWALL_FIX, healthy_pass, host_firewall_pass
+from scenarios import report_phase_inputs
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 REPORT_PHASE = os.path.join(REPO, "playbooks", "phases", "report.yml")
@@ -18,13 +18,7 @@ REPORT_PHASE = os.path.join(REPO, "playbooks", "phases", "report.yml")
 
 def run_report_phase(tmp_path, formats, remediate):
     """report.yml on the controller, with the passes and the ends' recorded remedies as the earlier phases leave them."""
-    inventory = {"all": {"children": {"ends": {"hosts": {
-        "server": {"ansible_connection": "local", "wg_remedy_runs": [dict(FIREWALL_FIX, host="server")] if remediate else []},
-        "client": {"ansible_connection": "local"}}}}}}
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    reports = {"before": host_firewall_pass()}
-    if remediate:
-        reports["after"] = healthy_pass()
+    inventory, reports = report_phase_inputs(tmp_path, remediate)
     # phases/remediate.yml notes wg_remediation_ran when it ran.
     extra = {"wg_reports": reports, "wg_hosts": "ends", "wg_remediate": remediate, "wg_remediation_ran": remediate,
              "wg_report_dir": str(tmp_path / "wg-report"),
@@ -32,7 +26,7 @@ def run_report_phase(tmp_path, formats, remediate):
     (tmp_path / "extra.json").write_text(json.dumps(extra))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"), ANSIBLE_NOCOLOR="1")
-    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
                            "-e", "@" + str(tmp_path / "extra.json"), REPORT_PHASE],
                           cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300, check=False)
 
