@@ -15,6 +15,7 @@ import typing as t
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.verdict import (
     FirewallVerdict, ForwardSummary, InterfaceFirewall, MasqueradeEntry,
 )
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.commands import FIREWALL_COMMANDS  # noqa: F401 (re-exported)
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import firewalld as fw_firewalld
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import iptables as fw_iptables
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import nftables as fw_nftables
@@ -23,22 +24,6 @@ from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primit
     combine_verdicts, make_verdict, unknown_verdict,
 )
 
-FIREWALL_COMMANDS = {
-    "nft": ["nft", "-j", "list", "ruleset"],
-    "iptables_legacy": ["iptables-legacy-save", "-c"],
-    "iptables_nft": ["iptables-nft-save", "-c"],
-    "ip6tables_legacy": ["ip6tables-legacy-save", "-c"],
-    "ip6tables_nft": ["ip6tables-nft-save", "-c"],
-    # Distributions without the -legacy/-nft names ship one iptables-save; its header says which.
-    "iptables": ["iptables-save", "-c"],
-    "ip6tables": ["ip6tables-save", "-c"],
-    "ufw": ["ufw", "status", "verbose"],
-    "firewalld_state": ["firewall-cmd", "--state"],
-    # firewalld 1.3 marks no zone "(default)" in --list-all-zones; unbound interfaces fall into this one.
-    "firewalld_default_zone": ["firewall-cmd", "--get-default-zone"],
-    "firewalld_active_zones": ["firewall-cmd", "--get-active-zones"],
-    "firewalld_zones": ["firewall-cmd", "--list-all-zones"],
-}
 
 # --- the facts: every backend's answer, combined ------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.commands import FIREWALL_COMMANDS
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 
 CommandResult = t.Tuple[int, str, str]
@@ -104,9 +104,9 @@ class Host:
 
 
 def firewall_outputs(host: Host) -> t.Dict[str, t.Optional[CommandResult]]:
-    """Every command of reach.FIREWALL_COMMANDS, in the C locale; None for one that is not installed."""
+    """Every command of FIREWALL_COMMANDS, in the C locale; None for one that is not installed."""
     outputs: t.Dict[str, t.Optional[CommandResult]] = {}
-    for name, argv in reach.FIREWALL_COMMANDS.items():
+    for name, argv in FIREWALL_COMMANDS.items():
         path = host.binary(argv[0])
         outputs[name] = None if path is None else host.run_argv([path] + list(argv[1:]))
     return outputs

@@ -131,7 +131,7 @@ def test_healthy_server_facts_tell_the_whole_story(host):
 def fake_reach(monkeypatch, firewall) -> None:
     """The readers answered by a fake: both the gathering and the runner (whose FIREWALL_COMMANDS run) see it."""
     monkeypatch.setattr(host_facts, "reach", firewall)
-    monkeypatch.setattr(host_runner, "reach", firewall)
+    monkeypatch.setattr(host_runner, "FIREWALL_COMMANDS", firewall.FIREWALL_COMMANDS)
 
 
 def test_firewall_drop_reaches_the_interface_and_its_errors_the_error_list(host, monkeypatch):
