@@ -432,6 +432,15 @@ def udp_input_verdict(parsed: Zones, port: int, in_interface: str | None = None,
     return verdict
 
 
+def udp_reply_verdict(port: int, in_interface: str | None = None, family: int = 4) -> FirewallVerdict:
+    """A reply to what the host sent from port (conntrack established): firewalld 1.x's filter_INPUT accepts
+    established and related packets before it dispatches to any zone, so no zone setting drops them."""
+    arrival = " arriving on %s" % in_interface if in_interface else ""
+    return make_verdict("accept", "firewalld", chain="filter_INPUT", rule="ct state established,related accept",
+                        conditional=["firewalld direct rules and policies (firewall-cmd --direct, --list-all-policies) are not read"],
+                        evidence=["filter_INPUT accepts established replies to UDP %d (IPv%d)%s before any zone" % (port, family, arrival)])
+
+
 # ---------------------------------------------------------------- forwarding and NAT
 
 def forward_verdict(parsed: Zones, in_interface: str | None, out_interface: str | None, active: ActiveZones | None = None,

@@ -269,12 +269,13 @@ def _missing_verdict(parsed: Save, backend: str) -> FirewallVerdict | None:
 
 
 def udp_input_verdict(parsed: Save, port: int, in_interface: str | None = None, source: str | None = None,
-                      backend: str = "iptables") -> FirewallVerdict:
-    """Would an incoming NEW UDP packet to port reach the socket?"""
+                      backend: str = "iptables", ct_state: str = "new") -> FirewallVerdict:
+    """Would an incoming NEW UDP packet to port reach the socket? ct_state "established": a reply to what
+    the host sent from port (an initiator's handshake response)."""
     missing = _missing_verdict(parsed, backend)
     if missing:
         return missing
-    packet = probe_packet(port, in_interface=in_interface, family=parsed.get("family", 4), source=source)
+    packet = probe_packet(port, in_interface=in_interface, family=parsed.get("family", 4), source=source, ct_state=ct_state)
     return _walk_path(parsed, INPUT_PATH, packet, backend)
 
 

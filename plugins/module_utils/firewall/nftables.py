@@ -427,9 +427,10 @@ def _verdict_for(parsed: Ruleset, packet: Packet, hooks: t.Sequence[str], backen
 
 
 def udp_input_verdict(parsed: Ruleset, port: int, in_interface: str | None = None, source: str | None = None, family: int = 4,
-                      backend: str = "nftables", skip_tables: t.Collection[str] = ()) -> FirewallVerdict:
-    """Would an incoming NEW UDP packet to port reach the socket? skip_tables: tables another backend owns."""
-    packet = probe_packet(port, in_interface=in_interface, family=family, source=source)
+                      backend: str = "nftables", skip_tables: t.Collection[str] = (), ct_state: str = "new") -> FirewallVerdict:
+    """Would an incoming NEW UDP packet to port reach the socket? skip_tables: tables another backend owns.
+    ct_state "established": a reply to what the host sent from port (an initiator's handshake response)."""
+    packet = probe_packet(port, in_interface=in_interface, family=family, source=source, ct_state=ct_state)
     return _verdict_for(parsed, packet, INPUT_HOOKS, backend, skip_tables)
 
 

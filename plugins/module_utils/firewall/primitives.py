@@ -47,10 +47,12 @@ IPNetwork = t.Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 PortSpec = t.Union[int, t.Tuple[int, int], t.List[t.Any]]
 
 
-def probe_packet(port: int, in_interface: str | None = None, family: int = 4, source: str | None = None) -> Packet:
-    """The first WireGuard handshake initiation as the firewall sees it: a NEW UDP packet."""
+def probe_packet(port: int, in_interface: str | None = None, family: int = 4, source: str | None = None,
+                 ct_state: str = "new") -> Packet:
+    """The first WireGuard handshake initiation as the firewall sees it: a NEW UDP packet. With ct_state
+    "established": the handshake response coming back to an initiator's listen port, which it sent from."""
     return {"hook": "input", "family": family, "l4proto": "udp", "dport": int(port), "sport": None,
-            "iif": in_interface, "oif": None, "ct_state": "new", "saddr": source, "daddr_local": True}
+            "iif": in_interface, "oif": None, "ct_state": ct_state, "saddr": source, "daddr_local": True}
 
 
 def forward_packet(in_interface: str | None, out_interface: str | None, ct_state: str = "new", family: int = 4,

@@ -37,8 +37,9 @@ ROLE_HOOKS = ("input", "forward")
 
 # What ran: {FIREWALL_COMMANDS key: (rc, stdout, stderr)}; a key is absent when its command is not installed.
 Outputs = t.Mapping[str, t.Any]
-# The two questions every backend answers: (port, arrival interface, family) and (in, out, conntrack state).
-InputQuestion = t.Callable[[int, t.Optional[str], int], FirewallVerdict]
+# The two questions every backend answers: (port, arrival interface, family, conntrack state: "new" for an
+# initiation, "established" for a reply to what the host sent from the port) and (in, out, conntrack state).
+InputQuestion = t.Callable[[int, t.Optional[str], int, str], FirewallVerdict]
 ForwardQuestion = t.Callable[[t.Optional[str], t.Optional[str], str, t.Optional[str]], FirewallVerdict]
 
 
@@ -75,7 +76,7 @@ class _Backend(object):
 
 
 def _unknown_backend(name: str, reason: str) -> _Backend:
-    return _Backend(name, lambda port, iface, family: unknown_verdict(name, reason),
+    return _Backend(name, lambda port, iface, family, ct: unknown_verdict(name, reason),
                     lambda win, wout, ct, src: unknown_verdict(name, reason))
 
 
@@ -117,8 +118,8 @@ def _iptables_backend(name: str, by_family: dict[int, fw_iptables.Save], errors:
         return _unknown_backend(name, "; ".join(broken)[:300])
     empty: fw_iptables.Save = {"family": 4, "tables": {}}
 
-    def verdict_in(port: int, iface: str | None, family: int = 4) -> FirewallVerdict:
-        return fw_iptables.udp_input_verdict(by_family.get(family, empty), port, iface, backend=name)
+    def verdict_in(port: int, iface: str | None, family: int = 4, ct: str = "new") -> FirewallVerdict:
+        return fw_iptables.udp_input_verdict(by_family.get(family, empty), port, iface, backend=name, ct_state=ct)
 
     def verdict_fwd(win: str | None, wout: str | None, ct: str, src: str | None) -> FirewallVerdict:
         return fw_iptables.forward_verdict(by_family.get(4, empty), win, wout, ct_state=ct, backend=name, source=src)
@@ -161,8 +162,8 @@ def _nft_backend(outputs: Outputs, errors: list[str], skip_from: dict[str, t.Any
     if not fw_nftables.is_active(parsed, skip):
         return None
 
-    def verdict_in(port: int, iface: str | None, family: int = 4) -> FirewallVerdict:
-        return fw_nftables.udp_input_verdict(parsed, port, iface, family=family, skip_tables=skip)
+    def verdict_in(port: int, iface: str | None, family: int = 4, ct: str = "new") -> FirewallVerdict:
+        return fw_nftables.udp_input_verdict(parsed, port, iface, family=family, skip_tables=skip, ct_state=ct)
 
     def verdict_fwd(win: str | None, wout: str | None, ct: str, src: str | None) -> FirewallVerdict:
         return fw_nftables.forward_verdict(parsed, win, wout, ct_state=ct, skip_tables=skip, source=src)
@@ -186,11 +187,11 @@ def _ufw_backend(outputs: Outputs, errors: list[str], carrier: _Backend | None) 
     if not status["active"]:
         return None
 
-    def verdict_in(port: int, iface: str | None, family: int = 4) -> FirewallVerdict:
-        named = fw_ufw.udp_input_verdict(status, port, iface, family=family)
+    def verdict_in(port: int, iface: str | None, family: int = 4, ct: str = "new") -> FirewallVerdict:
+        named = fw_ufw.udp_input_verdict(status, port, iface, family=family) if ct == "new" else fw_ufw.udp_reply_verdict(status)
         if carrier is None:
             return named
-        truth = carrier.input(port, iface, family)
+        truth = carrier.input(port, iface, family, ct)
         return _name_by_ufw(truth, named)
 
     def verdict_fwd(win: str | None, wout: str | None, ct: str, src: str | None) -> FirewallVerdict:
@@ -238,7 +239,12 @@ def _firewalld_backend(outputs: Outputs, errors: list[str]) -> _Backend | None:
     if not zones["zones"]:
         return _unknown_backend("firewalld", "firewalld zones unreadable")
     active = fw_firewalld.parse_active_zones(_output(outputs, "firewalld_active_zones", errors) or "")
-    return _Backend("firewalld", lambda port, iface, family: fw_firewalld.udp_input_verdict(zones, port, iface, active, family=family),
+
+    def verdict_in(port: int, iface: str | None, family: int = 4, ct: str = "new") -> FirewallVerdict:
+        if ct == "new":
+            return fw_firewalld.udp_input_verdict(zones, port, iface, active, family=family)
+        return fw_firewalld.udp_reply_verdict(port, iface, family)
+    return _Backend("firewalld", verdict_in,
                     lambda win, wout, ct, src: fw_firewalld.forward_verdict(zones, win, wout, active, ct_state=ct),
                     None, fw_firewalld.masquerade_rules(zones, active))
 
@@ -315,12 +321,13 @@ def _no_firewall(what: str) -> FirewallVerdict:
     return make_verdict("accept", None, evidence=["no active firewall backend: nothing filters %s" % what])
 
 
-def _input_for(backends: list[_Backend], port: int, uplinks: t.Sequence[str], family: int = 4) -> FirewallVerdict:
-    """Combined verdict on the first uplink; other uplinks that disagree are noted."""
+def _input_for(backends: list[_Backend], port: int, uplinks: t.Sequence[str], family: int = 4, ct_state: str = "new") -> FirewallVerdict:
+    """Combined verdict on the first uplink; other uplinks that disagree are noted. ct_state "established": the
+    replies to what the host sends from port (the handshake responses an initiator waits for)."""
     if not backends:
-        return _no_firewall("incoming UDP")
+        return _no_firewall("incoming UDP" if ct_state == "new" else "replies to outgoing UDP")
     candidates: list[str | None] = list(uplinks) or [None]
-    verdicts = [combine_verdicts([b.input(port, iface, family) for b in backends]) for iface in candidates]
+    verdicts = [combine_verdicts([b.input(port, iface, family, ct_state) for b in backends]) for iface in candidates]
     first = verdicts[0].copy()
     first["in_interface"] = candidates[0]
     for iface, other in zip(candidates[1:], verdicts[1:]):
@@ -367,11 +374,15 @@ def firewall_facts(outputs: Outputs | None, listen_ports: t.Mapping[str, int | N
             interfaces[name] = {
                 "input": _input_for(backends, port, uplinks or []) if port else None,
                 "input_ipv6": _input_for(backends, port, uplinks or [], family=6) if port else None,
+                # What an initiator waits for: the handshake response, a reply to what it sent from the port.
+                "input_reply": _input_for(backends, port, uplinks or [], ct_state="established") if port else None,
+                "input_reply_ipv6": _input_for(backends, port, uplinks or [], family=6, ct_state="established") if port else None,
                 "forward": _forward_for(backends, name, uplink, (tunnel_sources or {}).get(name)),
             }
         except Exception as exc:  # pylint: disable=broad-except
             errors.append("firewall: internal error evaluating %s: %s: %s" % (name, type(exc).__name__, exc))
             interfaces[name] = {"input": unknown_verdict(None, "evaluation failed"), "input_ipv6": None,
+                                "input_reply": None, "input_reply_ipv6": None,
                                 "forward": unknown_verdict(None, "evaluation failed")}
     return {
         "backends": [b.name for b in backends],

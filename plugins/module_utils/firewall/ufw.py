@@ -141,6 +141,15 @@ def udp_input_verdict(parsed: Status, port: int, in_interface: str | None = None
     return policy_verdict(parsed, "incoming", conditional)
 
 
+def udp_reply_verdict(parsed: Status) -> FirewallVerdict:
+    """A reply to what the host sent (conntrack established), read from the status alone: ufw's before.rules
+    accept those ahead of every row and default the status lists, so no row of it can drop them."""
+    if not parsed.get("active"):
+        return make_verdict("accept", "ufw", evidence=["ufw is inactive"])
+    return make_verdict("accept", "ufw", chain="ufw-before-input", rule="-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+                        evidence=["ufw's before.rules accept established replies before its rules and defaults"])
+
+
 def policy_verdict(parsed: Status, direction: str, conditional: t.Iterable[str] = ()) -> FirewallVerdict:
     policy = parsed["default"].get(direction)
     verdict = POLICIES.get(policy, "unknown") if policy else "unknown"

@@ -38,10 +38,18 @@ class FirewallVerdict(_FirewallVerdictBase, total=False):
     new_to_tunnel: VerdictName  # forward: NEW packets from the uplink into the tunnel
 
 
-class InterfaceFirewall(t.TypedDict):
+class _InterfaceFirewallBase(t.TypedDict):
     input: FirewallVerdict | None  # None when the interface has no listen port
     input_ipv6: FirewallVerdict | None
     forward: FirewallVerdict
+
+
+class InterfaceFirewall(_InterfaceFirewallBase, total=False):
+    """Facts of an older wg_facts have no input_reply: the diagnosis then asks nothing of an initiator's firewall."""
+    # A reply (conntrack established) to what the interface sent from its listen port: the handshake
+    # response an initiator waits for. None when the interface has no listen port.
+    input_reply: FirewallVerdict | None
+    input_reply_ipv6: FirewallVerdict | None
 
 
 class ForwardSummary(t.TypedDict):
