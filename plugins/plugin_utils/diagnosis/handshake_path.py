@@ -12,7 +12,8 @@ from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._comm
     tunnels_through_line,
 )
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._firewall_remedy import proven_firewall_vars
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, endpoint_targets, peer_endpoint
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.session import is_fresh
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, PeerEntry, endpoint_targets, peer_endpoint
 
 BLOCKING = ("drop", "reject")
 # Outcomes that prove an initiation reached the socket and was answered.
@@ -166,6 +167,7 @@ def port_not_listening(ctx: Context) -> list[RuleFinding]:
 
 def udp_blocked_host_firewall(ctx: Context) -> list[RuleFinding]:
     findings = []
+    named: set[int] = set()
     for end, scope in _responders(ctx):
         verdict = _input_verdict(ctx, end)
         if not verdict or verdict.get("verdict") not in BLOCKING:
@@ -175,6 +177,7 @@ def udp_blocked_host_firewall(ctx: Context) -> list[RuleFinding]:
             continue  # a probe got through: the rule does not apply to the path in use
         port = (end.iface.get("listening") or {}).get("port") or end.listen_port
         ipv6 = verdict["family"] == 6
+        named.add(end.id)
         evidence = ["%s%s" % (firewall_line(verdict), " for IPv6, the family its initiators reach it over" if ipv6 else "")]
         evidence += [probe_line(p) for p in probes]
         evidence[1:1] = [line for line in (tunnels_through_line(ctx, end),) if line]  # before the probes: evidence is capped
@@ -189,6 +192,91 @@ def udp_blocked_host_firewall(ctx: Context) -> list[RuleFinding]:
             remedy=remedy("firewall", end.host, dict({"firewall_port": port, "firewall_interface": end.interface},
                                                      **proven_firewall_vars(end, verdict, "input"))),
             scope=scope))
+    return findings + _initiators_blocking_replies(ctx, named)
+
+
+def _waiting_initiations(ctx: Context, end: End) -> list[tuple[int, dict, End, PeerEntry]]:
+    """(tunnel index, tunnel, other end, end's entry for it) of each tunnel `end` initiates (it has an Endpoint for the
+    other) whose handshake is not fresh on either side: the initiations that wait for a response."""
+    waiting = []
+    for index, tunnel, first, second in ctx.tunnels():
+        if end.id not in (first.id, second.id):
+            continue
+        other = second if first.id == end.id else first
+        entry = ctx.topology.entry(end, (tunnel["a"] if first.id == end.id else tunnel["b"])["peer"])
+        endpoint = peer_endpoint(entry) if entry else None
+        if entry is None or not endpoint or not (endpoint.get("raw") or endpoint.get("host")):
+            continue
+        back = ctx.topology.entry(other, (tunnel["b"] if first.id == end.id else tunnel["a"])["peer"])
+        if any(is_fresh(((side or {}).get("runtime") or {}).get("latest_handshake_age")) for side in (entry, back)):
+            continue  # the responses got in: whatever the reply verdict says, it is not the path in use
+        waiting.append((index, tunnel, other, entry))
+    return waiting
+
+
+def _reply_verdict(end: End, entries: t.Iterable[PeerEntry]) -> t.Optional[dict]:
+    """The host firewall's verdict on a reply (conntrack established) to the listen port, from the family of the
+    responders' Endpoints (facts `input_reply` / `input_reply_ipv6`); over both, the family whose replies are blocked."""
+    firewall = end.iface.get("firewall") or {}
+    hosts = [host for entry in entries for host, _port in endpoint_targets(entry)]
+    families: list[int] = sorted({ip.version for ip in (address_ip(str(host).strip("[]")) for host in hosts) if ip is not None}) or [4]
+    verdicts: list[tuple[int, dict]] = []
+    for version in families:
+        found = firewall.get("input_reply_ipv6" if version == 6 else "input_reply")
+        if isinstance(found, dict):
+            verdicts.append((version, found))
+    if not verdicts:
+        return None  # facts of an older wg_facts: only the NEW question was asked, and it says nothing about replies
+    family, verdict = next((item for item in verdicts if item[1].get("verdict") in BLOCKING), verdicts[0])
+    return dict(verdict, family=family)
+
+
+def _initiators_blocking_replies(ctx: Context, named: t.Container[int]) -> list[RuleFinding]:
+    """An initiator sends from its listen port, so the responses come back to that port as replies to what it sent.
+    A firewall that accepts established traffic first lets them in whatever it does with NEW packets to the port; one
+    that drops the port statelessly discards every response. Named on the initiator, once per end."""
+    findings = []
+    for end in ctx.topology.ends:
+        if end.id in named or end.listen_port is None or _down(ctx, end):
+            continue
+        waiting = _waiting_initiations(ctx, end)
+        if not waiting:
+            continue
+        verdict = _reply_verdict(end, [entry for _index, _tunnel, _other, entry in waiting])
+        if not verdict or verdict.get("verdict") not in BLOCKING:
+            continue
+        port = end.listen_port
+        ipv6 = verdict["family"] == 6
+        others = sorted({other.host for _index, _tunnel, other, _entry in waiting})
+        probes = [p for _index, _tunnel, other, _entry in waiting for p in ctx.probes_to(other) if p.get("initiator") == end.host]
+        evidence = ["%s%s" % (firewall_line(verdict), " for IPv6 replies" if ipv6 else ""),
+                    "%s: %s sends its initiations from UDP %s, so the responses from %s come back to that port as replies "
+                    "(conntrack established), and this verdict is for such a reply" % (end.host, end.interface, port, ", ".join(others))]
+        evidence += [probe_line(p) for p in probes]
+        if any(p.get("outcome") in ANSWERED for p in probes):
+            evidence.append("the probe from an ephemeral port of %s was answered: the way to %s is open, the responses to UDP %s "
+                            "are what is lost" % (end.host, ", ".join(others), port))
+        fixed = (end.config or {}).get("listen_port")
+        action: t.Optional[Remedy] = None
+        if fixed == port:
+            summary = ("%s's firewall (%s) %ss the handshake responses to %s's listen port UDP %s, so %s never completes a "
+                       "handshake it starts; open the port." % (
+                           end.host, verdict.get("backend") or "host firewall", verdict.get("verdict"), end.interface, port,
+                           end.label()))
+            action = remedy("firewall", end.host, dict({"firewall_port": port, "firewall_interface": end.interface},
+                                                       **proven_firewall_vars(end, verdict, "input")))
+        else:
+            evidence.append("%s has no fixed ListenPort%s: UDP %s is the kernel's pick and changes at the next start" % (
+                end.host, " in %s" % (end.config or {}).get("path") if (end.config or {}).get("path") else "", port))
+            summary = ("%s's firewall (%s) %ss the handshake responses to %s's listen port UDP %s, so %s never completes a "
+                       "handshake it starts; set a fixed ListenPort and open it in the firewall." % (
+                           end.host, verdict.get("backend") or "host firewall", verdict.get("verdict"), end.interface, port,
+                           end.label()))
+        scope: list[ScopeItem] = list(end_scope(end))
+        for index, tunnel, _other, _entry in waiting:
+            scope.extend(tunnel_scope(index, tunnel))
+        findings.append(make_finding("udp_blocked_host_firewall", end.host, summary, evidence, interface=end.interface,
+                                     remedy=action, scope=scope))
     return findings
 
 
