@@ -3,6 +3,10 @@
 #
 #   benchmarks/run_all.sh                      lab prefix wgd-bench, index 8 (override with WGD_LAB_PREFIX / WGD_LAB_INDEX)
 #   BENCH_REPEAT=5 benchmarks/run_all.sh       more samples per measure (default 3)
+#   BENCH_ONLY=fleet benchmarks/run_all.sh     section 5 alone (fleet sizes); rewrites only that section
+#   BENCH_FLEET_SIZES="1 20 50"                 spokes per fleet in section 5, the first is the baseline
+#   BENCH_FLEET_OLD=8226ebe^                    also run that commit's diagnosis pass on hub + 20 (off by default)
+#   BENCH_FLEET_CHECKOUT=DIR                    time the collection in DIR (e.g. a worktree of a commit) in section 5
 #
 # Starts its own lab, measures, removes the lab (on failure too). Results stay in
 # .cache/bench/<UTC time>/ (raw outputs, JSON) next to the Markdown report.
@@ -12,16 +16,46 @@ cd "$repo"
 export PATH="$repo/.venv/bin:$PATH" CONTAINERS_CONF="$repo/tests/lab/containers.conf" ANSIBLE_CONFIG="$repo/ansible.cfg"
 export WGD_LAB_PREFIX="${WGD_LAB_PREFIX:-wgd-bench}" WGD_LAB_INDEX="${WGD_LAB_INDEX:-8}"
 repeat="${BENCH_REPEAT:-3}"
-# Section 5: the fleet's size, and the commit whose (sequential) diagnosis pass is the baseline.
-probe_spokes="${BENCH_PROBE_SPOKES:-20}"
-probe_baseline="${BENCH_PROBE_BASELINE:-8226ebe^}"
+# Section 5: the fleets' sizes (the first, a hub and one spoke, is the 2-end verdict the others are judged
+# against) and, optionally, the commit whose sequential diagnosis pass also runs on hub + 20.
+fleet_sizes="${BENCH_FLEET_SIZES:-1 20 50}"
+fleet_old="${BENCH_FLEET_OLD:-}"
+only="${BENCH_ONLY:-}"
 started=$(date +%s)
 results="$repo/.cache/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$results"
 inventory="$results/inventory.json"
 lab() { python "$repo/tests/lab/lab.py" "$@"; }
+fleet() { python "$repo/tests/lab/fleet.py" "$@"; }
 on() { podman exec "$WGD_LAB_PREFIX-$1" sh -ec "$2"; }
 step() { echo "== [$(( $(date +%s) - started )) s] $*"; }
+# Before anything takes minutes: the largest fleet needs one inotify instance per wireguard-go (a machine-wide
+# limit that this script never changes: it says what it needs and stops).
+# shellcheck disable=SC2086
+python benchmarks/bench_fleet_sizes.py --sizes $fleet_sizes --check-inotify
+
+fleet_section() {
+    step "5. diagnose.yml on fleets of $fleet_sizes spokes, each next to its floor, samples alternating"
+    local old_args=(--checkout "${BENCH_FLEET_CHECKOUT:-$repo}")
+    trap 'fleet down >/dev/null 2>&1 || true; git worktree remove --force "$results/old-pass" >/dev/null 2>&1 || true' EXIT
+    if [ -n "$fleet_old" ]; then
+        git worktree add --detach "$results/old-pass" "$fleet_old" >/dev/null
+        old_args+=(--old-checkout "$results/old-pass" --old-at 20)
+    fi
+    # shellcheck disable=SC2086
+    python benchmarks/bench_fleet_sizes.py --sizes $fleet_sizes --repeat "$repeat" "${old_args[@]}" \
+        --logs "$results/fleet" --json "$results/fleet_sizes.json"
+    [ -z "$fleet_old" ] || git worktree remove --force "$results/old-pass"
+    trap - EXIT
+}
+
+if [ "$only" = fleet ]; then
+    python benchmarks/bench_report.py machine "$results/machine.json"
+    fleet_section
+    python benchmarks/bench_report.py fleet-section "$results" docs/benchmarks.md
+    step "done: section 5 of docs/benchmarks.md (raw results in $results)"
+    exit 0
+fi
 trap 'step "removing the lab"; lab down >/dev/null 2>&1 || true; rm -f "$results/probe.key"' EXIT
 
 step "4. the diagnosis core (no lab needed)"
@@ -101,19 +135,7 @@ step "removing the lab"
 trap - EXIT
 lab down
 
-step "5. a diagnosis pass on a hub with $probe_spokes spokes: every end at once against the sequential pass ($probe_baseline)"
-fleet() { python "$repo/tests/lab/fleet.py" "$@"; }
-trap 'fleet down >/dev/null 2>&1 || true; git worktree remove --force "$results/old-pass" >/dev/null 2>&1 || true' EXIT
-git worktree add --detach "$results/old-pass" "$probe_baseline" >/dev/null
-fleet up --spokes "$probe_spokes"
-fleet inventory > "$results/fleet-inventory.json"
-python benchmarks/bench_probe_pass.py -i "$results/fleet-inventory.json" --old-checkout "$results/old-pass" \
-    --repeat "$(( repeat > 2 ? 2 : repeat ))" --forks "$(( probe_spokes + 5 ))" \
-    --lab "the fleet lab (tests/lab/fleet.py: a hub and $probe_spokes spokes, network namespaces in one container)" \
-    --json "$results/probe_pass.json"
-fleet down
-git worktree remove --force "$results/old-pass"
-trap - EXIT
+fleet_section
 rm -f "$results/probe.key"
 total=$(( $(date +%s) - started ))
 python - "$results/machine.json" "$total" <<'EOF'
