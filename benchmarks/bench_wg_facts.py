@@ -11,6 +11,8 @@ What is timed, all of it inside the lab container so podman's exec overhead coun
            fresh python3 process per sample, with a real AnsibleModule built from the real args.
   module   the whole module process as Ansible starts it on the target: `python3 AnsiballZ_wg_facts.py`
            (interpreter start, payload unzip, imports, gather, JSON out).
+  controller_firewall  the controller's share: the firewall verdicts wg_facts' action plugin computes from
+           what the module returned (plugin_utils/firewall_facts.py), on the controller.
   Each also in CPU seconds (the process and the commands it runs), which a busy machine inflates less.
   dump     the baseline: the bare `wg show all dump` command, the one command the module cannot avoid.
 Peers go both into the running interface (`wg addconf`) and into /etc/wireguard/wg0.conf, as on a real
@@ -47,21 +49,24 @@ def gather_once():
         basic._ANSIBLE_ARGS = handle.read()
     basic._ANSIBLE_PROFILE = "legacy"
     from ansible_collections.wgdoctor.wireguard.plugins.modules import wg_facts
-    real_gather, box = wg_facts.gather, {}
+    real_gather, box = wg_facts.wg_host_facts.gather, {}
 
-    def timed(module):
+    def timed(*args):
         cpu, start = sum(os.times()[:4]), time.perf_counter()
-        box["facts"] = real_gather(module)
+        box["facts"], box["firewall_input"] = real_gather(*args)
         box["seconds"] = time.perf_counter() - start
         box["cpu"] = sum(os.times()[:4]) - cpu  # this process and the commands it ran (wg, ip, ss, nft ...)
-        return box["facts"]
+        return box["facts"], box["firewall_input"]
 
-    wg_facts.gather = timed
+    wg_facts.wg_host_facts.gather = timed
     with contextlib.redirect_stdout(io.StringIO()):
         try:
             wg_facts.main()
         except SystemExit:
             pass
+    # The firewall verdicts are computed on the controller (wg_facts' action plugin): it times them from this.
+    with open(os.path.join(work, "facts_and_firewall_input.json"), "w") as handle:
+        json.dump([box["facts"], box["firewall_input"]], handle)
     wg0 = box["facts"]["interfaces"].get("wg0") or {}
     print(json.dumps({"seconds": box["seconds"], "cpu": box["cpu"],
                       "runtime_peers": len((wg0.get("runtime") or {}).get("peers") or []),
@@ -146,6 +151,21 @@ def keep_payload(inventory: str, host: str, container: str) -> float:
     return seconds
 
 
+def controller_firewall(container: str, repeat: int) -> list:
+    """Seconds of the controller's share of wg_facts (the action plugin's firewall verdicts), on the facts and
+    firewall input the last `gather` sample returned; each sample on a fresh copy, as each run gets its own."""
+    sys.path.insert(0, os.path.join(REPO, ".cache", "collections"))
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.firewall_facts import attach_firewall  # pylint: disable=import-outside-toplevel
+    text = podman("exec", container, "cat", "%s/facts_and_firewall_input.json" % WORK)
+    samples = []
+    for _sample in range(repeat):
+        facts, firewall_input = json.loads(text)
+        start = time.perf_counter()
+        attach_firewall(facts, firewall_input)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
 def add_peers(container: str, start: int, keys: list) -> float:
     text = peers_text(start, keys)
     podman("exec", "-i", container, "sh", "-c", "cat > %s/peers.conf" % WORK, input_text=text)
@@ -180,13 +200,14 @@ def main() -> None:
             row = {"peers": size, "runtime_peers": out["peers"]["runtime_peers"], "config_peers": out["peers"]["config_peers"],
                    "module_errors": out["peers"]["errors"], "addconf_seconds": load_seconds,
                    "gather": spread(out["gather"]), "module": spread(out["module"]), "dump": spread(out["dump"]),
+                   "controller_firewall": spread(controller_firewall(container, args.repeat)),
                    "gather_cpu": spread(out["gather_cpu"]), "module_cpu": spread(out["module_cpu"]), "dump_cpu": spread(out["dump_cpu"])}
             results["sizes"].append(row)
             print("%6d peers (runtime %d, config %d): gather %.3f s [%.3f-%.3f] cpu %.3f s, module process %.3f s cpu %.3f s, "
-                  "wg show all dump %.3f s cpu %.3f s"
+                  "firewall verdicts on the controller %.3f s, wg show all dump %.3f s cpu %.3f s"
                   % (size, row["runtime_peers"], row["config_peers"], row["gather"]["median"], row["gather"]["min"],
                      row["gather"]["max"], row["gather_cpu"]["median"], row["module"]["median"], row["module_cpu"]["median"],
-                     row["dump"]["median"], row["dump_cpu"]["median"]), flush=True)
+                     row["controller_firewall"]["median"], row["dump"]["median"], row["dump_cpu"]["median"]), flush=True)
     finally:
         # Back to the deployed tunnel, so whatever runs next sees the lab as it was.
         podman("exec", container, "sh", "-ec", "cp /root/wg0.conf.bench-orig /etc/wireguard/wg0.conf && "

@@ -20,10 +20,19 @@ description:
     derived from it; a preshared key as C(has_preshared_key) and C(preshared_key_digest), which is equal on two ends
     exactly when their preshared keys are equal.
   - Every command or file that cannot be read becomes an entry in C(errors); the module fails only on bad options.
+  - The firewall is read on the host (C(nft), C(iptables-save), C(ufw), C(firewall-cmd)) and its verdicts are computed
+    on the controller by the action plugin of the same name, with the same readers as on the host; what the task
+    returns does not depend on where they ran.
   - A host without WireGuard succeeds with C(implementation=none).
 author:
   - wgdoctor contributors (@wgdoctor)
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: none
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
@@ -203,9 +212,11 @@ def main() -> t.NoReturn:
     bad = [name for name in params["interfaces"] or [] if not wg_host_facts.INTERFACE_NAME.match(name)]
     if bad:
         module.fail_json(msg="not a WireGuard interface name (1-15 of a-z A-Z 0-9 _ = + . -): %s" % ", ".join(bad))
-    facts = wg_host_facts.gather(module, params["config_dir"], params["interfaces"], params["resolve_endpoints"],
-                                 params["resolve_timeout"])
-    module.exit_json(changed=False, ansible_facts={"wireguard": facts})
+    facts, firewall_input = wg_host_facts.gather(module, params["config_dir"], params["interfaces"], params["resolve_endpoints"],
+                                                 params["resolve_timeout"])
+    # The action plugin of the same name turns firewall_input into the firewall verdicts of the facts (on the
+    # controller) and removes it: a task never sees it.
+    module.exit_json(changed=False, ansible_facts={"wireguard": facts}, firewall_input=firewall_input)
 
 
 if __name__ == "__main__":

@@ -89,9 +89,20 @@ def test_a_module_payload_holds_only_module_utils(path):
 def test_the_walk_sees_what_wg_facts_really_needs():
     # Guards the test itself: if the import walk stopped following imports, the tests above would pass vacuously.
     shipped = shipped_with(os.path.join(PLUGINS, "modules", "wg_facts.py"))
-    assert "module_utils.firewall.reach" in shipped
-    assert "module_utils.firewall.nftables" in shipped
+    assert "module_utils.firewall.commands" in shipped
+    assert "module_utils.host.resolve" in shipped
     assert "module_utils.wireguard.config" in shipped
+
+
+def test_wg_facts_runs_the_firewall_commands_on_the_host_and_ships_no_firewall_reader():
+    """The verdicts of wg_facts are computed on the controller by its action plugin (plugin_utils/firewall_facts.py):
+    the readers of five backends, the largest code of the facts, do not travel to every host."""
+    shipped = shipped_with(os.path.join(PLUGINS, "modules", "wg_facts.py"))
+    readers = sorted(name for name in shipped if name.startswith("module_utils.firewall.") and name != "module_utils.firewall.commands")
+    assert readers == []
+    action = collection_imports(os.path.join(PLUGINS, "action", "wg_facts.py"))
+    assert "plugin_utils.firewall_facts" in action
+    assert "module_utils.firewall.reach" in collection_imports(os.path.join(PLUGINS, "plugin_utils", "firewall_facts.py"))
 
 
 def test_a_module_that_only_reads_the_firewall_ships_the_readers_not_the_fact_gathering():

@@ -4,9 +4,13 @@
 """Gathering `ansible_facts.wireguard` (docs/facts.md) on a host: the I/O behind wg_facts.
 
 Runs the commands and reads the files, hands their text to the pure readers (host/system.py,
-wireguard/config.py and dump.py, firewall/reach.py) and assembles the facts. Every command
-or file that cannot be read becomes an entry of `errors`; nothing here raises on what a
-host prints.
+wireguard/config.py and dump.py) and assembles the facts. Every command or file that cannot
+be read becomes an entry of `errors`; nothing here raises on what a host prints.
+
+The firewall is only read here: the rule dumps go back with the facts' inputs to the firewall
+question (`firewall_input`), and the wg_facts action plugin answers it on the controller with
+firewall/reach.py (plugin_utils/firewall_facts.py). The readers of five backends are the
+largest code wg_facts would otherwise ship to every host.
 
 Commands and files go through host/runner.py's Host (AnsibleModule's `get_bin_path` and
 `run_command` behind it), so that this file holds no Ansible object and a test can answer
@@ -20,7 +24,6 @@ import socket
 import time
 import typing as t
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import monitor as wg_monitor
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import resolve
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host.runner import CommandRunner, Host, firewall_outputs
@@ -39,6 +42,9 @@ CRON_FILES_DIR = "/etc/cron.d"
 JOURNAL_LINES = 200
 
 Facts = t.Dict[str, t.Any]
+# {"outputs": {FIREWALL_COMMANDS key: (rc, stdout, stderr) or None}, "listen_ports": {interface: port},
+#  "uplinks": [device], "tunnel_sources": {interface: first IPv4 tunnel address}}
+FirewallInput = t.Dict[str, t.Any]
 
 
 # ---------------------------------------------------------------- host-wide facts
@@ -190,16 +196,11 @@ def tunnel_source(config: Facts) -> t.Optional[str]:
     return None
 
 
-def gather_firewall(host: Host, listen_ports: t.Dict[str, int], uplinks: t.List[str],
-                    tunnel_sources: t.Optional[t.Dict[str, str]] = None) -> t.Optional[Facts]:
-    outputs = firewall_outputs(host)
-    try:
-        facts = reach.firewall_facts(outputs, listen_ports, sorted(listen_ports), uplinks, tunnel_sources)
-    except Exception as exc:  # pylint: disable=broad-except
-        host.errors.append("firewall: unexpected %s while reading the rules" % type(exc).__name__)
-        return None
-    host.errors.extend("firewall: %s" % error for error in facts.get("errors") or [])
-    return facts
+def firewall_input(host: Host, listen_ports: t.Dict[str, int], uplinks: t.List[str],
+                   tunnel_sources: t.Dict[str, str]) -> FirewallInput:
+    """The firewall commands' results and what the firewall question is asked about (answered on the controller)."""
+    return {"outputs": firewall_outputs(host), "listen_ports": listen_ports, "uplinks": uplinks,
+            "tunnel_sources": tunnel_sources}
 
 
 def process_argv(pid: int) -> t.List[str]:
@@ -348,8 +349,9 @@ def uplink_names(uplinks: t.List[Facts]) -> t.List[str]:
 
 
 def gather(runner: CommandRunner, config_dir: str, interfaces: t.Optional[t.List[str]] = None,
-           resolve_endpoints_now: bool = True, resolve_timeout: float = 3.0) -> Facts:
-    """`ansible_facts.wireguard` of this host (docs/facts.md)."""
+           resolve_endpoints_now: bool = True, resolve_timeout: float = 3.0) -> t.Tuple[Facts, FirewallInput]:
+    """`ansible_facts.wireguard` of this host (docs/facts.md) without its firewall verdicts, and the
+    firewall input they are computed from (plugin_utils/firewall_facts.py attaches them)."""
     host = Host(runner)
     tools = gather_tools(host)
     runtime = gather_runtime(host)
@@ -373,14 +375,8 @@ def gather(runner: CommandRunner, config_dir: str, interfaces: t.Optional[t.List
     listen_ports = {name: facts["listening"]["port"] for name, facts in facts_of_interfaces.items() if facts["listening"]["port"]}
     uplinks = uplink_routes(table, names)
     sources = dict((name, source) for name in listen_ports for source in [tunnel_source(configs[name])] if source)
-    firewall = gather_firewall(host, listen_ports, uplink_names(uplinks), sources)
-    if firewall is not None:
-        for name, verdicts in (firewall.get("interfaces") or {}).items():
-            if name in facts_of_interfaces:
-                facts_of_interfaces[name]["firewall"] = verdicts
-        firewall = {key: value for key, value in firewall.items() if key not in ("interfaces", "errors")}
-
-    return {
+    firewall = firewall_input(host, listen_ports, uplink_names(uplinks), sources)
+    facts = {
         "schema": 1,
         "hostname": socket.gethostname(),
         "implementation": implementation,
@@ -390,9 +386,10 @@ def gather(runner: CommandRunner, config_dir: str, interfaces: t.Optional[t.List
         "uplinks": uplinks,
         "forwarding": gather_forwarding(host),
         "clock": gather_clock(host),
-        "firewall": firewall,
+        "firewall": None,
         "monitor": gather_monitor(host),
         "interfaces": facts_of_interfaces,
         "keypair_checks": stored_keys.keypair_checks(config_dir, dict((name, (configs[name], runtime.get(name))) for name in names),
                                                      host.read, host.wg_pubkey),
     }
+    return facts, firewall

@@ -16,6 +16,8 @@ from ansible_collections.wgdoctor.wireguard.plugins.module_utils.host import run
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.config import parse_config
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard.derive import public_key_from_private
 from ansible_collections.wgdoctor.wireguard.plugins.modules import wg_facts
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import firewall_facts
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.firewall_facts import attach_firewall
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "fixtures")
@@ -48,10 +50,12 @@ def server_outputs(dump: str = "healthy_server.dump", addr: str = "ip_addr_serve
 
 
 def gather(module: "FakeModule") -> dict:
-    """What wg_facts' main() hands to the gathering: the module and its parameters."""
+    """What wg_facts' main() and its action plugin do together: the gathering on the host with the module's
+    parameters, then the firewall verdicts on the controller from `firewall_input` as it crossed the wire (JSON)."""
     params = module.params
-    return host_facts.gather(module, params["config_dir"], params["interfaces"], params["resolve_endpoints"],
-                             params["resolve_timeout"])
+    facts, firewall_input = host_facts.gather(module, params["config_dir"], params["interfaces"], params["resolve_endpoints"],
+                                              params["resolve_timeout"])
+    return attach_firewall(facts, json.loads(json.dumps(firewall_input)))
 
 
 class FakeModule:
@@ -129,8 +133,8 @@ def test_healthy_server_facts_tell_the_whole_story(host):
 
 
 def fake_reach(monkeypatch, firewall) -> None:
-    """The readers answered by a fake: both the gathering and the runner (whose FIREWALL_COMMANDS run) see it."""
-    monkeypatch.setattr(host_facts, "reach", firewall)
+    """The readers answered by a fake: the runner runs its FIREWALL_COMMANDS, the controller asks it the question."""
+    monkeypatch.setattr(firewall_facts, "reach", firewall)
     monkeypatch.setattr(host_runner, "FIREWALL_COMMANDS", firewall.FIREWALL_COMMANDS)
 
 
@@ -141,7 +145,7 @@ def test_firewall_drop_reaches_the_interface_and_its_errors_the_error_list(host,
     outputs["nft -j list ruleset"] = (0, '{"nftables": []}', "")
     facts = gather(FakeModule(host, outputs, ALL_TOOLS + ("nft",)))
     [(fw_outputs, listen_ports, names, uplinks)] = firewall.calls
-    assert fw_outputs == {"nft": (0, '{"nftables": []}', "")}
+    assert fw_outputs == {"nft": [0, '{"nftables": []}', ""]}
     assert listen_ports == {"wgF0": 51831} and names == ["wgF0"] and uplinks == []
     assert facts["interfaces"]["wgF0"]["firewall"]["input"]["verdict"] == "drop"
     assert facts["firewall"] == {"backends": ["nftables"], "masquerade": [],
@@ -316,7 +320,7 @@ def test_the_module_passes_its_options_to_the_gathering_and_returns_the_facts(mo
 
     def fake_gather(module, config_dir, interfaces, resolve_endpoints, resolve_timeout):
         calls.append((config_dir, interfaces, resolve_endpoints, resolve_timeout))
-        return {"schema": 1}
+        return {"schema": 1}, {"outputs": {}}
 
     monkeypatch.setattr(host_facts, "gather", fake_gather)
     with patch_module_args({"interfaces": ["wgF0"], "config_dir": str(tmp_path), "resolve_timeout": 0.5}):
