@@ -52,7 +52,7 @@ MARKS = {
     "facts_play": "PLAY [Gather WireGuard facts on every end]",
     "facts": "TASK [Collect the facts of the ends that answered",
     "probe_play": "PLAY [Probe every path and ping through every tunnel",
-    "pings": "TASK [Ping through every tunnel whose handshake is recent]",
+    "pings": "TASK [Ping through every tunnel whose handshake is recent",  # the task and its all-at-once successor
     "probes": "TASK [Assemble probe and ping records]",
 }
 STAMPED = re.compile(r"^\s*([\d.]+) (TASK|PLAY|PLAY RECAP) ?\[?([^\]*]*)")
@@ -175,6 +175,8 @@ def main() -> None:
     parser.add_argument("--checkout", default=REPO, help="the collection whose diagnose.yml and plugins are timed (default: this one)")
     parser.add_argument("--old-checkout", help="also run this checkout's diagnose.yml (its own plugins) at --old-at spokes")
     parser.add_argument("--old-at", type=int, nargs="+", default=[20], help="spokes of the fleets the old checkout runs on")
+    parser.add_argument("--label", help="what the timed collection is, in words, for the report (default: its commit)")
+    parser.add_argument("--old-label", help="what the old checkout is, in words, for the report (default: its commit)")
     parser.add_argument("--check-inotify", action="store_true", help="only check that the largest fleet can start")
     parser.add_argument("--keep-fleet", action="store_true", help="leave the last fleet up")
     # The path MTU search (issue 16) is a phase of its own that would hide the probes + pings phase timed here.
@@ -194,7 +196,8 @@ def main() -> None:
         "sizes": args.sizes, "repeat": args.repeat, "inotify_limit": inotify_limit(), "extra_vars": args.extra_vars, "order": [], "load_start": load(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "runs": {},
         "old_at": args.old_at if args.old_checkout else None, "commit": commit_of(args.checkout),
-        "old_commit": commit_of(args.old_checkout) if args.old_checkout else None}
+        "old_commit": commit_of(args.old_checkout) if args.old_checkout else None,
+        "labels": dict((name, label) for name, label in (("new", args.label), ("old", args.old_label)) if label)}
     current = None
     try:
         for sample, size in order(args.sizes, args.repeat):

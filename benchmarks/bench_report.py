@@ -372,34 +372,39 @@ def section_fleet_sizes(bench, info: dict | None = None) -> list:
     lines = ["## 5. diagnose.yml on a hub with 1, 20 and 50 spokes: time to verdict against the 2-end verdict (issue 10)", ""]
     if not bench or not bench.get("runs"):
         return lines + ["Not run (`benchmarks/bench_fleet_sizes.py`).", ""]
-    sizes = bench["sizes"]
-    base = str(sizes[0])
+    sizes = [size for size in bench["sizes"] if str(size) in bench["runs"]]
     runs = bench["runs"]
+    labels = {"new": "commit %s" % bench.get("commit", "n/a"), "old": "commit %s" % bench.get("old_commit", "n/a")}
+    labels.update(bench.get("labels") or {})
+    passes = [name for name in ("old", "new") if any(runs[str(size)].get(name) for size in sizes)]
     if info:
         lines += ["Run on %s (%s, %s cores, load at start %s; %s; %s)." % (
             bench.get("date", info.get("date")), info.get("cpu"), info.get("nproc"), bench.get("load_start", info.get("load_at_start")),
             info.get("ansible_core"), info.get("lab")), ""]
     limit = bench.get("inotify_limit")
     lines += [
-        "Timed: `ansible-playbook playbooks/diagnose.yml` (no remediation, `-e wg_path_mtu=false`%s) of commit %s on the "
-        "fleet lab (`tests/lab/fleet.py`: a hub, `corpnet` on UDP 47111 with two stranger peers and a runtime-only one, "
-        "and N spokes, each a network namespace with its own wireguard-go in ONE container, reached through the "
-        "podman connection), `--forks` = the number of ends, so every end of a fleet runs each task at once. Floor, "
-        "same hosts, just before each playbook: `ansible wireguard -m ansible.builtin.command -a \"wg show all dump\"` "
-        "with the same forks." % ("".join(", `-e %s`" % extra for extra in bench.get("extra_vars", []) if extra != "wg_path_mtu=false"),
-                                  bench.get("commit", "n/a")),
+        "Timed: `ansible-playbook playbooks/diagnose.yml` (no remediation, %s) on the fleet lab (`tests/lab/fleet.py`: a hub, "
+        "`corpnet` on UDP 47111 with two stranger peers and a runtime-only one, and N spokes, each a network namespace with its "
+        "own wireguard-go in ONE container, reached through the podman connection), `--forks` = the number of ends, so every "
+        "end of a fleet runs each task at once. %s Floor, same hosts, just before the playbook(s) of each sample: "
+        "`ansible wireguard -m ansible.builtin.command -a \"wg show all dump\"` with the same forks." % (
+            ", ".join("`-e %s`" % extra for extra in bench.get("extra_vars", [])) or "no extra variables",
+            " ".join("%s: %s." % (("Pass `%s`" % name), labels[name]) for name in passes)),
         "",
         "The 2-end verdict is %s of the same fleet lab in the same run, not section 3's lab: the same kind of host "
         "(a namespace in the fleet container, not a systemd container), the same connection and interpreter, the same "
         "hub with its strangers and runtime-only peer. Only the number of spokes differs, so the ratio measures the "
-        "fleet's size; section 3's lab would add the difference between two labs (and it was not run here)." % _fleet_name(sizes[0]),
+        "fleet's size; section 3's lab would add the difference between two labs." % _fleet_name(sizes[0]),
         "",
-        "Samples alternate the sizes forth and back (%s), the fleet rebuilt (`fleet.py up`, not timed) only when the size "
-        "changes, so a load that drifts weighs on every size; the load average (1, 5, 15 min) is recorded at the start and "
-        "end of every run. The machine is shared: other helpers' labs and tests ran beside this benchmark on its 2 cores, "
-        "read the ratios. Controller CPU: user + system of ansible-playbook, its forks and the podman clients they start "
-        "(what runs inside the fleet container is not counted). Median of %d (min-max)." % (
-            ", ".join(map(str, bench.get("order", []))), bench.get("repeat", 0)),
+        "Samples alternate the sizes forth and back (order run: %s)%s, the fleet rebuilt (`fleet.py up`, not timed) only "
+        "when the size changes; the load average (1, 5, 15 min) is recorded at the start and end of every run. The machine "
+        "is shared: other helpers' labs and tests ran beside this benchmark on its 2 cores, and each fleet's own forks load "
+        "it too: read the ratios of one run, not absolute seconds. Controller CPU: user + system of ansible-playbook, its "
+        "forks and the podman clients they start (what runs inside the fleet container, and podman's conmon/runc, are not "
+        "counted). Median of %d sample(s) per pass and size (min-max)." % (
+            ", ".join(map(str, bench.get("order", []))),
+            "; within a sample the passes alternate too (old then new, then new then old)" if len(passes) > 1 else "",
+            bench.get("repeat", 0)),
         ""]
     if limit and limit != "n/a":
         lines += ["fs.inotify.max_user_instances was %s during the run. Every wireguard-go takes one of root's inotify instances, "
@@ -408,102 +413,121 @@ def section_fleet_sizes(bench, info: dict | None = None) -> list:
                   "few are left it stops and says what it needs)." % limit if int(limit) > 128 else
                   "fs.inotify.max_user_instances was %s (the default) during the run: enough for hub + %d beside the other labs." % (
                       limit, max(sizes)), ""]
-    base_verdict = runs[base]["summary"]["new"]["verdict"]["median"]
+    base = str(sizes[0])
     base_floor = runs[base]["summary"]["floor"]["median"]
     lines += [
-        "| fleet | ends (forks) | runs (rc) | probes / pings | verdict | whole playbook | floor `wg show all dump` | "
-        "verdict / floor | verdict / 2-end verdict | floor / 2-end floor | controller CPU (per end) | probes `arrived` 0 | findings above info |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        "| fleet | pass | ends (forks) | runs (rc) | probes / pings | verdict | whole playbook | floor `wg show all dump` | "
+        "verdict / floor | verdict / 2-end verdict | floor / 2-end floor | controller CPU (per end) | probes `arrived` 0 | "
+        "findings above info |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for size in sizes:
-        entry = runs.get(str(size))
-        if not entry:
-            continue
-        for name in ("new", "old"):
+        entry = runs[str(size)]
+        for name in passes:
             samples = entry.get(name) or []
             if not samples:
                 continue
             summary = entry["summary"][name]
+            base_verdict = (runs[base]["summary"].get(name) or {}).get("verdict", {}).get("median")
             first: dict = next((run for run in samples if run.get("probe_count") is not None), {})
             verdict_at, floor_at = summary["verdict"]["median"], entry["summary"]["floor"]["median"]
             cpu = summary["cpu"]["median"]
-            lines.append("| %s%s | %d (%d) | %d (rc %s) | %s / %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s |" % (
-                _fleet_name(size), " (old pass %s)" % bench.get("old_commit") if name == "old" else "", entry["ends"], entry["forks"],
-                len(samples), ",".join(sorted({str(run["rc"]) for run in samples})), first.get("probe_count"), first.get("ping_count"),
-                med_spread(summary["verdict"], digits=1), med_spread(summary["seconds"], digits=1),
-                med_spread(entry["summary"]["floor"], digits=1),
+            lines.append("| %s | %s | %d (%d) | %d (rc %s) | %s / %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s |" % (
+                _fleet_name(size), name, entry["ends"], entry["forks"], len(samples), ",".join(sorted({str(run["rc"]) for run in samples})),
+                first.get("probe_count"), first.get("ping_count"), med_spread(summary["verdict"], digits=1),
+                med_spread(summary["seconds"], digits=1), med_spread(entry["summary"]["floor"], digits=1),
                 "%.1fx" % (verdict_at / floor_at) if verdict_at and floor_at else "n/a",
                 "%.1fx" % (verdict_at / base_verdict) if verdict_at and base_verdict else "n/a",
                 "%.1fx" % (floor_at / base_floor) if floor_at and base_floor else "n/a",
                 fmt(cpu, digits=1), fmt(cpu / entry["ends"] if cpu else None, digits=2),
                 max((run.get("arrived_zero") or 0) for run in samples),
                 ", ".join("`%s`" % code for code in sorted({c for run in samples for c in run.get("findings") or []})) or "none"))
-    goals = []
-    for size, goal in FLEET_GOALS.items():
-        entry = runs.get(str(size))
-        if not entry or not entry.get("new") or not base_verdict:
-            goals.append("hub + %d within %.0fx: not measured" % (size, goal))
-            continue
-        summary = entry["summary"]["new"]["verdict"]
-        ratio = summary["median"] / base_verdict
-        goals.append("hub + %d within %.0fx: %s (median verdict %.1f s = %.1fx the 2-end verdict %.1f s; best sample %.1fx)" % (
-            size, goal, verdict(ratio <= goal), summary["median"], ratio, base_verdict, summary["min"] / base_verdict))
-    lines += ["", "Goals of issue 10, the verdict against the 2-end verdict of this run: " + "; ".join(goals) + "."]
+    judged = "new" if "new" in passes else passes[0]
+    for name in passes:
+        goals = []
+        base_verdict = (runs[base]["summary"].get(name) or {}).get("verdict", {}).get("median")
+        for size, goal in FLEET_GOALS.items():
+            entry = runs.get(str(size))
+            if not entry or not entry.get(name) or not base_verdict:
+                goals.append("hub + %d within %.0fx: not measured" % (size, goal))
+                continue
+            summary = entry["summary"][name]["verdict"]
+            ratio = summary["median"] / base_verdict
+            goals.append("hub + %d within %.0fx: %s (median verdict %.1f s = %.1fx the 2-end verdict %.1f s; best sample %.1fx)" % (
+                size, goal, verdict(ratio <= goal), summary["median"], ratio, base_verdict, summary["min"] / base_verdict))
+        lines += ["", "%s of issue 10, pass `%s`, its verdict against its own 2-end verdict of this run: %s." % (
+            "Goals" if name == judged else "For comparison, the goals", name, "; ".join(goals))]
     lines += ["", "Wall time per phase (median of the runs' own phases): start-up (ansible-playbook to its first play), facts "
                   "(the leftover probe peer clean-up and wg_facts on every end, to the controller's first task), probes + pings "
                   "(pairing, probe key, the probe play: probe peer, captures, probes, stop, collect, clean-up, pings; of which "
                   "pings: the ping task to the records), diagnosis (to the end of `Diagnose`: the verdict), report (the "
                   "remediation plays skipped, report files written).", "",
-              "| fleet | " + " | ".join(FLEET_PHASES) + " | verdict |", "|---|" + "---:|" * (len(FLEET_PHASES) + 1)]
-    phase_medians = {}
+              "| fleet | pass | " + " | ".join(FLEET_PHASES) + " | verdict |", "|---|---|" + "---:|" * (len(FLEET_PHASES) + 1)]
+    phase_medians: dict = {}
     for size in sizes:
-        entry = runs.get(str(size))
-        if not entry or not entry.get("new"):
+        for name in passes:
+            samples = runs[str(size)].get(name) or []
+            if not samples:
+                continue
+            per_run = [_fleet_phases(run) for run in samples]
+            phase_medians[(name, size)] = dict((phase, spread(p[phase] for p in per_run)) for phase in FLEET_PHASES)
+            cells = [med_spread(phase_medians[(name, size)][phase], digits=1) for phase in FLEET_PHASES]
+            cells.append(med_spread(runs[str(size)]["summary"][name]["verdict"], digits=1))
+            lines.append("| %s | %s | %s |" % (_fleet_name(size), name, " | ".join(cells)))
+    for name in passes:
+        measured = [size for size in sizes if (name, size) in phase_medians]
+        if len(measured) < 2:
             continue
-        per_run = [_fleet_phases(run) for run in entry["new"]]
-        phase_medians[size] = dict((phase, spread(p[phase] for p in per_run)) for phase in FLEET_PHASES)
-        cells = [med_spread(phase_medians[size][phase], digits=1) for phase in FLEET_PHASES]
-        cells.append(med_spread(entry["summary"]["new"]["verdict"], digits=1))
-        lines.append("| %s | %s |" % (_fleet_name(size), " | ".join(cells)))
-    measured = [size for size in sizes if size in phase_medians]
-    small, large = measured[0], measured[-1]
-    if len(measured) > 1:
         slopes = []
         for phase in FLEET_PHASES:
             steps = []
             for low_size, high_size in zip(measured, measured[1:]):
-                low, high = phase_medians[low_size][phase]["median"], phase_medians[high_size][phase]["median"]
+                low, high = phase_medians[(name, low_size)][phase]["median"], phase_medians[(name, high_size)][phase]["median"]
                 if low is not None and high is not None:
                     steps.append("%+.2f s per end from %d to %d spokes" % ((high - low) / (high_size - low_size), low_size, high_size))
             if steps:
                 slopes.append("%s %s" % (phase, ", ".join(steps)))
-        lines += ["", "Growth per added end (median phase times): " + "; ".join(slopes) + "."]
-        tasks_small, tasks_large = _task_medians(runs[str(small)]["new"]), _task_medians(runs[str(large)]["new"])
+        lines += ["", "Growth per added end, pass `%s` (median phase times): %s." % (name, "; ".join(slopes))]
+    if len(passes) > 1:
+        compared = []
+        for size in sizes:
+            entry = runs[str(size)]
+            if entry.get("old") and entry.get("new"):
+                old, new = phase_medians[("old", size)], phase_medians[("new", size)]
+                compared.append("%s: verdict %.1f -> %.1f s, probes + pings %s -> %s, of which pings %s -> %s" % (
+                    _fleet_name(size), entry["summary"]["old"]["verdict"]["median"], entry["summary"]["new"]["verdict"]["median"],
+                    fmt(old["probes + pings"]["median"], digits=1), fmt(new["probes + pings"]["median"], digits=1),
+                    fmt(old["of which pings"]["median"], digits=1), fmt(new["of which pings"]["median"], digits=1)))
+        lines += ["", "Pass `old` against pass `new`, same fleets, same run (medians): " + "; ".join(compared) + "."]
+    small, large = sizes[0], sizes[-1]
+    if large != small and runs[str(small)].get(judged) and runs[str(large)].get(judged):
+        tasks_small, tasks_large = _task_medians(runs[str(small)][judged]), _task_medians(runs[str(large)][judged])
         grown = sorted(((tasks_large[name] - tasks_small.get(name, 0.0), name) for name in tasks_large), reverse=True)[:8]
         added = large - small
-        lines += ["", "The tasks that grew most (median wall time of the task in a run, both passes summed, %s -> %s):" % (
-            _fleet_name(small), _fleet_name(large)), "",
+        lines += ["", "The tasks of pass `%s` that grew most (median wall time of the task in a run, both passes summed, %s -> %s):" % (
+            judged, _fleet_name(small), _fleet_name(large)), "",
             "| task | %s | %s | per added end |" % (_fleet_name(small), _fleet_name(large)), "|---|---:|---:|---:|"]
         for grow, name in grown:
             row = (name.replace("|", "\\|"), tasks_small.get(name, 0.0), tasks_large[name], grow / added)
             lines.append("| %s | %.1f s | %.1f s | %.2f s |" % row)
-    lines += ["", "Every run, in the order run (verdict, whole, floor; load average at the start and the end of the playbook):", "",
-              "| # | fleet | pass | verdict | whole | controller CPU | floor | load at start | load at end |",
-              "|---:|---|---|---:|---:|---:|---:|---|---|"]
+    lines += ["", "Every run, in the order run (verdict, whole, floor of its sample; load average at the start and the end of the "
+                  "playbook):", "",
+              "| # | fleet | pass | rc | verdict | whole | controller CPU | floor | load at start | load at end |",
+              "|---:|---|---|---:|---:|---:|---:|---:|---|---|"]
     seen: dict = {}
     number = 0
     for size in bench.get("order", []):
         entry = runs[str(size)]
         index = seen.get(size, 0)
         seen[size] = index + 1
-        floor_run = entry["floor"][index]
-        for name in ("old", "new"):
+        floor_run = entry["floor"][index] if index < len(entry["floor"]) else {}
+        for name in ("old", "new") if index % 2 == 0 else ("new", "old"):
             samples = entry.get(name) or []
             if index < len(samples):
                 run = samples[index]
                 number += 1
-                lines.append("| %d | %s | %s | %s | %.1f s | %.1f s | %.1f s | %s | %s |" % (
-                    number, _fleet_name(size), name, fmt(run.get("verdict"), digits=1), run["seconds"], run["cpu"],
-                    floor_run["seconds"], run["load_start"], run["load_end"]))
+                lines.append("| %d | %s | %s | %s | %s | %.1f s | %.1f s | %s | %s | %s |" % (
+                    number, _fleet_name(size), name, run["rc"], fmt(run.get("verdict"), digits=1), run["seconds"], run["cpu"],
+                    fmt(floor_run.get("seconds"), digits=1), run["load_start"], run["load_end"]))
     return lines + [""]
 
 

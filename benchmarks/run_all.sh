@@ -6,7 +6,9 @@
 #   BENCH_ONLY=fleet benchmarks/run_all.sh     section 5 alone (fleet sizes); rewrites only that section
 #   BENCH_FLEET_SIZES="1 20 50"                 spokes per fleet in section 5, the first is the baseline
 #   BENCH_FLEET_OLD=8226ebe^                    also run that commit's diagnosis pass on hub + 20 (off by default)
+#   BENCH_FLEET_OLD_AT="1 20 50"               the fleets the old pass runs on (default 20)
 #   BENCH_FLEET_CHECKOUT=DIR                    time the collection in DIR (e.g. a worktree of a commit) in section 5
+#   BENCH_FLEET_LABEL=..., BENCH_FLEET_OLD_LABEL=...  what each pass is, in words, for the report (default: its commit)
 #
 # Starts its own lab, measures, removes the lab (on failure too). Results stay in
 # .cache/bench/<UTC time>/ (raw outputs, JSON) next to the Markdown report.
@@ -37,10 +39,13 @@ python benchmarks/bench_fleet_sizes.py --sizes $fleet_sizes --check-inotify
 fleet_section() {
     step "5. diagnose.yml on fleets of $fleet_sizes spokes, each next to its floor, samples alternating"
     local old_args=(--checkout "${BENCH_FLEET_CHECKOUT:-$repo}")
+    [ -z "${BENCH_FLEET_LABEL:-}" ] || old_args+=(--label "$BENCH_FLEET_LABEL")
+    [ -z "${BENCH_FLEET_OLD_LABEL:-}" ] || old_args+=(--old-label "$BENCH_FLEET_OLD_LABEL")
     trap 'fleet down >/dev/null 2>&1 || true; git worktree remove --force "$results/old-pass" >/dev/null 2>&1 || true' EXIT
     if [ -n "$fleet_old" ]; then
         git worktree add --detach "$results/old-pass" "$fleet_old" >/dev/null
-        old_args+=(--old-checkout "$results/old-pass" --old-at 20)
+        # shellcheck disable=SC2206
+        old_args+=(--old-checkout "$results/old-pass" --old-at ${BENCH_FLEET_OLD_AT:-20})
     fi
     # shellcheck disable=SC2086
     python benchmarks/bench_fleet_sizes.py --sizes $fleet_sizes --repeat "$repeat" "${old_args[@]}" \
