@@ -93,7 +93,7 @@ attributes:
     platforms: posix
 notes:
   - Needs C(nft); C(unshare) (util-linux) to read and validate the boot config in an empty network namespace.
-  - iptables, ufw and firewalld are changed by the role wgdoctor.wireguard.firewall with their own modules.
+  - firewalld is changed by M(wgdoctor.wireguard.wg_firewalld); iptables and ufw by the role wgdoctor.wireguard.firewall with their own modules.
 seealso:
   - module: wgdoctor.wireguard.wg_facts
   - name: The firewall role

@@ -6,6 +6,7 @@ it all back after a reboot."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -153,6 +154,14 @@ def test_a_check_run_after_the_role_changes_nothing(server):
     assert run.returncode == 0, run.stdout[-3000:]
     assert re.search(r"server\s*:.*changed=0 .*failed=0", run.stdout), run.stdout[-3000:]
     assert server.check_output(FIREWALLD_STATE) == before, "the check run changed firewalld"
+
+
+def test_the_dry_run_showed_exactly_the_changes_the_real_run_made():
+    """prepare.yml's --check --diff and converge's real run each kept wg_firewalld's list of changes (converge.yml)."""
+    kept = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    check = json.loads((kept / "firewalld_changes.check.json").read_text())
+    real = json.loads((kept / "firewalld_changes.real.json").read_text())
+    assert check == real and "firewall-cmd --reload" in real, (check, real)
 
 
 def test_after_a_reboot_the_port_is_open_and_the_tunnel_works(rebooted_server):
