@@ -22,6 +22,32 @@ DIAGNOSE = os.path.join(REPO, "playbooks", "diagnose.yml")
 PREFIX = os.environ.get("WGD_LAB_PREFIX", "wgd")
 
 
+def pytest_addoption(parser):
+    group = parser.getgroup("wgdoctor lanes")
+    group.addoption("--shard", default=None, metavar="I/N",
+                    help="run only every N-th test (from the I-th, 0-based) of the suite named by --shard-suite: "
+                         "scripts/test.sh splits the fault matrix between two lab lanes with it")
+    group.addoption("--shard-suite", default="test_fault_matrix.py", metavar="FILE",
+                    help="the file whose tests --shard splits (default test_fault_matrix.py); other files run whole")
+
+
+def pytest_collection_modifyitems(config, items):
+    shard = config.getoption("--shard")
+    if not shard:
+        return
+    try:
+        index, count = (int(part) for part in shard.split("/"))
+        if not 0 <= index < count:
+            raise ValueError
+    except ValueError:
+        raise pytest.UsageError(f"--shard wants I/N with 0 <= I < N, got {shard!r}") from None
+    suite = config.getoption("--shard-suite")
+    in_suite = [item for item in items if os.path.basename(str(item.fspath)) == suite]
+    dropped = set(id(item) for position, item in enumerate(in_suite) if position % count != index)
+    config.hook.pytest_deselected(items=[item for item in items if id(item) in dropped])
+    items[:] = [item for item in items if id(item) not in dropped]
+
+
 def lab_env() -> dict:
     env = dict(os.environ)
     env.setdefault("CONTAINERS_CONF", os.path.join(REPO, "tests", "lab", "containers.conf"))
