@@ -368,6 +368,50 @@ def _task_medians(runs: list) -> dict:
     return dict((name, spread(samples)["median"]) for name, samples in per_task.items())
 
 
+def _where_the_time_goes(bench: dict, sizes: list, judged: str, phase_medians: dict) -> list:
+    """Which phase grows with the fleet, the controller's CPU per end and the floor's own growth, from this run's medians."""
+    runs = bench["runs"]
+    small, large = sizes[0], sizes[-1]
+    if large == small or (judged, small) not in phase_medians or (judged, large) not in phase_medians:
+        return []
+    growth = []
+    for phase in FLEET_PHASES:
+        if phase == "of which pings":
+            continue
+        low, high = phase_medians[(judged, small)][phase]["median"], phase_medians[(judged, large)][phase]["median"]
+        if low is not None and high is not None:
+            growth.append((high - low, phase))
+    total = sum(grow for grow, _phase in growth) or 1.0
+    cpu = dict((size, runs[str(size)]["summary"][judged]["cpu"]["median"]) for size in sizes if runs[str(size)].get(judged))
+    verdicts = dict((size, runs[str(size)]["summary"][judged]["verdict"]["median"]) for size in sizes if runs[str(size)].get(judged))
+    wholes = dict((size, runs[str(size)]["summary"][judged]["seconds"]["median"]) for size in sizes if runs[str(size)].get(judged))
+    floors = dict((size, runs[str(size)]["summary"]["floor"]["median"]) for size in sizes)
+    ends = dict((size, runs[str(size)]["ends"]) for size in sizes)
+    largest = max(growth)
+    return ["", "Where the time goes as the fleet grows (pass `%s`, %s -> %s, %d ends -> %d): the verdict grows by %.1f s; %s. "
+                "%s is the largest part of the growth. Controller CPU per end: %s; the controller's processes used %s of "
+                "the 2 cores over the whole run, the rest of the wall time is waiting: on what runs for every end beside it on the "
+                "same 2 cores (podman exec's conmon and runc, the module's python inside the end's namespaces, the commands "
+                "it runs) and on the other work of the machine. The floor itself, one command per end, grows %.1fx from "
+                "%d to %d ends: every task of the playbook costs about one such round trip per end it runs on, so the "
+                "verdict of a fleet grows like the floor times the tasks per end, not like the 2-end verdict." % (
+                    judged, _fleet_name(small), _fleet_name(large), ends[small], ends[large], verdicts[large] - verdicts[small],
+                    ", ".join("%s %+.1f s (%.0f%%)" % (phase, grow, 100 * grow / total) for grow, phase in sorted(growth, reverse=True)),
+                    largest[1][0].upper() + largest[1][1:],
+                    ", ".join("%.2f s at %d ends" % (cpu[size] / ends[size], ends[size]) for size in sizes if cpu.get(size)),
+                    ", ".join("%.0f%% at %d ends" % (100 * cpu[size] / (2 * wholes[size]), ends[size]) for size in sizes
+                              if cpu.get(size) and wholes.get(size)),
+                    floors[large] / floors[small] if floors[small] else 0.0, ends[small], ends[large]),
+            "",
+            "How the phases scale, and what to set: facts, probes and pings run on every end at once, in batches of "
+            "`forks` (Ansible's default is 5: set `forks` to the number of ends or what the controller's CPU and memory "
+            "carry, e.g. `-f 50` for 50 ends; for 500 ends, `forks` 50-100, and the controller needs the cores for it: each "
+            "fork is a Python process and each task on each end a connection round trip). A responder has one capture per "
+            "port whatever the number of probes aimed at it; an end runs all its pings at once, in one command (a hub with "
+            "N spokes pings N tunnels in the time of one ping, one round trip). The diagnosis runs once, on the controller "
+            "(section 4)."]
+
+
 def section_fleet_sizes(bench, info: dict | None = None) -> list:
     lines = ["## 5. diagnose.yml on a hub with 1, 20 and 50 spokes: time to verdict against the 2-end verdict (issue 10)", ""]
     if not bench or not bench.get("runs"):
@@ -498,6 +542,7 @@ def section_fleet_sizes(bench, info: dict | None = None) -> list:
                     fmt(old["probes + pings"]["median"], digits=1), fmt(new["probes + pings"]["median"], digits=1),
                     fmt(old["of which pings"]["median"], digits=1), fmt(new["of which pings"]["median"], digits=1)))
         lines += ["", "Pass `old` against pass `new`, same fleets, same run (medians): " + "; ".join(compared) + "."]
+    lines += _where_the_time_goes(bench, sizes, judged, phase_medians)
     small, large = sizes[0], sizes[-1]
     if large != small and runs[str(small)].get(judged) and runs[str(large)].get(judged):
         tasks_small, tasks_large = _task_medians(runs[str(small)][judged]), _task_medians(runs[str(large)][judged])
