@@ -3,7 +3,7 @@
 """Does UDP to port P on interface I reach the socket? Every backend's answer, combined.
 
 Runs the readers of each firewall the host has (nftables, iptables legacy and nft, ufw,
-firewalld) over the output of the commands in ``FIREWALL_COMMANDS`` and returns the
+firewalld) over the output of the commands in ``commands.FIREWALL_COMMANDS`` and returns the
 ``firewall`` facts: which backend decides, its verdict per listen port, forwarding and
 masquerade. The readers share their primitives (packets, verdicts, chain walking) with
 this module through ``primitives``; nothing here imports back into a reader.
@@ -15,7 +15,6 @@ import typing as t
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.verdict import (
     FirewallVerdict, ForwardSummary, InterfaceFirewall, MasqueradeEntry,
 )
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.commands import FIREWALL_COMMANDS  # noqa: F401 (re-exported)
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import firewalld as fw_firewalld
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import iptables as fw_iptables
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import nftables as fw_nftables

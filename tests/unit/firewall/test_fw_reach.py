@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import VERDICTS, masquerade_covers
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.reach import FIREWALL_COMMANDS, firewall_facts
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.commands import FIREWALL_COMMANDS
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.reach import firewall_facts
 from ansible_collections.wgdoctor.wireguard.tests.unit.firewall.fw_fixtures import (
     LAB_UPLINK, LAB_WG, PORT, UPLINK, WG, firewalld_outputs, fixture, ran)
 

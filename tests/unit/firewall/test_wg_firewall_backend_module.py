@@ -13,14 +13,15 @@ import yaml
 from ansible.module_utils import basic
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.commands import FIREWALL_COMMANDS
 from ansible_collections.wgdoctor.wireguard.plugins.modules import wg_firewall_backend
 from ansible_collections.wgdoctor.wireguard.tests.unit.module_harness import intercept_exits, run_module
 
 from fw_fixtures import FIREWALLD_COMMANDS, firewalld_probes, fixture
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-# The argv each reach.FIREWALL_COMMANDS key runs, so a fake host answers by argv as a real one does.
-ARGV_KEY = {tuple(argv): key for key, argv in reach.FIREWALL_COMMANDS.items()}
+# The argv each FIREWALL_COMMANDS key runs, so a fake host answers by argv as a real one does.
+ARGV_KEY = {tuple(argv): key for key, argv in FIREWALL_COMMANDS.items()}
 
 
 class FakeHost(object):
