@@ -64,6 +64,25 @@ def clean_on_hub(the_fleet: Fleet, *extra: str) -> dict:
     return yaml.safe_load(proc.stdout.split("=>", 1)[1])
 
 
+def signal_dir_paths() -> list[str]:
+    """The capture signal directories in the fleet's shared /run (every end's)."""
+    return fleet.container_exec("ls -d /run/wgdoctor-probe-* 2>/dev/null || true").stdout.split()
+
+
+def leave_signal_dirs() -> dict[str, set[str]]:
+    """The interrupted run's own signal directories (if it got as far as a capture) aged "long ago", beside
+    made ones: an old one of the hub's, a young one of the hub's (a live run's) and an old one of an end
+    whose name merely ends with the hub's. What the next run must remove and what it must keep."""
+    real = set(signal_dir_paths())
+    old = f"/run/wgdoctor-probe-{'0' * 12}-{fleet.HUB}"
+    young = f"/run/wgdoctor-probe-{'1' * 12}-{fleet.HUB}"
+    not_ours = f"/run/wgdoctor-probe-{'2' * 12}-branch-{fleet.HUB}"
+    fleet.container_exec(f"mkdir -p {old} {young} {not_ours} && touch {old}/ready-47111 {young}/ready-47111 {not_ours}/stop")
+    aged = sorted(real | {old, not_ours})
+    fleet.container_exec(f"find {' '.join(aged)} -exec touch -d '{LONG_AGO}' {{}} +")
+    return {"old": real | {old}, "young": {young}, "not_ours": {not_ours}}
+
+
 def interrupt_while_probe_peer_registered(the_fleet: Fleet, tmp_path, known: set[str]) -> tuple[str, float]:
     """Start diagnose.yml, SIGKILL its whole process group as soon as the hub holds a peer without allowed
     IPs that is none of the known ones: the probe key. Returns that key and how long the run had lived."""
@@ -120,6 +139,7 @@ def test_interrupted_run_leftover_probe_peer_is_removed_by_the_next_run(fleet_la
 
     # The interrupted run was long ago: no run that is still alive can own its marker.
     fleet.container_exec(f"[ ! -d {MARKERS} ] || find {MARKERS} -type f -exec touch -d '{LONG_AGO}' {{}} +")
+    signal_dirs = leave_signal_dirs()
     # --check says what it would remove, and removes nothing.
     cleaned = clean_on_hub(fleet_lab, "--check")
     assert cleaned["changed"] and cleaned["removed"] == [{"interface": fleet.HUB_INTERFACE, "public_key": leftover}], cleaned
@@ -135,6 +155,10 @@ def test_interrupted_run_leftover_probe_peer_is_removed_by_the_next_run(fleet_la
     assert set(after) == set(known_before), "the second run removed or left a peer that is not the leftover"
     assert {key: after[key] for key in not_ours} == {key: known_before[key] for key in not_ours}
     assert markers() == [], "markers left behind"
+    left = set(signal_dir_paths())
+    assert not left & signal_dirs["old"], f"old signal directories of an interrupted run are still there: {left & signal_dirs['old']}"
+    assert signal_dirs["young"] <= left, "a signal directory young enough to belong to a live run was removed"
+    assert signal_dirs["not_ours"] <= left, "another end's signal directory was removed by an end whose name it ends with"
     run = fleet_lab.last_run
     assert "leftover probe peer" in run.stdout and leftover in run.stdout, "the removal is not said in the run's output"
 
