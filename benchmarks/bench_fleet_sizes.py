@@ -161,9 +161,33 @@ def commit_of(checkout: str) -> str:
     return commit + ("" if git("diff", "--quiet", "HEAD", "--", "plugins", "playbooks", "roles").returncode == 0 else "+changes")
 
 
-def order(sizes: list, repeat: int) -> list:
-    """(sample, size) forth then back: 1 20 50, 50 20 1, 1 20 50, ..."""
-    return [(sample, size) for sample in range(repeat) for size in (sizes if sample % 2 == 0 else sizes[::-1])]
+def order(sizes: list, repeat: int, first: int = 0) -> list:
+    """(sample, size) forth then back: 1 20 50, 50 20 1, 1 20 50, ... (from sample `first`: a later run goes on the alternation)."""
+    return [(sample, size) for sample in range(first, first + repeat) for size in (sizes if sample % 2 == 0 else sizes[::-1])]
+
+
+def merge(paths: list) -> dict:
+    """Runs of this script, one after another on the same machine, as one: samples appended in the order run."""
+    merged: dict = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            part = json.load(handle)
+        if not merged:
+            merged = part
+            merged["parts"] = [dict((key, part.get(key)) for key in ("date", "load_start", "load_end", "commit", "old_commit"))]
+            continue
+        merged["parts"].append(dict((key, part.get(key)) for key in ("date", "load_start", "load_end", "commit", "old_commit")))
+        merged["order"] += part["order"]
+        merged["repeat"] += part["repeat"]
+        merged["load_end"] = part.get("load_end")
+        merged.setdefault("labels", {}).update(part.get("labels") or {})
+        for size, entry in part["runs"].items():
+            into = merged["runs"].setdefault(size, dict(entry, fleet_up=[], floor=[], new=[], old=[]))
+            for key in ("fleet_up", "floor", "new", "old"):
+                into[key] = into.get(key, []) + entry.get(key, [])
+    merged["sizes"] = sorted(int(size) for size in merged["runs"])
+    summarise(merged)
+    return merged
 
 
 def main() -> None:
@@ -177,12 +201,19 @@ def main() -> None:
     parser.add_argument("--old-at", type=int, nargs="+", default=[20], help="spokes of the fleets the old checkout runs on")
     parser.add_argument("--label", help="what the timed collection is, in words, for the report (default: its commit)")
     parser.add_argument("--old-label", help="what the old checkout is, in words, for the report (default: its commit)")
+    parser.add_argument("--first-sample", type=int, default=0,
+                        help="number the samples from here (1 goes on the alternation of a run of 1 sample: sizes back, passes swapped)")
+    parser.add_argument("--merge", nargs="+", metavar="JSON", help="only merge these results (runs one after another) into --json")
     parser.add_argument("--check-inotify", action="store_true", help="only check that the largest fleet can start")
     parser.add_argument("--keep-fleet", action="store_true", help="leave the last fleet up")
     # The path MTU search (issue 16) is a phase of its own that would hide the probes + pings phase timed here.
     parser.add_argument("-e", "--extra-vars", action="append", default=["wg_path_mtu=false"],
                         help="extra variables for every playbook (default: wg_path_mtu=false)")
     args = parser.parse_args()
+    if args.merge:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(merge(args.merge), handle, indent=1)
+        return
     inotify_check(max(args.sizes))
     if args.check_inotify:
         return
@@ -200,7 +231,7 @@ def main() -> None:
         "labels": dict((name, label) for name, label in (("new", args.label), ("old", args.old_label)) if label)}
     current = None
     try:
-        for sample, size in order(args.sizes, args.repeat):
+        for sample, size in order(args.sizes, args.repeat, args.first_sample):
             ends = size + 1
             inventory = os.path.join(logs, "inventory-%d.json" % size)
             entry = results["runs"].setdefault(str(size), {"ends": ends, "forks": ends, "fleet_up": [], "floor": [], "new": [], "old": []})

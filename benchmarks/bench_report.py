@@ -422,9 +422,10 @@ def section_fleet_sizes(bench, info: dict | None = None) -> list:
     labels.update(bench.get("labels") or {})
     passes = [name for name in ("old", "new") if any(runs[str(size)].get(name) for size in sizes)]
     if info:
-        lines += ["Run on %s (%s, %s cores, load at start %s; %s; %s)." % (
+        lines += ["Run on %s (%s, %s cores, load at start %s; %s; %s)%s." % (
             bench.get("date", info.get("date")), info.get("cpu"), info.get("nproc"), bench.get("load_start", info.get("load_at_start")),
-            info.get("ansible_core"), info.get("lab")), ""]
+            info.get("ansible_core"), info.get("lab"), "".join(
+                ", then on %s (load at start %s)" % (part.get("date"), part.get("load_start")) for part in (bench.get("parts") or [])[1:])), ""]
     limit = bench.get("inotify_limit")
     lines += [
         "Timed: `ansible-playbook playbooks/diagnose.yml` (no remediation, %s) on the fleet lab (`tests/lab/fleet.py`: a hub, "
@@ -450,6 +451,8 @@ def section_fleet_sizes(bench, info: dict | None = None) -> list:
             "; within a sample the passes alternate too (old then new, then new then old)" if len(passes) > 1 else "",
             bench.get("repeat", 0)),
         ""]
+    for note in bench.get("notes") or []:
+        lines += [note, ""]
     if limit and limit != "n/a":
         lines += ["fs.inotify.max_user_instances was %s during the run. Every wireguard-go takes one of root's inotify instances, "
                   "machine-wide; hub + 50 needs 51 and the other labs on the machine held some of the default 128, so the "
@@ -504,7 +507,7 @@ def section_fleet_sizes(bench, info: dict | None = None) -> list:
                   "(the leftover probe peer clean-up and wg_facts on every end, to the controller's first task), probes + pings "
                   "(pairing, probe key, the probe play: probe peer, captures, probes, stop, collect, clean-up, pings; of which "
                   "pings: the ping task to the records), diagnosis (to the end of `Diagnose`: the verdict), report (the "
-                  "remediation plays skipped, report files written).", "",
+                  "remediation plays and the after pass, skipped on every end, and the report files written).", "",
               "| fleet | pass | " + " | ".join(FLEET_PHASES) + " | verdict |", "|---|---|" + "---:|" * (len(FLEET_PHASES) + 1)]
     phase_medians: dict = {}
     for size in sizes:
