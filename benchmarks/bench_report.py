@@ -394,14 +394,19 @@ def _where_the_time_goes(bench: dict, sizes: list, judged: str, phase_medians: d
                 "same 2 cores (podman exec's conmon and runc, the module's python inside the end's namespaces, the commands "
                 "it runs) and on the other work of the machine. The floor itself, one command per end, grows %.1fx from "
                 "%d to %d ends: every task of the playbook costs about one such round trip per end it runs on, so the "
-                "verdict of a fleet grows like the floor times the tasks per end, not like the 2-end verdict." % (
+                "verdict of a fleet grows like the floor times the tasks per end, not like the 2-end verdict. In this lab every "
+                "end's own work runs on the controller's 2 cores too (on a real fleet it runs on each end's CPU); the "
+                "controller's CPU alone, %.0f s for %d ends, needs %.0f s of its 2 cores at best, against %.0f s allowed by "
+                "the goal (%.0fx the 2-end verdict)." % (
                     judged, _fleet_name(small), _fleet_name(large), ends[small], ends[large], verdicts[large] - verdicts[small],
                     ", ".join("%s %+.1f s (%.0f%%)" % (phase, grow, 100 * grow / total) for grow, phase in sorted(growth, reverse=True)),
                     largest[1][0].upper() + largest[1][1:],
                     ", ".join("%.2f s at %d ends" % (cpu[size] / ends[size], ends[size]) for size in sizes if cpu.get(size)),
                     ", ".join("%.0f%% at %d ends" % (100 * cpu[size] / (2 * wholes[size]), ends[size]) for size in sizes
                               if cpu.get(size) and wholes.get(size)),
-                    floors[large] / floors[small] if floors[small] else 0.0, ends[small], ends[large]),
+                    floors[large] / floors[small] if floors[small] else 0.0, ends[small], ends[large],
+                    cpu.get(large) or 0.0, ends[large], (cpu.get(large) or 0.0) / 2, FLEET_GOALS.get(large, 3.0) * verdicts[small],
+                    FLEET_GOALS.get(large, 3.0)),
             "",
             "How the phases scale, and what to set: facts, probes and pings run on every end at once, in batches of "
             "`forks` (Ansible's default is 5: set `forks` to the number of ends or what the controller's CPU and memory "
