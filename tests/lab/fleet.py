@@ -162,6 +162,11 @@ def add_namespace_script(host: str, public: str | None) -> str:
              # which no rename can replace (EBUSY): only files inside a bound directory can be replaced atomically.
              f"mkdir -p /etc/netns/{host}/nftables.d",
              f"{{ cat /etc/nftables.conf; echo 'include \"/etc/nftables.d/*.nft\"'; }} > /etc/netns/{host}/nftables.conf",
+             # Likewise the other firewalls' files: iptables' rules files and what loads them at boot (no
+             # netfilter-persistent in the image: an if-pre-up.d script, the Debian way without it), and ufw's
+             # config and /etc/default/ufw. Empty or the image's until a test makes the host use them.
+             f"mkdir -p /etc/netns/{host}/iptables /etc/netns/{host}/network/if-pre-up.d",
+             f"cp -a /etc/ufw /etc/netns/{host}/ufw && cp -a /etc/default /etc/netns/{host}/default",
              f"printf '127.0.0.1 localhost\\n::1 localhost\\n' > /etc/netns/{host}/hosts",
              f"ip -n {host} link set lo up"]
     if public:
@@ -175,7 +180,8 @@ def add_namespace_script(host: str, public: str | None) -> str:
 def network_script(spec: dict[str, t.Any]) -> str:
     hub = spec["hub"]
     parts = ["ip link add fleet-pub type bridge", "ip link set fleet-pub up",
-             f"mkdir -p /run/wireguard {STATE} /etc/nftables.d", f"cat > {ENTER} <<'EOF'\n{ENTER_SCRIPT}EOF", f"chmod 755 {ENTER}",
+             # ip netns exec binds /etc/netns/HOST/X over /etc/X only where /etc/X exists.
+             f"mkdir -p /run/wireguard {STATE} /etc/nftables.d /etc/iptables /etc/network", f"cat > {ENTER} <<'EOF'\n{ENTER_SCRIPT}EOF", f"chmod 755 {ENTER}",
              add_namespace_script(HUB, hub["public"])]
     for spoke in spec["spokes"]:
         parts.append(add_namespace_script(spoke["name"], spoke["public"]))
