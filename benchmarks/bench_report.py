@@ -504,8 +504,12 @@ def section_fleet_sizes(bench, info: dict | None = None) -> list:
                 continue
             summary = entry["summary"][name]["verdict"]
             ratio = summary["median"] / base_verdict
-            goals.append("hub + %d within %.0fx: %s (median verdict %.1f s = %.1fx the 2-end verdict %.1f s; best sample %.1fx)" % (
-                size, goal, verdict(ratio <= goal), summary["median"], ratio, base_verdict, summary["min"] / base_verdict))
+            # Sample k of a fleet against sample k of the 2-end fleet: the same part of the run, the nearest load.
+            paired = ["%.1fx" % (run["verdict"] / two["verdict"]) for run, two in zip(entry[name], runs[base][name])
+                      if run.get("verdict") and two.get("verdict")]
+            goals.append("hub + %d within %.0fx: %s (median verdict %.1f s = %.1fx the 2-end verdict %.1f s; sample by sample "
+                         "against the 2-end sample of the same part: %s)" % (
+                             size, goal, verdict(ratio <= goal), summary["median"], ratio, base_verdict, ", ".join(paired) or "n/a"))
         lines += ["", "%s of issue 10, pass `%s`, its verdict against its own 2-end verdict of this run: %s." % (
             "Goals" if name == judged else "For comparison, the goals", name, "; ".join(goals))]
     lines += ["", "Wall time per phase (median of the runs' own phases): start-up (ansible-playbook to its first play), facts "
