@@ -50,9 +50,15 @@ class Forwarding(t.TypedDict):
     ipv6: bool | None
 
 
-class Clock(t.TypedDict):
+class _ClockBase(t.TypedDict):
     epoch: float
     ntp_synchronized: bool | None
+
+
+class Clock(_ClockBase, total=False):
+    """controller_epoch: the controller's clock when the facts arrived (wg_facts' action plugin); absent in facts
+    gathered without it. The clock_skew rule compares each end's offset from it, not the ends' raw clocks."""
+    controller_epoch: float
 
 
 class ParseError(t.TypedDict):

@@ -153,7 +153,9 @@ ansible_facts:
           returned: always
           sample: {"ipv4": false, "ipv6": false}
         clock:
-          description: The host's clock, C(epoch) in Unix seconds and whether NTP synchronised it.
+          description:
+            - The host's clock, C(epoch) in Unix seconds and whether NTP synchronised it (C(ntp_synchronized)).
+            - C(controller_epoch) is the controller's clock when the facts arrived there (added by the action plugin).
           type: dict
           returned: always
         firewall:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, wgdoctor contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The firewall part of `ansible_facts.wireguard`, answered on the controller.
+"""What the controller adds to `ansible_facts.wireguard`: the firewall verdicts, and when the facts arrived.
 
 wg_facts runs the firewall commands on the host and returns their output with the question's
 inputs (listen ports, uplinks, tunnel source addresses) as `firewall_input`. Its action plugin
@@ -18,6 +18,15 @@ import typing as t
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import reach
 
 Facts = t.Dict[str, t.Any]
+
+
+def stamp_arrival(facts: Facts, now: float) -> Facts:
+    """The controller's clock when the facts arrived, beside the host's own (`clock.controller_epoch`): ends read
+    minutes apart on a big fleet are compared by their offsets from it, not by their raw clocks."""
+    clock = facts.get("clock")
+    if isinstance(clock, dict):
+        clock["controller_epoch"] = round(now, 2)
+    return facts
 
 
 def attach_firewall(facts: Facts, firewall_input: t.Optional[t.Mapping[str, t.Any]]) -> Facts:

@@ -242,6 +242,13 @@ def duplicate_public_key(ctx):
     return findings
 
 
+def _clock_line(host, clock, against_controller):
+    line = "%s: clock %.0f (NTP synchronized: %s)" % (host, clock["epoch"], clock.get("ntp_synchronized"))
+    if against_controller:
+        line += ", %+.0f s from the controller's clock when its facts arrived" % (clock["epoch"] - clock["controller_epoch"])
+    return line
+
+
 def clock_skew(ctx):
     findings = []
     seen = set()
@@ -253,7 +260,13 @@ def clock_skew(ctx):
         clock_a, clock_b = first.facts.get("clock") or {}, second.facts.get("clock") or {}
         if clock_a.get("epoch") is None or clock_b.get("epoch") is None:
             continue
-        skew = clock_a["epoch"] - clock_b["epoch"]
+        # Each end against the controller's time when its facts arrived: on a big fleet the ends are read minutes
+        # apart, and the raw clocks differ by that much on one clock. Facts of an older wg_facts: the raw clocks.
+        against_controller = clock_a.get("controller_epoch") is not None and clock_b.get("controller_epoch") is not None
+        if against_controller:
+            skew = (clock_a["epoch"] - clock_a["controller_epoch"]) - (clock_b["epoch"] - clock_b["controller_epoch"])
+        else:
+            skew = clock_a["epoch"] - clock_b["epoch"]
         if abs(skew) <= MAX_CLOCK_SKEW:
             continue
         culprit = first
@@ -263,8 +276,7 @@ def clock_skew(ctx):
             "clock_skew", culprit.host,
             "The clocks of %s and %s differ by %d s; a clock that goes back makes the responder drop "
             "initiations as replays. Synchronise both with NTP." % (first.host, second.host, abs(skew)),
-            ["%s: clock %.0f (NTP synchronized: %s)" % (first.host, clock_a["epoch"], clock_a.get("ntp_synchronized")),
-             "%s: clock %.0f (NTP synchronized: %s)" % (second.host, clock_b["epoch"], clock_b.get("ntp_synchronized"))],
+            [_clock_line(first.host, clock_a, against_controller), _clock_line(second.host, clock_b, against_controller)],
             interface=culprit.interface, scope=tunnel_scope(index, tunnel)))
     return findings
 

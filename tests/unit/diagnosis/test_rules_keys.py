@@ -142,6 +142,22 @@ def test_clocks_a_few_seconds_apart_are_fine(facts):
     assert "clock_skew" not in codes(run(facts))
 
 
+def test_ends_on_one_clock_read_70_s_apart_are_not_skewed(facts):
+    """A facts phase of minutes (a big fleet under load): the server's facts came back 70 s after the client's, on
+    one clock. Each end's clock is set against the controller's time when its facts arrived (wg_facts' action)."""
+    facts["client"]["clock"] = {"epoch": 1764085000.0, "ntp_synchronized": True, "controller_epoch": 1764085001.5}
+    facts["server"]["clock"] = {"epoch": 1764085070.0, "ntp_synchronized": True, "controller_epoch": 1764085071.2}
+    assert "clock_skew" not in codes(run(facts))
+
+
+def test_a_clock_set_back_is_named_when_both_were_read_at_one_time(facts):
+    facts["client"]["clock"] = {"epoch": 1764085000.0 - 3600, "ntp_synchronized": False, "controller_epoch": 1764085001.0}
+    facts["server"]["clock"] = {"epoch": 1764085070.0, "ntp_synchronized": True, "controller_epoch": 1764085071.0}
+    finding = only(run(facts), "clock_skew")
+    assert finding["host"] == "client" and "3600 s" in finding["summary"]
+    assert any("controller" in line for line in finding["evidence"])
+
+
 def test_two_hosts_with_one_key_is_not_also_a_missing_peer(facts):
     facts["client2"] = copy.deepcopy(facts["client"])
     assert "duplicate_public_key" in codes(run(facts))

@@ -1,9 +1,11 @@
-"""wg_facts' action plugin: the module's firewall output becomes the facts' firewall verdicts on the controller."""
+"""wg_facts' action plugin: the module's firewall output becomes the facts' firewall verdicts on the controller, and
+the controller's clock when the facts arrived is put beside the host's."""
 from __future__ import annotations
 
 import json
 import os
 import sys
+import time
 from unittest.mock import MagicMock
 
 import pytest
@@ -70,7 +72,10 @@ def test_what_the_task_returns_is_what_the_gathering_and_the_controller_give_tog
     expected = json.loads(json.dumps(returned))
     attach_firewall(expected["ansible_facts"]["wireguard"], expected.pop("firewall_input"))
     plugin, _calls = action(returns=returned)
+    before = time.time()
     result = plugin.run(task_vars={})
+    arrived = result["ansible_facts"]["wireguard"]["clock"].pop("controller_epoch")
+    assert before - 0.01 <= arrived <= time.time() + 0.01
     assert result["ansible_facts"] == expected["ansible_facts"]
 
 
