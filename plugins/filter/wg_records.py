@@ -12,7 +12,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import MtuRecord, PingRecord, ProbeRecord
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import (
-    AnsweredEnds, answered_ends, host_results, mtu_records, ping_records, probe_records,
+    AnsweredEnds, answered_ends, host_results, mtu_records, ping_batch_results, ping_records, probe_records,
 )
 
 
@@ -49,6 +49,13 @@ def wg_ping_records(ping_results: t.Any) -> list[PingRecord]:
     return ping_records(_list(ping_results, "wg_ping_records", "the input"))
 
 
+def wg_ping_batch_results(registered: t.Any, pings: t.Any) -> dict:
+    if registered is not None and not isinstance(registered, Mapping):
+        raise AnsibleFilterError("wg_ping_batch_results: input must be the registered result of the pings' command, got %s"
+                                 % type(registered).__name__)
+    return ping_batch_results(registered or {}, _list(pings, "wg_ping_batch_results", "pings"))
+
+
 def wg_mtu_records(mtu_results: t.Any) -> list[MtuRecord]:
     return mtu_records(_list(mtu_results, "wg_mtu_records", "the input"))
 
@@ -60,5 +67,6 @@ class FilterModule:
             "wg_probe_records": wg_probe_records,
             "wg_host_results": wg_host_results,
             "wg_ping_records": wg_ping_records,
+            "wg_ping_batch_results": wg_ping_batch_results,
             "wg_mtu_records": wg_mtu_records,
         }

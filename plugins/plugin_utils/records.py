@@ -224,6 +224,33 @@ def ping_record(result: Mapping) -> PingRecord:
     return t.cast(PingRecord, record)
 
 
+PING_BLOCK = "\n@@wgdoctor-ping@@ "
+PING_STDERR = "\n@@wgdoctor-ping-stderr@@"
+
+
+def ping_batch_results(registered: t.Any, pings: t.Sequence) -> dict[str, list[dict[str, t.Any]]]:
+    """The results a loop over `pings` would have registered, from the one command that ran an end's pings at
+    once (diagnose_pass.yml): per ping, in plan order, a block `PING_BLOCK rc` + stdout + `PING_STDERR` + stderr.
+    A ping without its block (the command itself failed) gets rc -1 and why, so ping_records says so."""
+    registered = _mapping(registered)
+    blocks = str(registered.get("stdout") or "").split(PING_BLOCK)[1:]
+    results = []
+    for index, ping in enumerate(pings or []):
+        if index < len(blocks):
+            output, _marker, stderr = blocks[index].partition(PING_STDERR)
+            rc_text, _newline, stdout = output.partition("\n")
+            try:
+                rc = int(rc_text.strip())
+            except ValueError:
+                rc = -1
+            results.append({"item": ping, "rc": rc, "stdout": stdout.strip(), "stderr": stderr.strip(), "changed": False})
+        else:
+            why = registered.get("stderr") or registered.get("msg") or "no output"
+            results.append({"item": ping, "rc": -1, "stdout": "", "stderr": "the pings of this end gave no result: %s" % why,
+                            "changed": False})
+    return {"results": results}
+
+
 def ping_records(results: t.Sequence) -> list[PingRecord]:
     """Records of the pings that ran; a host that could not be reached to ping from has no record
     (host_unreachable names it)."""

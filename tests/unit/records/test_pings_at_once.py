@@ -2,8 +2,8 @@
 
 The playbook used to run one task item per ping: a hub pinging its N spokes paid N module round trips and N pings
 one after another (docs/benchmarks.md section 5). These tests run the playbook's own command (templated from
-diagnose_pass.yml) with a stand-in `ping` on PATH and split its output with the playbook's own task, then hand
-the results to the records the diagnosis reads.
+diagnose_pass.yml) with a stand-in `ping` on PATH and split its output with the playbook's own task (the
+wg_ping_batch_results filter), then hand the results to the records the diagnosis reads.
 """
 from __future__ import annotations
 
@@ -28,22 +28,28 @@ def plan(address: str, interface: str = "corpnet") -> dict:
     return {"from": "hub", "to": "spoke-" + address, "address": address, "interface": interface, "handshake_recent": True}
 
 
-def stand_in_ping(directory, seconds: float) -> str:
-    """A `ping` that checks its arguments, sleeps, and prints what the real one printed for that address."""
+def stand_in_ping(directory, seconds: float, together: int = 0) -> str:
+    """A `ping` that checks its arguments, sleeps, and prints what the real one printed for that address. With
+    `together`, each waits (up to 30 s) until that many of them have started, and fails saying so when they never
+    do: pings run one after another never get there."""
     cases = "\n".join("    %s) printf '%%s' '%s'; printf '%%s' '%s' >&2; exit %d ;;" % (
         address, output["stdout"].replace("'", "'\\''"), output["stderr"].replace("'", "'\\''"), output["rc"])
         for address, output in BY_ADDRESS.items())
     script = directory / "ping"
+    barrier = ('touch "%s/started.$$"; waited=0\n'
+               'while [ "$(ls "%s" | grep -c "^started\\.")" -lt %d ]; do\n'
+               '  sleep 0.1; waited=$((waited + 1)); [ $waited -lt 300 ] || { echo "not at once" >&2; exit 8; }\ndone\n'
+               % (directory, directory, together)) if together else ""
     script.write_text('#!/bin/sh\n[ "$1 $2 $3 $4 $5 $6 $7" = "-c 3 -i 0.3 -W 1 -I" ] || { echo "bad arguments: $*" >&2; exit 9; }\n'
-                      'case "$8" in *"\'"*) echo "unquoted: $8" >&2; exit 9 ;; esac\n'
+                      'case "$8" in *"\'"*) echo "unquoted: $8" >&2; exit 9 ;; esac\n' + barrier +
                       "sleep %s\ncase \"$9\" in\n%s\n    *) echo \"unknown address $9\" >&2; exit 9 ;;\nesac\n" % (seconds, cases))
     script.chmod(0o755)
     return str(directory)
 
 
-def run_pings(tmp_path, pings: list, seconds: float = 0.0) -> tuple:
+def run_pings(tmp_path, pings: list, seconds: float = 0.0, together: int = 0) -> tuple:
     command = render(task(PASS, PING)["ansible.builtin.shell"]["cmd"], {"wg_work": {"pings": pings}})
-    environ = dict(os.environ, PATH=stand_in_ping(tmp_path, seconds) + os.pathsep + os.environ["PATH"])
+    environ = dict(os.environ, PATH=stand_in_ping(tmp_path, seconds, together) + os.pathsep + os.environ["PATH"])
     start = time.monotonic()
     proc = subprocess.run(["/bin/sh", "-c", command], env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           check=False)
@@ -78,10 +84,11 @@ def test_the_records_are_those_of_one_ping_per_task_item(tmp_path):
 
 
 def test_the_pings_of_one_end_run_at_once(tmp_path):
+    # Each stand-in waits until all ten have started: only pings running at the same time all answer.
     pings = [plan("10.66.0.11") for _n in range(10)]
-    registered, seconds = run_pings(tmp_path, pings, seconds=0.5)
-    assert len(split(pings, registered)) == 10
-    assert seconds < 3.0, "ten pings of 0.5 s took %.1f s: they ran one after another" % seconds
+    registered, _seconds = run_pings(tmp_path, pings, together=10)
+    results = split(pings, registered)
+    assert [(result["rc"], result["stderr"]) for result in results] == [(0, "")] * 10, results
 
 
 def test_an_interface_name_reaches_ping_as_one_word(tmp_path):
@@ -103,3 +110,11 @@ def test_a_command_that_gave_nothing_still_gives_every_ping_a_result_that_says_w
 
 def test_an_end_with_no_ping_has_no_result():
     assert split([], {"skipped": True, "changed": False}) == []
+
+
+def test_an_exit_status_that_is_not_a_number_is_minus_one_and_the_output_is_kept():
+    pings = [plan("10.66.0.11")]
+    registered = {"rc": 0, "stdout": "\n@@wgdoctor-ping@@ garbage\nPING 10.66.0.11\n@@wgdoctor-ping-stderr@@\nsome error",
+                  "stderr": "", "changed": False}
+    [result] = split(pings, registered)
+    assert (result["rc"], result["stdout"], result["stderr"]) == (-1, "PING 10.66.0.11", "some error")
