@@ -13,9 +13,10 @@
 #                                              and not-applied suites
 #   lab       (prefix wgd-suite, index 0)      half of the fault matrix (--shard 0/2) and the suites
 #                                              not named below
-#   lab2      (prefix wgd-suite2, index 2)     IPv6, path MTU, parallel probes, the fleet suites
+#   lab2      (prefix wgd-suite2, index 2)     IPv6, path MTU, the fleet remediation proof
 #   lab3      (prefix wgd-suite3, index 3)     the other half of the fault matrix, monitor, start
-#                                              failures, keepalive safety, remedy order and changes
+#                                              failures, keepalive safety, remedy order and changes,
+#                                              the fleet fault matrix
 # so that the lanes end at about the same time. The unit tests, lint and sanity run side by side
 # too (lint and sanity start with the unit tests; each stage still has its own log and verdict).
 set -uo pipefail
@@ -77,10 +78,10 @@ stage_lab() {
 # The suites the Molecule lane takes over when both lanes run (see the top).
 lane_suites="tests/integration/test_check_mode.py tests/integration/test_roles_lab.py tests/integration/test_not_applied_lab.py"
 # The suites of the second and third lab lanes, each on a lab of its own (see the top).
-lab2_suites="tests/integration/test_ipv6_lab.py tests/integration/test_mtu_lab.py tests/integration/test_probe_parallel_lab.py
-tests/integration/test_fleet_lab.py tests/integration/test_fleet_remediation_lab.py"
+lab2_suites="tests/integration/test_ipv6_lab.py tests/integration/test_mtu_lab.py tests/integration/test_fleet_remediation_lab.py"
 lab3_suites="tests/integration/test_monitor_lab.py tests/integration/test_startup_faults_lab.py
-tests/integration/test_keepalive_safety_lab.py tests/integration/test_remediation_order_lab.py tests/integration/test_remedy_changed_lab.py"
+tests/integration/test_keepalive_safety_lab.py tests/integration/test_remediation_order_lab.py tests/integration/test_remedy_changed_lab.py
+tests/integration/test_fleet_lab.py"
 lab2_lane() {
   # shellcheck disable=SC2086  # lab2_suites is a list of paths without spaces
   WGD_LAB_PREFIX=wgd-suite2 WGD_LAB_INDEX=2 python -m pytest $lab2_suites -v -p no:cacheprovider --durations=0
