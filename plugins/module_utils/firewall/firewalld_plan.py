@@ -24,24 +24,19 @@ diff come from the same plan the real run carries out.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 import typing as t
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall import firewalld as fw_firewalld
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.primitives import interface_matches
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.plan_params import PlanError, check_common
 
-INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 ZONE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,17}$")
 # The comment marks the MSS clamp's direct rules; it is one iptables argument.
 COMMENT = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
 LAYERS = ("permanent", "runtime")
 # Settings of a zone or policy that are not lost by a reload: firewalld keeps the interface bindings.
 KEPT_BY_RELOAD = ("name", "flags", "interfaces")
-
-
-class PlanError(ValueError):
-    """Input the plan cannot be made from; the message names the option and the value."""
 
 
 class Params(t.TypedDict, total=False):
@@ -123,29 +118,11 @@ def check_params(params: Params) -> None:
     names += [("forward_uplinks", u) for u in params.get("forward_uplinks") or []]
     if params.get("masquerade_interface"):
         names.append(("masquerade_interface", params["masquerade_interface"]))
-    for option, name in names:
-        if not isinstance(name, str) or not INTERFACE_NAME.match(name):
-            raise PlanError("%s: %r is not an interface name (1-15 of A-Z a-z 0-9 _ . -)" % (option, name))
+    check_common(params, names)
     if params.get("zone") and not ZONE_NAME.match(params["zone"]):
         raise PlanError("zone: %r is not a firewalld zone name" % params["zone"])
-    if not 1 <= int(params["port"]) <= 65535:
-        raise PlanError("port: %r is not a UDP port (1-65535)" % params["port"])
     if params.get("mss_clamp") and not COMMENT.match(params.get("comment") or ""):
         raise PlanError("comment: %r must be 1-64 of A-Z a-z 0-9 _ . : / - (one iptables argument)" % params.get("comment"))
-    cidrs = [("forward_sources", s) for s in params.get("forward_sources") or []]
-    if params.get("masquerade_source"):
-        cidrs.append(("masquerade_source", params["masquerade_source"]))
-    for option, cidr in cidrs:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except (TypeError, ValueError):
-            raise PlanError("%s: %r is not a subnet in CIDR notation" % (option, cidr))
-        if "/" not in str(cidr):
-            raise PlanError("%s: %r has no prefix length" % (option, cidr))
-    if bool(params.get("masquerade_source")) != bool(params.get("masquerade_interface")):
-        raise PlanError("masquerade_source and masquerade_interface come together: set both or neither")
-    if params.get("forward") and not (params.get("forward_sources") and params.get("forward_uplinks")):
-        raise PlanError("forward needs forward_sources and forward_uplinks: nothing is opened for all traffic instead")
 
 
 # ---------------------------------------------------------------- reading a layer

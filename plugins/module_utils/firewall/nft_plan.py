@@ -14,14 +14,13 @@ diff come from the same plan the real run carries out.
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import typing as t
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.nftables import Ruleset
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.plan_params import PlanError, check_common
 
-INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 # The comment is how the role recognises its rules; it goes between double quotes in nft's syntax.
 COMMENT = re.compile(r"^[A-Za-z0-9_.:/ -]{1,64}$")
 HOOKS = ("input", "forward")
@@ -30,10 +29,6 @@ FAMILIES = ("inet", "ip", "ip6")
 IPTABLES_CHAIN_NAMES = ("INPUT", "FORWARD")
 DECIDING_KEYS = re.compile(r'"(drop|reject|jump|goto)"')
 LISTING_LINE = re.compile(r"^\t\t(.+) # handle ([0-9]+)$")
-
-
-class PlanError(ValueError):
-    """Input the plan cannot be made from; the message names the variable and the value."""
 
 
 class Want(t.TypedDict):
@@ -76,27 +71,9 @@ def check_params(params: Params) -> None:
     names = [("interface", params["interface"])] + [("forward_uplinks", u) for u in params.get("forward_uplinks") or []]
     if params.get("masquerade_interface"):
         names.append(("masquerade_interface", params["masquerade_interface"]))
-    for option, name in names:
-        if not isinstance(name, str) or not INTERFACE_NAME.match(name):
-            raise PlanError("%s: %r is not an interface name (1-15 of A-Z a-z 0-9 _ . -)" % (option, name))
-    if not 1 <= int(params["port"]) <= 65535:
-        raise PlanError("port: %r is not a UDP port (1-65535)" % params["port"])
+    check_common(params, names)
     if not COMMENT.match(params.get("comment") or ""):
         raise PlanError("comment: %r must be 1-64 of A-Z a-z 0-9 _ . : / - and space" % params.get("comment"))
-    cidrs = [("forward_sources", s) for s in params.get("forward_sources") or []]
-    if params.get("masquerade_source"):
-        cidrs.append(("masquerade_source", params["masquerade_source"]))
-    for option, cidr in cidrs:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except (TypeError, ValueError):
-            raise PlanError("%s: %r is not a subnet in CIDR notation" % (option, cidr))
-        if "/" not in str(cidr):
-            raise PlanError("%s: %r has no prefix length" % (option, cidr))
-    if bool(params.get("masquerade_source")) != bool(params.get("masquerade_interface")):
-        raise PlanError("masquerade_source and masquerade_interface come together: set both or neither")
-    if params.get("forward") and not (params.get("forward_sources") and params.get("forward_uplinks")):
-        raise PlanError("forward needs forward_sources and forward_uplinks: nothing is opened for all traffic instead")
 
 
 def _family_of(cidr: str) -> str:
