@@ -31,7 +31,6 @@ Left out of the fleet, on purpose (the single-tunnel matrix proves them on the m
 """
 from __future__ import annotations
 
-import json
 import re
 import time
 import typing as t
@@ -39,7 +38,7 @@ from collections import Counter
 
 import pytest
 
-from test_fault_matrix import _recap_changed
+from remedies import assert_second_run_changes_nothing
 from test_fleet_lab import STRANGER_KEY, Fleet, assert_no_secret_leaked, fleet, fleet_lab  # noqa: F401  pylint: disable=unused-import
 
 FIREWALLED_SPOKE = fleet.DIALED_SPOKE          # spoke05: the hub dials it, its nftables drops its port
@@ -232,7 +231,7 @@ def test_spoke_faults_fixed_at_once_and_no_neighbour_harmed(fleet_lab, tmp_path)
     assert_neighbours_kept(the_fleet, strangers, untouched_keys, handshakes_before, foreign)
     assert_nft_boot_configs_load(the_fleet, boot_config_written(real_run) | {FIREWALLED_SPOKE})
 
-    again = assert_second_run_changes_nothing(the_fleet, report, tmp_path)
+    again = assert_second_run_changes_nothing(the_fleet, report, tmp_path, [fleet.HUB] + the_fleet.spokes())
     assert_no_secret_leaked(the_fleet.private_keys(), check_run, real_run, again,
                             *[(tmp_path / run / "wg-report" / "report.json").read_text() for run in ("check", "real")])
     print(f"[fleet] spoke faults: {time.monotonic() - started:.0f} s")
@@ -317,7 +316,7 @@ def test_preshared_keys_of_two_spokes_fixed_and_no_key_carried_to_another_peer(f
         assert pings_through(the_fleet, spoke), f"{spoke} does not answer through the repaired tunnel"
     assert_nft_boot_configs_load(the_fleet, boot_config_written(real_run))
 
-    again = assert_second_run_changes_nothing(the_fleet, report, tmp_path)
+    again = assert_second_run_changes_nothing(the_fleet, report, tmp_path, [fleet.HUB] + the_fleet.spokes())
     assert_no_secret_leaked(secrets, check_run, real_run, again,
                             *[(tmp_path / run / "wg-report" / name).read_text()
                               for run in ("check", "real") for name in ("report.json", "report.md")])
@@ -386,23 +385,6 @@ def test_hub_firewall_drop_fixed_on_the_hub_only(fleet_lab, tmp_path, backend):
         assert len(added) == 1 and re.search(firewall["persisted"], added[0]), f"rules.v4 took more than the role's own line: {added}"
     assert fleet.container_exec(SHARED_FIREWALL_FILES).stdout == shared_files, "a remedy wrote the container's shared files"
 
-    again = assert_second_run_changes_nothing(the_fleet, report, tmp_path)
+    again = assert_second_run_changes_nothing(the_fleet, report, tmp_path, [fleet.HUB] + the_fleet.spokes())
     assert_no_secret_leaked(secrets, check_run, real_run, again)
     print(f"[fleet] hub firewall drop ({backend}): {time.monotonic() - started:.0f} s")
-
-
-def assert_second_run_changes_nothing(the_fleet: Fleet, report: dict, tmp_path) -> str:
-    """The remedies the run applied, applied again through their roles with the same variables, change nothing.
-    (A second diagnose.yml or remediate.yml would find nothing to fix and apply nothing: it would prove less, and
-    take two diagnosis passes.)"""
-    tasks = [{"name": f"Apply remedy {number} again ({remedy['role']} on {remedy['host']})",
-              "ansible.builtin.include_role": {"name": remedy["role"]},
-              "vars": remedy["vars"], "when": f"inventory_hostname == {json.dumps(remedy['host'])}"}
-             for number, remedy in enumerate(report["remediation"]["remedies"])]
-    playbook = tmp_path / "again.yml"
-    playbook.write_text(json.dumps([{"name": "The same remedies again", "hosts": "wireguard", "gather_facts": False,
-                                     "tasks": tasks}], indent=1))
-    again = the_fleet.playbook(str(playbook), "--diff")
-    for host in [fleet.HUB] + the_fleet.spokes():
-        assert _recap_changed(again.stdout, host) == 0, f"the second run changed {host}:\n{again.stdout[-4000:]}"
-    return again.stdout
