@@ -15,6 +15,8 @@
       the machine and versions, for a run of section 5 alone.
   python benchmarks/bench_report.py fleet-section RESULTS_DIR docs/benchmarks.md
       rewrites section 5 alone (bench_fleet_sizes.py's fleet_sizes.json in RESULTS_DIR), the others kept as they are.
+  python benchmarks/bench_report.py controller-section RESULTS_DIR docs/benchmarks.md
+      rewrites section 6 alone (bench_controller_tasks.py's controller_tasks.json in RESULTS_DIR).
 """
 from __future__ import annotations
 
@@ -588,11 +590,12 @@ def section_fleet_sizes(bench, info: dict | None = None) -> list:
     return lines + [""]
 
 
-def replace_section(doc: str, section: list) -> None:
-    """Put `section` in place of section 5 of `doc` (up to the next `## ` heading), the rest as it was."""
+def replace_section(doc: str, section: list, heading: str = FLEET_SECTION) -> None:
+    """Put `section` in place of the section of `doc` whose heading starts with `heading` (up to the next `## `
+    heading), or before `## Run` when there is none; the rest as it was."""
     with open(doc, encoding="utf-8") as handle:
         text = handle.read()
-    start = text.find("\n" + FLEET_SECTION)
+    start = text.find("\n" + heading)
     if start < 0:
         start = text.find("\n## Run")
         end = start
@@ -600,9 +603,46 @@ def replace_section(doc: str, section: list) -> None:
         end = text.find("\n## ", start + 1)
         end = len(text) if end < 0 else end
     if start < 0:
-        raise SystemExit("%s: no section 5 and no `## Run` heading to put it before" % doc)
+        raise SystemExit("%s: no section %r and no `## Run` heading to put it before" % (doc, heading))
     with open(doc, "w", encoding="utf-8") as handle:
         handle.write(text[:start + 1] + "\n".join(section) + text[end:])
+
+
+CONTROLLER_SECTION = "## 6. "
+
+
+def section_controller(bench) -> list:
+    """Section 6: the controller's cost of one task (bench_controller_tasks.py)."""
+    lines = [CONTROLLER_SECTION + "What one task costs the controller (issue 10)", ""]
+    if not bench:
+        return lines + ["Not measured in this run.", ""]
+    cpu = {name: spread(sample["cpu"] for sample in bench["samples"][name]) for name in bench["variants"]}
+    wall = {name: spread(sample["wall"] for sample in bench["samples"][name]) for name in bench["variants"]}
+    floor = cpu["no host matched"]["median"]
+    tasks = bench["tasks"]
+    meaning = {
+        "plain filter": "set_fact templating a builtin filter (`to_json`): the baseline",
+        "collection filter": "the same templating a filter of this collection (`wg_ping_batch_results`)",
+        "old filter": "the same against %s" % bench.get("old_label"),
+        "skipped": "the same tasks, each skipped by a false `when`",
+        "no host matched": "the same tasks in a play whose hosts match no host: the cost of starting ansible-playbook",
+    }
+    lines += ["`benchmarks/bench_controller_tasks.py`: one play of %d tasks on localhost (no lab), %d runs of each variant,"
+              % (tasks, bench["repeat"]),
+              "the variants alternating; CPU seconds of ansible-playbook and its children (user + system), median [min-max].",
+              "Per task: (variant - no host matched) / %d. Load at the end: %s." % (tasks, bench.get("load_end", "n/a")), "",
+              "| variant | what | CPU | per task | wall |", "|---|---|---|---|---|"]
+    for name in bench["variants"]:
+        per_task = (cpu[name]["median"] - floor) / tasks * 1000 if floor is not None else None
+        lines.append("| %s | %s | %s | %s | %s |" % (name, meaning.get(name, ""), med_spread(cpu[name]),
+                                                    "%.0f ms" % per_task if per_task is not None else "n/a", med_spread(wall[name])))
+    lines += ["",
+              "Ansible loads every filter file of a collection in each worker that templates any one of its filters, and",
+              "compiles it from source there (no bytecode cache); the filter files therefore import the diagnosis only inside",
+              "the filter that needs it. A skipped task still forks a worker; a play that matches no host queues nothing:",
+              "diagnose.yml's second pass and remediation plays match no host when they have nothing to do (a healthy",
+              "2-end diagnosis: 73 task runs instead of 136).", ""]
+    return lines
 
 
 def write(results: str, out: str) -> None:
@@ -618,6 +658,7 @@ def write(results: str, out: str) -> None:
     lines += section_playbook(load(results, "diagnose_healthy.json"), load(results, "diagnose_broken.json"))
     lines += section_core(load(results, "diagnosis_core.json"))
     lines += section_fleet_sizes(load(results, "fleet_sizes.json"))
+    lines += section_controller(load(results, "controller_tasks.json"))
     lines += ["## Run", "", "Whole `run_all.sh`: %s (lab up to lab down included)." % info.get("total", "n/a"), ""]
     with open(out, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
@@ -649,6 +690,8 @@ def main() -> None:
         diagnosis_core(sys.argv[2], repeat, sizes)
     elif sys.argv[1] == "write":
         write(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "controller-section":
+        replace_section(sys.argv[3], section_controller(load(sys.argv[2], "controller_tasks.json")), CONTROLLER_SECTION)
     elif sys.argv[1] == "fleet-section":
         replace_section(sys.argv[3], section_fleet_sizes(load(sys.argv[2], "fleet_sizes.json"), load(sys.argv[2], "machine.json")))
     elif sys.argv[1] == "probe-pass-section":

@@ -4,6 +4,8 @@
 #   benchmarks/run_all.sh                      lab prefix wgd-bench, index 8 (override with WGD_LAB_PREFIX / WGD_LAB_INDEX)
 #   BENCH_REPEAT=5 benchmarks/run_all.sh       more samples per measure (default 3)
 #   BENCH_ONLY=fleet benchmarks/run_all.sh     section 5 alone (fleet sizes); rewrites only that section
+#   BENCH_ONLY=controller benchmarks/run_all.sh  section 6 alone (one task's controller cost, no lab)
+#   BENCH_CONTROLLER_OLD=faa4ef6                also time section 6's collection filter as of that commit
 #   BENCH_FLEET_SIZES="1 20 50"                 spokes per fleet in section 5, the first is the baseline
 #   BENCH_FLEET_OLD=8226ebe^                    also run that commit's diagnosis pass on hub + 20 (off by default)
 #   BENCH_FLEET_OLD_AT="1 20 50"               the fleets the old pass runs on (default 20)
@@ -53,6 +55,26 @@ fleet_section() {
     [ -z "$fleet_old" ] || git worktree remove --force "$results/old-pass"
     trap - EXIT
 }
+
+controller_section() {
+    step "6. what one task costs the controller (no lab)"
+    local old_args=()
+    trap 'git worktree remove --force "$results/old-filters" >/dev/null 2>&1 || true' EXIT
+    if [ -n "${BENCH_CONTROLLER_OLD:-}" ]; then
+        git worktree add --detach "$results/old-filters" "$BENCH_CONTROLLER_OLD" >/dev/null
+        old_args=(--old-checkout "$results/old-filters" --old-label "commit $BENCH_CONTROLLER_OLD")
+    fi
+    python benchmarks/bench_controller_tasks.py --repeat "$repeat" "${old_args[@]}" --json "$results/controller_tasks.json"
+    [ -z "${BENCH_CONTROLLER_OLD:-}" ] || git worktree remove --force "$results/old-filters"
+    trap - EXIT
+}
+
+if [ "$only" = controller ]; then
+    controller_section
+    python benchmarks/bench_report.py controller-section "$results" docs/benchmarks.md
+    step "done: section 6 of docs/benchmarks.md (raw results in $results)"
+    exit 0
+fi
 
 if [ "$only" = fleet ]; then
     python benchmarks/bench_report.py machine "$results/machine.json"
@@ -141,6 +163,7 @@ trap - EXIT
 lab down
 
 fleet_section
+controller_section
 rm -f "$results/probe.key"
 total=$(( $(date +%s) - started ))
 python - "$results/machine.json" "$total" <<'EOF'

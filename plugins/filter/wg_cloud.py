@@ -10,8 +10,9 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import CloudFacts
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import cloud_aws
+# Collection modules are imported inside the filters: wg_diagnose.py says why.
+if t.TYPE_CHECKING:
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import CloudFacts
 
 
 def _list(value: t.Any, filter_name: str, name: str) -> list:
@@ -30,6 +31,8 @@ def _results(value: t.Any, filter_name: str, name: str) -> list:
 
 
 def wg_cloud_ends(end_hosts: t.Any, hostvars: t.Any, facts_by_host: t.Any, provider: t.Any = None) -> list[dict[str, t.Any]]:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import cloud_aws
+
     if not isinstance(hostvars, Mapping) or not isinstance(facts_by_host, Mapping):
         raise AnsibleFilterError("wg_cloud_ends: hostvars and facts_by_host must be mappings")
     return cloud_aws.cloud_ends([str(h) for h in _list(end_hosts, "wg_cloud_ends", "the input")], hostvars,
@@ -37,11 +40,15 @@ def wg_cloud_ends(end_hosts: t.Any, hostvars: t.Any, facts_by_host: t.Any, provi
 
 
 def wg_cloud_instances(ends: t.Any, instance_results: t.Any) -> list[dict[str, t.Any]]:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import cloud_aws
+
     return cloud_aws.cloud_instances(_list(ends, "wg_cloud_instances", "the input"),
                                      _results(instance_results, "wg_cloud_instances", "instance_results"))
 
 
 def wg_cloud_facts(found: t.Any, group_results: t.Any, acl_results: t.Any, prefix_lists: t.Any = None) -> dict[str, CloudFacts]:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import cloud_aws
+
     if not isinstance(prefix_lists or {}, Mapping):
         raise AnsibleFilterError("wg_cloud_facts: prefix_lists must map a host to {prefix list id: CIDRs}")
     return cloud_aws.cloud_facts(_list(found, "wg_cloud_facts", "the input"),
@@ -50,10 +57,14 @@ def wg_cloud_facts(found: t.Any, group_results: t.Any, acl_results: t.Any, prefi
 
 
 def wg_cloud_prefix_list_ids(groups: t.Any) -> list[str]:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import cloud_aws
+
     return cloud_aws.prefix_list_ids([g for g in _list(groups, "wg_cloud_prefix_list_ids", "the input") if isinstance(g, Mapping)])
 
 
 def wg_with_cloud(facts_by_host: t.Any, cloud_by_host: t.Any) -> dict[str, t.Any]:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils import cloud_aws
+
     if not isinstance(facts_by_host, Mapping) or not isinstance(cloud_by_host or {}, Mapping):
         raise AnsibleFilterError("wg_with_cloud: facts_by_host and cloud_by_host must be mappings")
     return cloud_aws.with_cloud(facts_by_host, cloud_by_host or {})

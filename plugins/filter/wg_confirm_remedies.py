@@ -8,7 +8,9 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.remedy_review import RemedyReview, review_remedies
+# Collection modules are imported inside the filters: wg_diagnose.py says why.
+if t.TYPE_CHECKING:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.remedy_review import RemedyReview
 
 
 def _findings(value: t.Any, name: str) -> list[t.Mapping[str, t.Any]]:
@@ -18,6 +20,8 @@ def _findings(value: t.Any, name: str) -> list[t.Mapping[str, t.Any]]:
 
 
 def wg_confirm_remedies(fresh: t.Any, saved: t.Any) -> RemedyReview:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.remedy_review import review_remedies
+
     return review_remedies(_findings(fresh, "the input (this run's findings)"), _findings(saved, "saved (the report's findings)"))
 
 

@@ -10,12 +10,11 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Report
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import diagnose
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import wireguard_facts
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import (
-    count_at_or_above, render_console, render_markdown,
-)
+# The diagnosis modules are imported inside the filters: Ansible loads every filter file of the collection in
+# each worker process that templates any one of its filters, and compiles it from source there, so an import
+# here made every such task pay for all of plugin_utils (docs/benchmarks.md, section 6).
+if t.TYPE_CHECKING:
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Report
 
 NO_FACTS = "no ansible_facts.wireguard (wgdoctor.wireguard.wg_facts did not run or failed)"
 
@@ -30,6 +29,9 @@ def _as_list(value: t.Any, name: str) -> list:
 
 def wg_diagnose(hostvars_subset: t.Any, probes: t.Any = None, pings: t.Any = None, unreachable: t.Any = None,
                 now: t.Any = None, mtu: t.Any = None, pairing: t.Any = None) -> Report:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis import diagnose
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import wireguard_facts
+
     if not isinstance(hostvars_subset, Mapping):
         raise AnsibleFilterError("wg_diagnose: input must map inventory hostnames to their hostvars or "
                                  "wireguard facts, got %s" % type(hostvars_subset).__name__)
@@ -60,14 +62,20 @@ def _report(value: t.Any, name: str) -> dict:
 
 
 def wg_report_markdown(report: t.Any) -> str:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import render_markdown
+
     return render_markdown(_report(report, "wg_report_markdown"))
 
 
 def wg_report_console(report: t.Any, width: t.Any = 100) -> str:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import render_console
+
     return render_console(_report(report, "wg_report_console"), width=int(width))
 
 
 def wg_report_count(report: t.Any, severity: t.Any = "error") -> int:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import count_at_or_above
+
     try:
         return count_at_or_above(_report(report, "wg_report_count"), str(severity))
     except ValueError as exc:

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import MtuRecord, PingRecord, ProbeRecord
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import (
-    AnsweredEnds, answered_ends, host_results, mtu_records, ping_batch_results, ping_records, probe_records,
-)
+# Collection modules are imported inside the filters: wg_diagnose.py says why.
+if t.TYPE_CHECKING:
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import MtuRecord, PingRecord, ProbeRecord
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import AnsweredEnds
 
 
 def _list(value: t.Any, filter_name: str, name: str) -> list:
@@ -26,6 +26,8 @@ def _list(value: t.Any, filter_name: str, name: str) -> list:
 
 
 def wg_answered_ends(hostvars: t.Any, end_hosts: t.Any, result_var: str = "wg_facts_result") -> AnsweredEnds:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import answered_ends
+
     if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError("wg_answered_ends: input must be hostvars, got %s" % type(hostvars).__name__)
     return answered_ends(hostvars, [str(h) for h in _list(end_hosts, "wg_answered_ends", "end_hosts")], str(result_var))
@@ -33,6 +35,8 @@ def wg_answered_ends(hostvars: t.Any, end_hosts: t.Any, result_var: str = "wg_fa
 
 def wg_probe_records(probe_results: t.Any, listen_results: t.Any = None,
                      controller_results: t.Any = None, planned: t.Any = None) -> list[ProbeRecord]:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import probe_records
+
     return probe_records(_list(probe_results, "wg_probe_records", "the input"),
                          _list(listen_results, "wg_probe_records", "listen_results"),
                          _list(controller_results, "wg_probe_records", "controller_results"),
@@ -40,16 +44,22 @@ def wg_probe_records(probe_results: t.Any, listen_results: t.Any = None,
 
 
 def wg_host_results(hostvars: t.Any, end_hosts: t.Any, result_var: str) -> list:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import host_results
+
     if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError("wg_host_results: input must be hostvars, got %s" % type(hostvars).__name__)
     return host_results(hostvars, [str(h) for h in _list(end_hosts, "wg_host_results", "end_hosts")], str(result_var))
 
 
 def wg_ping_records(ping_results: t.Any) -> list[PingRecord]:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import ping_records
+
     return ping_records(_list(ping_results, "wg_ping_records", "the input"))
 
 
 def wg_ping_batch_results(registered: t.Any, pings: t.Any) -> dict:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import ping_batch_results
+
     if registered is not None and not isinstance(registered, Mapping):
         raise AnsibleFilterError("wg_ping_batch_results: input must be the registered result of the pings' command, got %s"
                                  % type(registered).__name__)
@@ -57,6 +67,8 @@ def wg_ping_batch_results(registered: t.Any, pings: t.Any) -> dict:
 
 
 def wg_mtu_records(mtu_results: t.Any) -> list[MtuRecord]:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import mtu_records
+
     return mtu_records(_list(mtu_results, "wg_mtu_records", "the input"))
 
 

@@ -12,7 +12,9 @@ import typing as t
 import yaml
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Remedy
+# Collection modules are imported inside the filters (here: types only): wg_diagnose.py says why.
+if t.TYPE_CHECKING:
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Remedy
 
 ROLE_PREFIX = "wgdoctor.wireguard."
 ROLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
@@ -40,7 +42,7 @@ def _remedy(value: t.Any) -> t.Optional[Remedy]:
     if not (isinstance(value, dict) and isinstance(value.get("role"), str) and isinstance(value.get("host"), str)
             and isinstance(value.get("vars"), dict)):
         raise AnsibleFilterError("wg_remedies: a remedy is {role, host, vars}, got %r" % (value,))
-    return t.cast(Remedy, value)
+    return t.cast("Remedy", value)
 
 
 def wg_remedies(findings: t.Any, host: str) -> list[Remedy]:

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Finding, Report
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import RemedyRun, remedy_runs
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import as_report, assemble
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report_html import render_html, render_junit
+# Collection modules are imported inside the filters: wg_diagnose.py says why.
+if t.TYPE_CHECKING:
+    from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Finding, Report
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import RemedyRun
 
 
 def _pass(value: t.Any, filter_name: str, name: str) -> dict:
@@ -23,6 +23,8 @@ def _pass(value: t.Any, filter_name: str, name: str) -> dict:
 
 
 def _report(value: t.Any, filter_name: str) -> dict:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import as_report
+
     if not isinstance(value, Mapping) or ("findings" not in value and not isinstance(value.get("before"), Mapping)):
         raise AnsibleFilterError("%s: input must be a report (report.json, or a pass from wgdoctor.wireguard.wg_diagnose)" % filter_name)
     return as_report(value)
@@ -30,6 +32,8 @@ def _report(value: t.Any, filter_name: str) -> dict:
 
 def wg_report(before: t.Any, remediation: t.Any = None, after: t.Any = None, check_mode: t.Any = False,
               not_applied: t.Any = None) -> Report:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report import assemble
+
     if remediation is not None and not isinstance(remediation, (list, tuple)):
         raise AnsibleFilterError("wg_report: remediation must be the list wg_remedy_runs returns, or none")
     if not_applied is not None and (not isinstance(not_applied, (list, tuple)) or not all(isinstance(n, Mapping) for n in not_applied)):
@@ -40,6 +44,8 @@ def wg_report(before: t.Any, remediation: t.Any = None, after: t.Any = None, che
 
 
 def wg_remedy_runs(hostvars: t.Any, end_hosts: t.Any, result_var: str = "wg_remedy_runs") -> list[RemedyRun]:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.records import remedy_runs
+
     if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError("wg_remedy_runs: input must be hostvars, got %s" % type(hostvars).__name__)
     if not isinstance(end_hosts, (list, tuple)):
@@ -56,10 +62,14 @@ def wg_report_findings(report: t.Any, which: str = "before") -> list[Finding]:
 
 
 def wg_report_html(report: t.Any) -> str:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report_html import render_html
+
     return render_html(_report(report, "wg_report_html"))
 
 
 def wg_report_junit(report: t.Any) -> str:
+    from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.report_html import render_junit
+
     return render_junit(_report(report, "wg_report_junit"))
 
 
