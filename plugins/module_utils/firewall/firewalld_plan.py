@@ -285,10 +285,16 @@ def plan(params: Params, state: State) -> Plan:
                 if bound_zone(runtime["zones"], active, uplink) == "" and bound_zone(_layer(state, layer)["zones"], None, uplink) == "":
                     items.append(("interface", default, uplink))
             wanted[layer] = items + wanted[layer]
+            # A setting of ours that this run would make otherwise (the subnet or an uplink changed) goes. The remediation
+            # runs the role once per finding, forwarding and masquerade apart: a run removes only rules of the kind it
+            # makes, and egress zones only when it makes both kinds, so that one remedy never undoes another.
             saved = _layer(state, layer)["policies"]["zones"].get(policy) or {}
+            kinds = ({"accept"} if params.get("forward") else set()) | ({"masquerade"} if params.get("masquerade_source") else set())
             stale[layer] = ([("ingress", policy, z) for z in saved.get("ingress-zones", []) if z != ingress]
-                            + [("egress", policy, z) for z in saved.get("egress-zones", []) if z not in egress]
-                            + [("rule", policy, r) for r in saved.get("rich rules", []) if r not in rules])
+                            + [("egress", policy, z) for z in saved.get("egress-zones", [])
+                               if z not in egress and kinds == {"accept", "masquerade"}]
+                            + [("rule", policy, r) for r in saved.get("rich rules", [])
+                               if r not in rules and r.rsplit(" ", 1)[-1] in kinds])
     if params.get("mss_clamp"):
         for layer in LAYERS:
             wanted[layer] += [("direct", rule) for rule in mss_rules(params)]

@@ -144,6 +144,18 @@ def test_a_stale_policy_setting_of_ours_is_removed_in_the_configuration_that_has
         assert len(changes[layer]) == 4
 
 
+@pytest.mark.parametrize("one_remedy", [
+    pytest.param({"forward": False, "forward_sources": [], "forward_uplinks": []}, id="masquerade only"),
+    pytest.param({"masquerade_source": "", "masquerade_interface": ""}, id="forwarding only"),
+])
+def test_a_remedy_for_one_thing_keeps_what_a_remedy_for_the_other_added(one_remedy):
+    """The diagnosis names forward_chain_blocks and nat_masquerade_missing as two findings, and the remediation runs
+    the role once for each: the masquerade run must not take away the accept the forwarding run added (found in the
+    lab: a hub's full-tunnel peer lost its forwarding that way), nor the forwarding run the masquerade."""
+    changes = new_plan(dict(ROLE_VARS, **one_remedy), "converged")
+    assert changes["permanent"] == [] and changes["runtime"] == [], changes
+
+
 def test_names_fit_firewalld_and_long_interface_names_are_shortened_as_before():
     assert firewalld_plan.zone_name("wgsrv") == "wgd-wgsrv" and firewalld_plan.policy_name("wgsrv") == "wgdfw-wgsrv"
     # The Jinja of vars/main.yml: interface[:7] ~ '-' ~ (interface | hash('sha1'))[:4]
