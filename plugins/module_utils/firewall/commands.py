@@ -23,4 +23,6 @@ FIREWALL_COMMANDS = {
     "firewalld_default_zone": ["firewall-cmd", "--get-default-zone"],
     "firewalld_active_zones": ["firewall-cmd", "--get-active-zones"],
     "firewalld_zones": ["firewall-cmd", "--list-all-zones"],
+    # firewalld 0.9+: what a policy forwards or masquerades between zones; 0.x refuses the option (rc != 0).
+    "firewalld_policies": ["firewall-cmd", "--list-all-policies"],
 }

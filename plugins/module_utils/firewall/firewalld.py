@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read ``firewall-cmd --state``, ``--get-default-zone``, ``--get-active-zones`` and ``--list-all-zones``.
+"""Read ``firewall-cmd --state``, ``--get-default-zone``, ``--get-active-zones``, ``--list-all-zones``
+and ``--list-all-policies``.
 
 What firewalld 1.x (nftables backend) does with an incoming packet, as recorded on a lab host
 (tests/unit/firewall/fixtures/firewalld/, each scenario with a real probe):
@@ -18,6 +19,16 @@ What firewalld 1.x (nftables backend) does with an incoming packet, as recorded 
   ``default``, ``%%REJECT%%`` and ``REJECT`` reject with icmpx admin-prohibited (ICMP type 3 code
   13), ``DROP`` drops, ``ACCEPT`` accepts. A rich rule ``reject`` without a type answers
   port-unreachable (type 3 code 3). ``icmp-block-inversion`` changes nothing for UDP.
+
+What firewalld 1.x does with a NEW routed packet (filter_FORWARD): established and related packets
+are accepted first; then the active policies whose ingress zones hold the packet's zone (or ANY) and
+whose egress zones hold the out interface's zone (or ANY), lowest priority first, the negative ones
+before the zone's own forward handling and the positive ones after it. Inside a policy the order is
+the zone's (rich rules by priority, deny, allow); its target ACCEPT, REJECT or DROP decides, CONTINUE
+goes on. The zone accepts with target ACCEPT, or with ``forward: yes`` towards an interface of the
+same zone; everything else ends in filter_FORWARD's reject (icmpx admin-prohibited). Recorded on a
+lab hub (tests/unit/firewall/fixtures/firewalld_policies/): the firewall role's policy with an accept
+rich rule for the tunnel subnet forwarded the full-tunnel peer's packets out of the uplink.
 """
 from __future__ import annotations
 
@@ -53,9 +64,14 @@ TARGETS = {"ACCEPT": ("accept", None), "DROP": ("drop", None), "%%REJECT%%": ("r
 ZONE_HEADER = re.compile(r"^([A-Za-z0-9_.+-]+)(?:\s+\(([^)]*)\))?\s*$")
 ZONE_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
 MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
-SCALAR_KEYS = ("target", "masquerade", "forward", "icmp-block-inversion", "ingress-priority", "egress-priority")
+SCALAR_KEYS = ("target", "priority", "masquerade", "forward", "icmp-block-inversion", "ingress-priority", "egress-priority")
 RICH_ELEMENTS = ("service", "port", "protocol", "icmp-block", "icmp-type", "masquerade", "forward-port", "source-port", "tcp-mss-clamp")
 RICH_ACTIONS = ("accept", "reject", "drop", "mark")
+# A policy's own targets; CONTINUE hands the packet on to the next policy or the zone.
+POLICY_TARGETS = {"ACCEPT": ("accept", None), "DROP": ("drop", None), "REJECT": ("reject", ADMIN_PROHIBITED)}
+# Pseudo zones of a policy: ANY matches every zone, HOST is the host itself (input/output, never forwarding).
+ANY_ZONE = "ANY"
+POLICIES_NOT_READ = "firewalld policies (firewall-cmd --list-all-policies) were not read"
 
 
 class FirewalldParseError(ValueError):
@@ -144,6 +160,18 @@ def parse_zones(text: str | None, default_zone: str | None = None) -> Zones:
         parsed["default_zone"] = default_zone
     if parsed["zones"] and parsed["default_zone"] not in parsed["zones"]:
         parsed["errors"].append("default zone %s is not among the listed zones" % (parsed["default_zone"] or "unknown"))
+    return parsed
+
+
+def parse_policies(text: str | None) -> Zones:
+    """{"zones": {policy: {...}}, "errors": [...]} from --list-all-policies: a policy lists like a zone, so the zone parser reads it.
+
+    The one reader of a policy listing: firewalld_plan.read_layer and the diagnosis' forward verdict both use it.
+    """
+    parsed = parse_zones(text)
+    # A policy listing has no default zone: that is the only complaint of parse_zones that does not apply.
+    parsed["errors"] = [e.replace("no zone found: not firewall-cmd --list-all-zones output", "no policy found: not firewall-cmd --list-all-policies output")
+                        for e in parsed["errors"] if not e.startswith("default zone")]
     return parsed
 
 
@@ -257,11 +285,25 @@ def _rich_match(rule: RichRule, port: int, family: int, source: str | None) -> M
         doubts.append("only when the sender's source port is %s/udp" % element.get("port"))
     else:
         return False, None  # icmp, masquerade, forward-port (read separately), tcp-mss-clamp
+    if not _addresses_match(rule, family, source, doubts):
+        return False, None
+    if doubts:
+        return None, "; ".join(doubts)
+    # A limited rule decides the first packets (3 of 3 probe packets passed a 1/m accept), then lets the rest fall through.
+    return True, ("only up to the rate limit %s (nftables burst: 5 packets), beyond it the next rules decide" % rule["limit"]) if rule["limit"] else None
+
+
+def _rich_address(spec: dict[str, t.Any]) -> str | None:
+    return spec.get("address") or ("ipset:" + spec["ipset"] if spec.get("ipset") else spec.get("mac"))
+
+
+def _addresses_match(rule: RichRule, family: int, source: str | None, doubts: list[str]) -> bool:
+    """False when the rule's source certainly misses the packet; what cannot be told from here goes to doubts."""
     for part in ("source", "destination"):
         spec = rule[part]
         if not spec:
             continue
-        address = spec.get("address") or ("ipset:" + spec["ipset"] if spec.get("ipset") else spec.get("mac"))
+        address = _rich_address(spec)
         if part == "destination":
             doubts.append("destination %s%s" % ("NOT " if spec.get("not") else "", address))
             continue
@@ -269,13 +311,26 @@ def _rich_match(rule: RichRule, port: int, family: int, source: str | None) -> M
         if state is not None and spec.get("not"):
             state = not state
         if state is False:
-            return False, None
+            return False
         if state is None:
             doubts.append(("NOT " if spec.get("not") else "") + (doubt or "source"))
+    return True
+
+
+def _forward_rich_match(rule: RichRule, family: int, source: str | None) -> Match:
+    """(True|False|None, doubt) for a NEW routed packet of any protocol from source."""
+    if rule["family"] and rule["family"] != "ipv%d" % family:
+        return False, None
+    doubts = []
+    element = rule["element"]
+    if element is not None:
+        detail = " ".join("%s=%s" % (k, v) for k, v in sorted(element.items()) if k != "kind")
+        doubts.append("only on %s %s traffic" % (element["kind"], detail) if detail else "only on %s traffic" % element["kind"])
+    if not _addresses_match(rule, family, source, doubts):
+        return False, None
     if doubts:
         return None, "; ".join(doubts)
-    # A limited rule decides the first packets (3 of 3 probe packets passed a 1/m accept), then lets the rest fall through.
-    return True, ("only up to the rate limit %s (nftables burst: 5 packets), beyond it the next rules decide" % rule["limit"]) if rule["limit"] else None
+    return True, ("only up to the rate limit %s, beyond it the next rules decide" % rule["limit"]) if rule["limit"] else None
 
 
 # ---------------------------------------------------------------- the zone a packet meets
@@ -443,13 +498,96 @@ def udp_reply_verdict(port: int, in_interface: str | None = None, family: int = 
 
 # ---------------------------------------------------------------- forwarding and NAT
 
+def _family_of(source: str | None) -> int:
+    try:
+        return ipaddress.ip_address(source or "").version
+    except ValueError:
+        return 4
+
+
+def _priority(policy: Zone) -> int | None:
+    value = policy.get("priority")
+    text = str(value[0] if isinstance(value, list) and value else value or "")
+    try:
+        return int(text) if text else -1  # firewalld's default priority
+    except ValueError:
+        return None
+
+
+def _zone_in(names: t.Any, zone: str | None) -> bool | None:
+    """Does a policy's ingress or egress zone list hold zone? None: the zone is not known here."""
+    names = names if isinstance(names, list) else []
+    if ANY_ZONE in names:
+        return True
+    if zone is None:
+        return None if any(n != "HOST" for n in names) else False
+    return zone in names
+
+
+def _forward_policies(policies: Zones | None, in_zone: str, out_zone: str | None,
+                      conditional: list[str]) -> list[tuple[int, str, Zone, bool | None]]:
+    """[(priority, name, policy, True|None)] of the active policies a packet from in_zone to out_zone meets, in firewalld's order."""
+    found = []
+    for name, policy in sorted(((policies or {}).get("zones") or {}).items()):
+        if "active" not in policy.get("flags", []):
+            continue  # firewalld loads a policy only while zones of both sides have bindings
+        ingress, egress = _zone_in(policy.get("ingress-zones"), in_zone), _zone_in(policy.get("egress-zones"), out_zone)
+        if ingress is False or egress is False:
+            continue
+        priority = _priority(policy)
+        if priority is None:
+            conditional.append("policy %s: priority %r is unreadable, its rules are not evaluated" % (name, policy.get("priority")))
+            continue
+        found.append((priority, name, policy, None if egress is None else True))
+    return sorted(found, key=lambda item: item[0])
+
+
+def _policy_decision(name: str, policy: Zone, family: int, source: str | None,
+                     conditional: list[str]) -> tuple[str, str | None, str] | None:
+    """(verdict, reject_with, rule) when the policy decides the packet, None when it hands it on (CONTINUE)."""
+    rules = [parse_rich_rule(text) for text in policy.get("rich rules", [])]
+    conditional.extend("policy %s: rich rule '%s': %s" % (name, r["text"], r["error"]) for r in rules if r["error"])
+    decisive = [r for r in rules if not r["error"] and r["action"] in ("accept", "drop", "reject")]
+    ordered = (sorted((r for r in decisive if r["priority"] < 0), key=lambda r: r["priority"])
+               + [r for r in decisive if r["priority"] == 0 and r["action"] != "accept"]
+               + [r for r in decisive if r["priority"] == 0 and r["action"] == "accept"]
+               + sorted((r for r in decisive if r["priority"] > 0), key=lambda r: r["priority"]))
+    # Ports, services and protocols accept some traffic only (in the allow stage, before accept rich rules).
+    for key in ("services", "ports", "protocols", "source-ports"):
+        for value in policy.get(key) or []:
+            conditional.append("policy %s: %s %s would accept that traffic only" % (name, key.rstrip("s"), value))
+    for rule in ordered:
+        state, doubt = _forward_rich_match(rule, family, source)
+        if state is False:
+            continue
+        if state is None or doubt:
+            conditional.append("policy %s: rich rule '%s' would %s %s" % (name, rule["text"], rule["action"], doubt or "if it matches"))
+        if state is None:
+            continue
+        reject_with = None
+        if rule["action"] == "reject":
+            reject_with = rule["reject_type"] or ("icmp6-port-unreachable" if family == 6 else "icmp-port-unreachable")
+        return rule["action"], reject_with, rule["text"]
+    target = policy.get("target") or "CONTINUE"
+    if target in POLICY_TARGETS:
+        verdict, reject_with = POLICY_TARGETS[target]
+        return verdict, reject_with, "target: %s" % target
+    if target != "CONTINUE":
+        conditional.append("policy %s: target %s is not known here" % (name, target))
+    return None
+
+
 def forward_verdict(parsed: Zones, in_interface: str | None, out_interface: str | None, active: ActiveZones | None = None,
-                    ct_state: str = "new") -> FirewallVerdict:
-    """A routed packet from in_interface to out_interface (firewalld 1.x filter_FORWARD)."""
-    conditional = ["firewalld policies (firewall-cmd --list-all-policies) are not read"]
+                    ct_state: str = "new", source: str | None = None, policies: Zones | None = None) -> FirewallVerdict:
+    """A routed packet from in_interface to out_interface (firewalld 1.x filter_FORWARD).
+
+    source: the packet's source address when known (a policy's rich rule may hold it); policies: parse_policies(), None
+    when --list-all-policies was not read (firewalld before 0.9 has no policies: the command fails).
+    """
+    conditional = [POLICIES_NOT_READ] if policies is None else []
     if ct_state in ("established", "related"):
         return make_verdict("accept", "firewalld", chain="filter_FORWARD", rule="ct state established,related accept",
-                            conditional=conditional)
+                            conditional=[])
     in_zone, how = interface_zone(parsed, active, in_interface)
     if in_zone is None:
         return make_verdict("unknown", "firewalld", conditional=conditional,
@@ -457,23 +595,77 @@ def forward_verdict(parsed: Zones, in_interface: str | None, out_interface: str 
     for name, spec, dummy_state, dummy_doubt in _source_zones(parsed, active, 4, None):
         conditional.append("packets from %s are forwarded by the rules of zone %s instead" % (spec, name))
     zone = parsed["zones"].get(in_zone, {})
+    out_zone, out_how = interface_zone(parsed, active, out_interface) if out_interface else (None, "out interface unknown")
+    evidence = [how, out_how]
+    family = _family_of(source)
+    applicable = _forward_policies(policies, in_zone, out_zone, conditional)
+
+    def by_policies(stage: list[tuple[int, str, Zone, bool | None]]) -> FirewallVerdict | None:
+        for priority, name, policy, certain in stage:
+            if certain is None:
+                # The out interface is unknown: what the policy would do is a doubt, never the verdict.
+                undecided: list[str] = []
+                decision = _policy_decision(name, policy, family, source, undecided)
+                if decision is not None:
+                    conditional.append("policy %s would %s (%s) packets leaving through zone(s) %s" % (
+                        name, decision[0], decision[2], " ".join(policy.get("egress-zones") or [])))
+                continue
+            decision = _policy_decision(name, policy, family, source, conditional)
+            if decision is not None:
+                verdict, reject_with, rule = decision
+                return make_verdict(verdict, "firewalld", table=name, chain="policy %s" % name, rule=rule, reject_with=reject_with,
+                                    conditional=conditional, evidence=evidence + [
+                                        "policy %s (priority %d, ingress zones %s, egress zones %s): %s" % (
+                                            name, priority, " ".join(policy.get("ingress-zones") or []),
+                                            " ".join(policy.get("egress-zones") or []), rule)])
+        return None
+
+    decided = by_policies([p for p in applicable if p[0] < 0])
+    if decided is not None:
+        return decided
     chain = "zone %s" % in_zone
+    # This reader does not follow the zone's own rich rules into forwarding: say so rather than pretend they cannot match.
+    if any(re.search(r"\b(accept|reject|drop)\b", text) for text in zone.get("rich rules", [])):
+        conditional.append("zone %s: its rich rules are not evaluated for forwarded traffic" % in_zone)
     target = zone.get("target", "default")
     if target == "ACCEPT":
         return make_verdict("accept", "firewalld", table=in_zone, chain=chain, rule="target: ACCEPT", conditional=conditional,
-                            evidence=[how])
+                            evidence=evidence)
     bound = _zone_interfaces(parsed, active, in_zone)
     if zone.get("forward") == "yes" and out_interface and any(interface_matches(i, out_interface) for i in bound):
         return make_verdict("accept", "firewalld", table=in_zone, chain=chain, rule="forward: yes", conditional=conditional,
-                            evidence=[how, "%s is bound to the same zone: intra-zone forwarding" % out_interface])
+                            evidence=evidence + ["%s is bound to the same zone: intra-zone forwarding" % out_interface])
     verdict, reject_with = TARGETS.get(target, ("unknown", None))
+    if target == "default":
+        # Target default decides nothing in the zone: the policies after it still may, then filter_FORWARD rejects.
+        decided = by_policies([p for p in applicable if p[0] >= 0])
+        if decided is not None:
+            return decided
     return make_verdict(verdict, "firewalld", table=in_zone, chain=chain, rule="target: %s" % target, reject_with=reject_with,
                         conditional=conditional,
-                        evidence=[how, "zone %s (target %s) does not forward to %s" % (in_zone, target, out_interface)])
+                        evidence=evidence + ["zone %s (target %s) does not forward to %s%s" % (
+                            in_zone, target, out_interface,
+                            "" if policies is None else ", nor does any policy from it")])
 
 
-def masquerade_rules(parsed: Zones, active: ActiveZones | None = None) -> list[MasqueradeEntry]:
-    """Zones with masquerade: yes rewrite what leaves through their interfaces (the default zone: any other)."""
+def _egress_interfaces(parsed: Zones, active: ActiveZones | None, zones: t.Any) -> list[str | None]:
+    """The interfaces a policy's egress zones send out of; None: any other (the default zone, or ANY)."""
+    found: list[str | None] = []
+    for name in zones if isinstance(zones, list) else []:
+        if name == ANY_ZONE:
+            candidates: list[str | None] = [None]
+        elif name == "HOST":
+            candidates = []
+        else:
+            candidates = list(_zone_interfaces(parsed, active, name)) + ([None] if name == parsed.get("default_zone") else [])
+        found += [c for c in candidates if c not in found]
+    return found
+
+
+def masquerade_rules(parsed: Zones, active: ActiveZones | None = None, policies: Zones | None = None) -> list[MasqueradeEntry]:
+    """Zones with masquerade: yes rewrite what leaves through their interfaces (the default zone: any other); so do
+    active policies with masquerade: yes or a masquerade rich rule (its source address the entry's source) for what
+    leaves through their egress zones."""
     found: list[MasqueradeEntry] = []
     for name, zone in sorted(parsed["zones"].items()):
         if zone.get("masquerade") != "yes":
@@ -484,4 +676,18 @@ def masquerade_rules(parsed: Zones, active: ActiveZones | None = None) -> list[M
         for interface in interfaces:
             found.append({"backend": "firewalld", "source": None, "out_interface": interface, "rule": "zone %s: masquerade: yes" % name,
                           "counter": None, "chain": "zone %s" % name, "target": "masquerade"})
+    for name, policy in sorted(((policies or {}).get("zones") or {}).items()):
+        if "active" not in policy.get("flags", []) or policy.get("ingress-zones") == ["HOST"]:
+            continue
+        sources: list[tuple[str | None, str]] = [(None, "masquerade: yes")] if policy.get("masquerade") == "yes" else []
+        for rule in (parse_rich_rule(text) for text in policy.get("rich rules", [])):
+            if rule["error"] or (rule["element"] or {}).get("kind") != "masquerade":
+                continue
+            spec = rule["source"]
+            address = _rich_address(spec) if spec else None
+            sources.append((("!" if spec and spec.get("not") else "") + address if address else None, rule["text"]))
+        for source, what in sources:
+            for interface in _egress_interfaces(parsed, active, policy.get("egress-zones")):
+                found.append({"backend": "firewalld", "source": source, "out_interface": interface, "rule": "policy %s: %s" % (name, what),
+                              "counter": None, "chain": "policy %s" % name, "target": "masquerade"})
     return found

@@ -238,14 +238,27 @@ def _firewalld_backend(outputs: Outputs, errors: list[str]) -> _Backend | None:
     if not zones["zones"]:
         return _unknown_backend("firewalld", "firewalld zones unreadable")
     active = fw_firewalld.parse_active_zones(_output(outputs, "firewalld_active_zones", errors) or "")
+    policies = _firewalld_policies(outputs, errors)
 
     def verdict_in(port: int, iface: str | None, family: int = 4, ct: str = "new") -> FirewallVerdict:
         if ct == "new":
             return fw_firewalld.udp_input_verdict(zones, port, iface, active, family=family)
         return fw_firewalld.udp_reply_verdict(port, iface, family)
     return _Backend("firewalld", verdict_in,
-                    lambda win, wout, ct, src: fw_firewalld.forward_verdict(zones, win, wout, active, ct_state=ct),
-                    None, fw_firewalld.masquerade_rules(zones, active))
+                    lambda win, wout, ct, src: fw_firewalld.forward_verdict(zones, win, wout, active, ct_state=ct, source=src,
+                                                                            policies=policies),
+                    None, fw_firewalld.masquerade_rules(zones, active, policies=policies))
+
+
+def _firewalld_policies(outputs: Outputs, errors: list[str]) -> fw_firewalld.Zones | None:
+    """parse_policies() of --list-all-policies, or None when it was not read. firewalld before 0.9 has no policies and
+    refuses the option: no error then, the verdicts say the policies were not read."""
+    result = outputs.get("firewalld_policies")
+    if not isinstance(result, (list, tuple)) or len(result) != 3 or result[0] != 0:
+        return None
+    policies = fw_firewalld.parse_policies(result[1] or "")
+    errors.extend("firewalld policies: %s" % e for e in policies["errors"])
+    return policies if policies["zones"] or not policies["errors"] else None
 
 
 def _collect_backends(outputs: Outputs, errors: list[str]) -> list[_Backend]:
