@@ -56,7 +56,7 @@ class Params(t.TypedDict, total=False):
 class Layer(t.TypedDict):
     """One configuration as the readers read it."""
     zones: fw_firewalld.Zones  # parse_zones(--list-all-zones)
-    policies: fw_firewalld.Zones  # parse_zones(--list-all-policies): a policy lists like a zone
+    policies: fw_firewalld.Zones  # parse_policies(--list-all-policies): a policy lists like a zone
     direct: list[str]  # --direct --get-all-rules, one rule a line
     ipsets: list[str]  # --get-ipsets
 
@@ -338,11 +338,9 @@ def read_layer(zones_text: str, policies_text: str, direct_text: str = "", ipset
     zones = fw_firewalld.parse_zones(zones_text, default_zone=default_zone)
     if zones["errors"]:
         raise PlanError("firewall-cmd --list-all-zones: %s" % "; ".join(zones["errors"][:3]))
-    policies = fw_firewalld.parse_zones(policies_text)
-    # A policy listing has no default zone: that is the only complaint parse_zones may make about it.
-    errors = [e for e in policies["errors"] if not e.startswith("default zone")]
-    if errors:
-        raise PlanError("firewall-cmd --list-all-policies: %s" % "; ".join(errors[:3]))
+    policies = fw_firewalld.parse_policies(policies_text)
+    if policies["errors"]:
+        raise PlanError("firewall-cmd --list-all-policies: %s" % "; ".join(policies["errors"][:3]))
     return {"zones": zones, "policies": policies,
             "direct": [" ".join(line.split()) for line in (direct_text or "").splitlines() if line.strip()],
             "ipsets": (ipsets_text or "").split()}
