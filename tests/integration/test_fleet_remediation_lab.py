@@ -40,6 +40,7 @@ import pytest
 
 from remedies import assert_second_run_changes_nothing
 from test_fleet_lab import STRANGER_KEY, Fleet, assert_no_secret_leaked, fleet, fleet_lab  # noqa: F401  pylint: disable=unused-import
+from test_fleet_lab import _assert_hub_fault, assert_causes_only, assert_named_only_on, assert_no_false_upstream, assert_spoke_healthy
 
 FIREWALLED_SPOKE = fleet.DIALED_SPOKE          # spoke05: the hub dials it, its nftables drops its port
 KEEPALIVE_SPOKE = fleet.NAT_SPOKE              # spoke02: behind NAT, PersistentKeepalive removed
@@ -227,6 +228,14 @@ def test_spoke_faults_fixed_at_once_and_no_neighbour_harmed(fleet_lab, tmp_path)
                 ("peer_public_key_mismatch", WRONG_KEY_SPOKE), ("allowed_ips_missing_peer_address", fleet.HUB)}
     check, check_run, report, real_run = check_then_real(the_fleet, tmp_path)
     assert_found(check["before"], injected)
+    # What the check run diagnosed, read as the fleet fault matrix reads a report: each fault named on its host only,
+    # nothing the injection does not explain, the untouched spokes healthy by every measure.
+    for code, host in injected:
+        assert_named_only_on(check["before"], code, host)
+    assert_causes_only(check["before"], {host: {code for code, on in injected if on == host} for _code, host in injected})
+    for spoke in UNTOUCHED:
+        assert_spoke_healthy(the_fleet, check["before"], spoke)
+    assert_no_false_upstream(check["before"])
     assert_fleet_healthy_after(the_fleet, report, injected)
     assert_neighbours_kept(the_fleet, strangers, untouched_keys, handshakes_before, foreign)
     assert_nft_boot_configs_load(the_fleet, boot_config_written(real_run) | {FIREWALLED_SPOKE})
@@ -370,6 +379,10 @@ def test_hub_firewall_drop_fixed_on_the_hub_only(fleet_lab, tmp_path, backend):
     check, check_run, report, real_run = check_then_real(the_fleet, tmp_path)
     print(f"[fleet] hub firewall ({backend}) remediated in {time.monotonic() - started:.0f} s")
     assert_found(check["before"], {("udp_blocked_host_firewall", fleet.HUB)})
+    # The check run's diagnosis, per backend: one finding on the hub naming every spoke it cuts, the spokes' symptoms
+    # follow from it, no false upstream block. A stronger form (three backends, the hub's own boot firewall) of what
+    # test_fleet_lab.py's test_hub_firewall_drop_is_one_finding_on_the_hub proves with a diagnose run of its own.
+    _assert_hub_fault(the_fleet, check["before"], "udp_blocked_host_firewall", set())
     remedies = [(r["host"], r["role"], r["changed"], r["failed"]) for r in report["remediation"]["remedies"]]
     assert remedies == [(fleet.HUB, "wgdoctor.wireguard.firewall", True, False)], remedies
     assert {host for _task, host, _diff in remediation_changes(real_run)} == {fleet.HUB}
