@@ -17,6 +17,7 @@ if t.TYPE_CHECKING:
     from ansible_collections.wgdoctor.wireguard.plugins.module_utils.contracts import Remedy
 
 ROLE_PREFIX = "wgdoctor.wireguard."
+FIREWALL_ROLE = ROLE_PREFIX + "firewall"
 ROLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
 
 
@@ -45,14 +46,33 @@ def _remedy(value: t.Any) -> t.Optional[Remedy]:
     return t.cast("Remedy", value)
 
 
+def _merged(first: dict[str, t.Any], second: dict[str, t.Any]) -> t.Optional[dict[str, t.Any]]:
+    """Two firewall remedies' own vars as one, or None when they disagree: lists are joined, flags that turn
+    something on are or-ed, any other variable must be the same in both (or set in one only)."""
+    merged = dict(first)
+    for name, value in second.items():
+        if name not in merged or merged[name] == value:
+            merged[name] = value
+        elif isinstance(value, list) and isinstance(merged[name], list):
+            merged[name] = merged[name] + [item for item in value if item not in merged[name]]
+        elif isinstance(value, bool) and isinstance(merged[name], bool):
+            merged[name] = merged[name] or value
+        else:
+            return None
+    return merged
+
+
 def wg_remedies(findings: t.Any, host: str) -> list[Remedy]:
     """The remedies of `findings` for `host`, in the findings' (report) order, each once.
 
     The report puts root causes first, so a remedy that brings an interface up runs before one that
-    reads keys from it. Each remedy's vars are the role's defaults overlaid with the remedy's own."""
+    reads keys from it. Each remedy's vars are the role's defaults overlaid with the remedy's own.
+    Firewall remedies of one interface (port, forwarding, masquerade) run as one, where the first of them
+    stands: apart, `--check` planned each from the firewall as it was before any of them and showed
+    changes the real run, where the first had made them, does not make again."""
     if not isinstance(findings, list):
         raise AnsibleFilterError("wg_remedies expects the report's findings (a list), got %s" % type(findings).__name__)
-    remedies: list[Remedy] = []
+    own: list[Remedy] = []
     seen: set[str] = set()
     for finding in findings:
         remedy = _remedy((finding or {}).get("remedy") if isinstance(finding, dict) else None)
@@ -62,6 +82,16 @@ def wg_remedies(findings: t.Any, host: str) -> list[Remedy]:
         if identity in seen:
             continue
         seen.add(identity)
+        if remedy["role"] == FIREWALL_ROLE:
+            same = [index for index, earlier in enumerate(own) if earlier["role"] == FIREWALL_ROLE
+                    and earlier["vars"].get("firewall_interface") == remedy["vars"].get("firewall_interface")]
+            merged = _merged(own[same[-1]]["vars"], remedy["vars"]) if same else None
+            if merged is not None:
+                own[same[-1]] = {"role": remedy["role"], "host": remedy["host"], "vars": merged}
+                continue
+        own.append({"role": remedy["role"], "host": remedy["host"], "vars": dict(remedy["vars"])})
+    remedies: list[Remedy] = []
+    for remedy in own:
         variables = dict(role_defaults(remedy["role"]))
         variables.update(remedy["vars"])
         remedies.append({"role": remedy["role"], "host": remedy["host"], "vars": variables})

@@ -43,6 +43,35 @@ def test_remedy_vars_win_over_the_role_defaults_and_the_rest_are_the_role_defaul
     assert applied["vars"]["firewall_backend"] == role_defaults("wgdoctor.wireguard.firewall")["firewall_backend"]
 
 
+def test_firewall_remedies_of_one_interface_run_as_one():
+    """forward_chain_blocks and nat_masquerade_missing on one hub are two findings with two firewall remedies. Run apart,
+    --check planned the second from the state before the first, so it showed changes the real run never makes (the
+    firewalld zone and policy twice): found in the lab on a firewalld hub. One role run with both says it once."""
+    base = dict(firewall_backend="firewalld", firewall_interface="fwhub5", firewall_port=44517, firewall_forward_uplinks=["eth0"])
+    findings = [
+        {"code": "udp_blocked_host_firewall", "remedy": remedy("firewall", "hub", firewall_backend="firewalld",
+                                                                firewall_interface="wg0", firewall_port=51820)},
+        {"code": "ip_forward_disabled", "remedy": remedy("ip_forwarding", "hub", ip_forwarding_ipv4=True)},
+        {"code": "forward_chain_blocks", "remedy": remedy("firewall", "hub", firewall_forward=True, **base)},
+        {"code": "nat_masquerade_missing", "remedy": remedy("firewall", "hub", firewall_masquerade_interface="eth0",
+                                                             firewall_masquerade_source="10.95.0.0/24", **base)},
+    ]
+    applied = wg_remedies(findings, "hub")
+    assert [(r["role"].split(".")[-1], r["vars"].get("firewall_interface")) for r in applied] == [
+        ("firewall", "wg0"), ("ip_forwarding", None), ("firewall", "fwhub5")]
+    merged = applied[2]["vars"]
+    assert merged["firewall_forward"] is True and merged["firewall_masquerade_source"] == "10.95.0.0/24"
+    assert merged["firewall_masquerade_interface"] == "eth0" and merged["firewall_forward_uplinks"] == ["eth0"]
+    assert applied[0]["vars"]["firewall_forward"] is False, "the wg0 remedy took another interface's forwarding"
+
+
+def test_firewall_remedies_that_disagree_run_apart():
+    first = remedy("firewall", "hub", firewall_backend="firewalld", firewall_interface="wghub", firewall_port=51999, firewall_forward=True)
+    second = remedy("firewall", "hub", firewall_backend="nftables", firewall_interface="wghub", firewall_port=51999,
+                    firewall_masquerade_interface="eth0", firewall_masquerade_source="10.9.0.0/24")
+    assert [r["vars"]["firewall_backend"] for r in wg_remedies([{"remedy": first}, {"remedy": second}], "hub")] == ["firewalld", "nftables"]
+
+
 def test_a_role_outside_the_collection_is_refused():
     with pytest.raises(AnsibleFilterError):
         wg_remedies([{"remedy": remedy("../../etc", "hub")}], "hub")
