@@ -45,10 +45,9 @@ def public_key(lab, host: str) -> str:
     return lab.sh(host, "wg pubkey < /etc/wireguard/wg0.key").stdout.strip()
 
 
-# In the lab, `systemctl stop wg-quick@wg0` waits out the 90 s stop timeout (systemd under podman's
-# cgroupfs never hears that the cgroup emptied), so a changed file is applied live with `wg syncconf`
-# (this test's own shortcut: wg_peer itself applies one peer with `wg set`), and wg-quick is restarted
-# only where the interface is not running.
+# A changed file is applied live with `wg syncconf` (this test's own shortcut: wg_peer itself applies one
+# peer with `wg set`); the fixture's restore restarts wg-quick afterwards, which in the lab takes a few
+# seconds (the whole restore 1-5 s a test in lab slot 7).
 SYNCCONF = "umask 077 && wg-quick strip wg0 > /run/wg0.strip && wg syncconf wg0 /run/wg0.strip; rc=$?; rm -f /run/wg0.strip; exit $rc"
 
 
