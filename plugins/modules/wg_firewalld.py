@@ -11,8 +11,9 @@ short_description: Open a WireGuard tunnel in firewalld, planned from what firew
 version_added: 0.1.0
 description:
   - Opens UDP to O(port) in the zone the WireGuard packets arrive in (the zones of O(uplinks), or O(zone)). With O(forward)
-    or O(masquerade_source), puts O(interface) into a zone of its own (C(wgd-<interface>), which opens nothing on the host)
-    and makes a policy (C(wgdfw-<interface>)) from that zone to the uplinks' zones that accepts only O(forward_sources) and
+    or O(masquerade_source), puts O(interface) into a zone of its own (C(wgd-<interface>)) that opens on the host the
+    services and ports of the zone that filtered O(interface) before (what its peers reached, SSH included) and nothing
+    more, and makes a policy (C(wgdfw-<interface>)) from that zone to the uplinks' zones that accepts only O(forward_sources) and
     masquerades only O(masquerade_source) (rich rules). With O(mss_clamp), a direct rule in mangle FORWARD each way clamps
     the TCP MSS. No other zone's settings, no service (SSH included) and no zone's own masquerade are touched.
   - The plan is made in Python by the same reader the diagnosis uses (C(firewall-cmd --list-all-zones),

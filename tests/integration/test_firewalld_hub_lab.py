@@ -7,7 +7,7 @@ table another tool owns sits beside firewalld's. The admin opened fwhub5's port 
 forwarding is off, firewalld forwards nothing from the tunnel and masquerades nothing, and the baseline wg0's port is
 not open at all. The diagnosis must name each of these on the server; `--check --diff` shows exactly the changes the real
 run then makes; after the real run client2 reaches the router's public address through the server, the neighbour's
-handshake is fresh and its ping answers, the runtime-only peer and the foreign table are still there, firewalld's
+handshake is fresh, its ping answers and it still reaches the SSH stand-in through the tunnel, the runtime-only peer and the foreign table are still there, firewalld's
 permanent configuration (what it loads at boot) holds what the remedies added and a reload keeps the tunnel working, the
 SSH stand-in still answers, and applying the same remedies again changes nothing.
 """
@@ -92,6 +92,7 @@ def firewalld_hub(lab):
 def test_forwarding_and_nat_of_a_firewalld_hub_fixed_and_no_neighbour_harmed(lab, firewalld_hub, tmp_path):
     neighbour = firewalld_hub["public"]["client"]
     assert lab.sh("client", f"ping -c 1 -W 2 -I {IFACE} {ADDRESSES['server']}", check=False).returncode == 0, "the neighbour works"
+    assert lab.sh("client", f"nc -z -w 2 {ADDRESSES['server']} 22", check=False).returncode == 0, "the neighbour reaches SSH"
     assert not _router_answers_client2(lab), "client2's full tunnel must be cut off before the fix"
     foreign = lab.sh("server", "nft list table inet dockerlike").stdout
     secrets = dict(_secrets(lab), **firewalld_hub["secrets"])
@@ -130,6 +131,10 @@ def test_forwarding_and_nat_of_a_firewalld_hub_fixed_and_no_neighbour_harmed(lab
     assert RUNTIME_ONLY in lab.sh("server", f"wg show {IFACE} allowed-ips").stdout, "the runtime-only peer is gone"
     assert lab.sh("server", "nft list table inet dockerlike").stdout == foreign, "the foreign table changed"
     assert _tcp_service_answers(lab), "remediation made the server's SSH stand-in unreachable"
+    # fwhub5 moved into a zone of its own: what its peers reached on the server before (the default zone's ssh) they
+    # still reach, never more than that zone opened.
+    assert lab.sh("client", f"nc -z -w 2 {ADDRESSES['server']} 22", check=False).returncode == 0, \
+        "the neighbour lost the SSH stand-in it reached through the tunnel"
     # What firewalld loads at boot: the tunnel's own zone and the policy, never zone trusted nor a zone-wide masquerade.
     permanent = lab.sh("server", f"firewall-cmd --permanent --info-policy=wgdfw-{IFACE} && "
                                  f"firewall-cmd --permanent --get-zone-of-interface={IFACE} && firewall-cmd --permanent --zone=public --list-all").stdout

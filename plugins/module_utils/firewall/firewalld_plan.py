@@ -145,8 +145,8 @@ def _present(layer: Layer, item: Item) -> bool:
         return item[1] in zones
     if kind == "policy":
         return item[1] in policies
-    if kind == "port":
-        return item[2] in (zones.get(item[1]) or {}).get("ports", [])
+    if kind in ("port", "service"):
+        return item[2] in (zones.get(item[1]) or {}).get(kind + "s", [])
     if kind == "interface":
         return item[2] in (zones.get(item[1]) or {}).get("interfaces", [])
     if kind in ("ingress", "egress"):
@@ -162,7 +162,7 @@ def _what(item: Item) -> str:
     kind = item[0]
     if kind in ("zone", "policy"):
         return "%s %s" % item
-    if kind in ("port", "interface"):
+    if kind in ("port", "service", "interface"):
         return "zone %s: %s %s" % (item[1], kind, item[2])
     if kind in ("ingress", "egress"):
         return "policy %s: %s zone %s" % (item[1], kind, item[2])
@@ -177,8 +177,8 @@ def _args(item: Item, add: bool) -> list[str]:
         return ["--new-zone=%s" % item[1]]
     if kind == "policy":
         return ["--new-policy=%s" % item[1]]
-    if kind == "port":
-        return ["--zone=%s" % item[1], "--%s-port=%s" % (verb, item[2])]
+    if kind in ("port", "service"):
+        return ["--zone=%s" % item[1], "--%s-%s=%s" % (verb, kind, item[2])]
     if kind == "interface":
         # change, not add: firewalld refuses to add an interface another zone holds
         return ["--zone=%s" % item[1], "--change-interface=%s" % item[2]]
@@ -279,6 +279,12 @@ def plan(params: Params, state: State) -> Plan:
             items += [("egress", policy, z) for z in egress] + [("rule", policy, r) for r in rules]
             if ours:
                 items.append(("interface", zone, interface))
+                # Moving the tunnel out of the zone that filtered it so far must not cut its peers off what they reached
+                # on this host (SSH through the tunnel): the new zone gets that zone's services and ports, no more.
+                if bound[layer] != zone:
+                    before_zone = _layer(state, layer)["zones"]["zones"].get(bound[layer] or default) or {}
+                    items += [("service", zone, name) for name in before_zone.get("services") or []]
+                    items += [("port", zone, name) for name in before_zone.get("ports") or []]
             # firewalld 1.x activates a policy only for zones with a bound interface or source: an uplink bound to no
             # zone (filtered by the default zone) is bound to that same zone, where nothing it filters changes (firewalld#1205).
             for uplink in policy_uplinks:

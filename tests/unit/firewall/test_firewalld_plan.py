@@ -88,11 +88,13 @@ def test_a_reload_is_refused_when_it_would_drop_a_runtime_only_setting_the_plan_
 
 
 def test_on_the_image_configuration_the_plan_is_what_the_jinja_plan_was_plus_the_port():
-    """Where both plans are right they agree (the port was ansible.posix.firewalld's task, runtime and permanent)."""
+    """Where both plans are right they agree (the port was ansible.posix.firewalld's task, runtime and permanent; the
+    services the tunnel reached in the default zone, which the old plan took away, go with it into its own zone)."""
     changes = new_plan(ROLE_VARS, "fresh")
     old = old_firewalld_plan.plan(dict(ROLE_VARS), recorded, "fresh")
     assert changes["reload"] and old["reload"] and changes["refused"] == old["refused"] == []
-    assert sorted(changes["permanent"]) == sorted(old["permanent"] + [["--zone=public", "--add-port=51820/udp"]])
+    kept = [["--zone=wgd-wg0", "--add-service=dhcpv6-client"], ["--zone=wgd-wg0", "--add-service=ssh"]]
+    assert sorted(changes["permanent"]) == sorted(old["permanent"] + [["--zone=public", "--add-port=51820/udp"]] + kept)
     assert changes["runtime"] == []
     assert [c["what"] for c in changes["plan"]["changes"]][:2] == ["permanent: + zone wgd-wg0", "permanent: + policy wgdfw-wg0"]
     assert not any("trusted" in line or "--add-masquerade" in line for args in changes["permanent"] for line in args)
@@ -154,6 +156,18 @@ def test_a_remedy_for_one_thing_keeps_what_a_remedy_for_the_other_added(one_reme
     lab: a hub's full-tunnel peer lost its forwarding that way), nor the forwarding run the masquerade."""
     changes = new_plan(dict(ROLE_VARS, **one_remedy), "converged")
     assert changes["permanent"] == [] and changes["runtime"] == [], changes
+
+
+def test_the_tunnel_keeps_what_its_peers_reached_when_it_moves_into_a_zone_of_its_own():
+    """wg0, bound to no zone, was filtered by the default zone (public: ssh, dhcpv6-client): a peer reached SSH through
+    the tunnel. Moved into wgd-wg0 for forwarding, it must still: the new zone gets the services and ports of the zone
+    that filtered it, and nothing more (found in the lab: a neighbour peer lost SSH through a firewalld hub's tunnel)."""
+    changes = new_plan(ROLE_VARS, "fresh")
+    for service in ("ssh", "dhcpv6-client"):
+        assert ["--zone=wgd-wg0", "--add-service=%s" % service] in changes["permanent"], changes["permanent"]
+    assert not any(arg.startswith("--add-service") for args in changes["runtime"] for arg in args), "the reload brings them"
+    converged = new_plan(ROLE_VARS, "converged")
+    assert converged["permanent"] == [] and converged["runtime"] == [], "a tunnel already in its zone gets nothing more"
 
 
 def test_names_fit_firewalld_and_long_interface_names_are_shortened_as_before():
