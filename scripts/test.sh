@@ -13,7 +13,7 @@
 #                                              and not-applied suites
 #   lab       (prefix wgd-suite, index 0)      half of the fault matrix (--shard 0/2) and the suites
 #                                              not named below
-#   lab2      (prefix wgd-suite2, index 2)     IPv6, path MTU, the fleet remediation proof, the firewalld hub
+#   lab2      (prefix wgd-suite2, index 2)     IPv6, path MTU, the fleet remediation proof
 #   lab3      (prefix wgd-suite3, index 3)     the other half of the fault matrix, monitor, start
 #                                              failures, keepalive safety, remedy order and changes,
 #                                              the fleet fault matrix
@@ -78,8 +78,7 @@ stage_lab() {
 # The suites the Molecule lane takes over when both lanes run (see the top).
 lane_suites="tests/integration/test_check_mode.py tests/integration/test_roles_lab.py tests/integration/test_not_applied_lab.py"
 # The suites of the second and third lab lanes, each on a lab of its own (see the top).
-lab2_suites="tests/integration/test_ipv6_lab.py tests/integration/test_mtu_lab.py tests/integration/test_fleet_remediation_lab.py
-tests/integration/test_firewalld_hub_lab.py"
+lab2_suites="tests/integration/test_ipv6_lab.py tests/integration/test_mtu_lab.py tests/integration/test_fleet_remediation_lab.py"
 lab3_suites="tests/integration/test_monitor_lab.py tests/integration/test_startup_faults_lab.py
 tests/integration/test_keepalive_safety_lab.py tests/integration/test_remediation_order_lab.py tests/integration/test_remedy_changed_lab.py
 tests/integration/test_fleet_lab.py"
