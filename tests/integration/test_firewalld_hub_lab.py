@@ -7,9 +7,10 @@ table another tool owns sits beside firewalld's. The admin opened fwhub5's port 
 forwarding is off, firewalld forwards nothing from the tunnel and masquerades nothing, and the baseline wg0's port is
 not open at all. The diagnosis must name each of these on the server; `--check --diff` shows exactly the changes the real
 run then makes; after the real run client2 reaches the router's public address through the server, the neighbour's
-handshake is fresh, its ping answers and it still reaches the SSH stand-in through the tunnel, the runtime-only peer and the foreign table are still there, firewalld's
-permanent configuration (what it loads at boot) holds what the remedies added and a reload keeps the tunnel working, the
-SSH stand-in still answers, and applying the same remedies again changes nothing.
+handshake is fresh, its ping answers and it still reaches the SSH stand-in through the tunnel, the runtime-only peer
+and the foreign table are still there, firewalld's permanent configuration (what it loads at boot) holds what the
+remedies added and a reload keeps the tunnel working, the SSH stand-in still answers, and applying the same remedies
+again changes nothing.
 """
 from __future__ import annotations
 

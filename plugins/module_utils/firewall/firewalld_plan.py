@@ -280,11 +280,13 @@ def plan(params: Params, state: State) -> Plan:
             if ours:
                 items.append(("interface", zone, interface))
                 # Moving the tunnel out of the zone that filtered it so far must not cut its peers off what they reached
-                # on this host (SSH through the tunnel): the new zone gets that zone's services and ports, no more.
+                # on this host (SSH through the tunnel): the new zone gets that zone's services and TCP/SCTP ports, no
+                # more. Its UDP ports are WireGuard listen ports (this or another tunnel's, opened by another remedy of
+                # the same run): no peer reaches them through a tunnel, and copying them would make --check differ.
                 if bound[layer] != zone:
                     before_zone = _layer(state, layer)["zones"]["zones"].get(bound[layer] or default) or {}
                     items += [("service", zone, name) for name in before_zone.get("services") or []]
-                    items += [("port", zone, name) for name in before_zone.get("ports") or []]
+                    items += [("port", zone, name) for name in before_zone.get("ports") or [] if not name.endswith("/udp")]
             # firewalld 1.x activates a policy only for zones with a bound interface or source: an uplink bound to no
             # zone (filtered by the default zone) is bound to that same zone, where nothing it filters changes (firewalld#1205).
             for uplink in policy_uplinks:

@@ -170,6 +170,19 @@ def test_the_tunnel_keeps_what_its_peers_reached_when_it_moves_into_a_zone_of_it
     assert converged["permanent"] == [] and converged["runtime"] == [], "a tunnel already in its zone gets nothing more"
 
 
+def test_the_new_zone_takes_tcp_ports_but_not_the_udp_ports_of_wireguard_opened_beside_it():
+    """A UDP port in the old zone is a WireGuard listen port, maybe opened by the remedy run just before (another
+    tunnel's): copying it made the real run differ from --check, which planned from the firewall before that remedy
+    (found in the lab on the firewalld hub, wg0's 51820/udp)."""
+    state = state_of("fresh")
+    for layer in ("runtime", "permanent"):
+        state[layer]["zones"]["zones"]["public"]["ports"] = ["51820/udp", "8443/tcp"]
+    made = firewalld_plan.plan(ROLE_VARS, state)
+    added = [c["args"][1:] for c in made["changes"] if c["layer"] == "permanent"]
+    assert ["--zone=wgd-wg0", "--add-port=8443/tcp"] in added, added
+    assert ["--zone=wgd-wg0", "--add-port=51820/udp"] not in added, added
+
+
 def test_names_fit_firewalld_and_long_interface_names_are_shortened_as_before():
     assert firewalld_plan.zone_name("wgsrv") == "wgd-wgsrv" and firewalld_plan.policy_name("wgsrv") == "wgdfw-wgsrv"
     # The Jinja of vars/main.yml: interface[:7] ~ '-' ~ (interface | hash('sha1'))[:4]
