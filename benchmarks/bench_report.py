@@ -634,8 +634,9 @@ def section_controller(bench) -> list:
               "| variant | what | CPU | per task | wall |", "|---|---|---|---|---|"]
     for name in bench["variants"]:
         per_task = (cpu[name]["median"] - floor) / tasks * 1000 if floor is not None else None
-        lines.append("| %s | %s | %s | %s | %s |" % (name, meaning.get(name, ""), med_spread(cpu[name]),
-                                                    "%.0f ms" % per_task if per_task is not None else "n/a", med_spread(wall[name])))
+        per_task_text = "%.0f ms" % per_task if per_task is not None else "n/a"
+        row = (name, meaning.get(name, ""), med_spread(cpu[name]), per_task_text, med_spread(wall[name]))
+        lines.append("| %s | %s | %s | %s | %s |" % row)
     lines += ["",
               "Ansible loads every filter file of a collection in each worker that templates any one of its filters, and",
               "compiles it from source there (no bytecode cache); the filter files therefore import the diagnosis only inside",

@@ -49,12 +49,12 @@ def test_firewall_remedies_of_one_interface_run_as_one():
     firewalld zone and policy twice): found in the lab on a firewalld hub. One role run with both says it once."""
     base = dict(firewall_backend="firewalld", firewall_interface="fwhub5", firewall_port=44517, firewall_forward_uplinks=["eth0"])
     findings = [
-        {"code": "udp_blocked_host_firewall", "remedy": remedy("firewall", "hub", firewall_backend="firewalld",
-                                                                firewall_interface="wg0", firewall_port=51820)},
+        {"code": "udp_blocked_host_firewall",
+         "remedy": remedy("firewall", "hub", firewall_backend="firewalld", firewall_interface="wg0", firewall_port=51820)},
         {"code": "ip_forward_disabled", "remedy": remedy("ip_forwarding", "hub", ip_forwarding_ipv4=True)},
         {"code": "forward_chain_blocks", "remedy": remedy("firewall", "hub", firewall_forward=True, **base)},
-        {"code": "nat_masquerade_missing", "remedy": remedy("firewall", "hub", firewall_masquerade_interface="eth0",
-                                                             firewall_masquerade_source="10.95.0.0/24", **base)},
+        {"code": "nat_masquerade_missing",
+         "remedy": remedy("firewall", "hub", firewall_masquerade_interface="eth0", firewall_masquerade_source="10.95.0.0/24", **base)},
     ]
     applied = wg_remedies(findings, "hub")
     assert [(r["role"].split(".")[-1], r["vars"].get("firewall_interface")) for r in applied] == [
