@@ -80,14 +80,21 @@ def firewalld_hub(lab):
         yield {"public": public, "stranger": stranger,
                "secrets": {f"{host} {IFACE} private key": lab.sh(host, f"cat {KEY_FILE}").stdout.strip() for host in ENDS}}
     finally:
-        lab.sh("server", "systemctl disable --now --quiet firewalld.service; "
-                         f"test -d {FIREWALLD_BASELINE} && rm -rf /etc/firewalld && mv {FIREWALLD_BASELINE} /etc/firewalld; "
-                         "sysctl -qw net.ipv4.ip_forward=0; rm -f /etc/sysctl.d/90-wgdoctor-forwarding.conf; "
-                         "nft flush ruleset; nft delete table inet dockerlike 2>/dev/null; true", check=False)
+        # Every step on its own (`sh -e` stops at the first that fails: a config left behind gets probed by later tests).
+        lab.sh("server", _each("systemctl disable --now --quiet firewalld.service",
+                               f"test -d {FIREWALLD_BASELINE} && rm -rf /etc/firewalld && mv {FIREWALLD_BASELINE} /etc/firewalld",
+                               "sysctl -qw net.ipv4.ip_forward=0", "rm -f /etc/sysctl.d/90-wgdoctor-forwarding.conf",
+                               "nft flush ruleset"), check=False)
         for host in ENDS:
-            lab.sh(host, f"systemctl stop wg-quick@{IFACE}; systemctl reset-failed wg-quick@{IFACE} 2>/dev/null; "
-                         f"rm -f {CONF} {CONF}.*~ {KEY_FILE}; true", check=False)
+            lab.sh(host, _each(f"systemctl stop wg-quick@{IFACE}", f"systemctl reset-failed wg-quick@{IFACE} 2>/dev/null",
+                               f"rm -f {CONF} {CONF}.*~ {KEY_FILE}"), check=False)
+            assert not lab.sh(host, f"ls /etc/wireguard/{IFACE}.* {KEY_FILE} 2>/dev/null; ip link show {IFACE} 2>/dev/null",
+                              check=False).stdout.strip(), f"{IFACE} is left on {host}"
         lab.back_to_healthy()
+
+
+def _each(*steps: str) -> str:
+    return "; ".join(step + " || true" for step in steps)
 
 
 def test_forwarding_and_nat_of_a_firewalld_hub_fixed_and_no_neighbour_harmed(lab, firewalld_hub, tmp_path):
