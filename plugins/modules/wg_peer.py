@@ -66,7 +66,10 @@ options:
     type: int
     version_added: 0.1.0
   preshared_key:
-    description: PresharedKey of this pair (base64). Never returned, never shown in a diff.
+    description:
+      - PresharedKey of this pair (base64). Never returned, never shown in a diff.
+      - Ansible masks its value in every result, including the C(invocation) of the module's arguments, so a task that passes
+        it needs no C(no_log) of its own and its diff stays visible.
     type: str
     version_added: 0.1.0
   preshared_key_path:
@@ -89,6 +92,16 @@ options:
     type: bool
     default: true
     version_added: 0.1.0
+  check_mode_assume_up:
+    description:
+      - In check mode only, a stopped interface is planned and shown as if it ran with the config as it is now,
+        for a run in which an earlier task starts it before this one (the service remedy before a peer remedy).
+        The check run then shows the same live change as the real run makes.
+      - An Endpoint that is a hostname is shown as the config writes it, where the running peer would show its address.
+      - No effect outside check mode, or when the interface runs.
+    type: bool
+    default: false
+    version_added: 0.1.0
 attributes:
   check_mode:
     support: full
@@ -99,6 +112,8 @@ attributes:
       - Before and after text of the config, its mode when it changes, and the running peer(s) the change touches.
       - PrivateKey and PresharedKey values, and every other value shaped like a WireGuard key (in a comment, a C(PostUp)
         command), are shown as C((hidden)); only the value of a C(PublicKey) line stays readable.
+      - A PresharedKey replaced by another reads "(hidden), another key" after the change, in the config and on the
+        running peer, so the diff says which entry's key changes.
   platform:
     description: Linux hosts with wireguard-tools (wg, wg-quick).
     support: full
@@ -179,6 +194,7 @@ diff:
 '''
 
 import os
+import re
 import stat
 import typing as t
 
@@ -246,6 +262,9 @@ def read_preshared_key(module: AnsibleModule):
                 key = stream.read().strip()
         except (IOError, OSError) as exc:
             module.fail_json(msg="cannot read preshared_key_path %s: %s" % (module.params["preshared_key_path"], exc.strerror))
+        # Ansible masks only the values of no_log options: a key read here is masked like one passed as preshared_key.
+        if key:
+            module.no_log_values.add(key)
     else:
         key = module.params["preshared_key"]
     if key is not None and not wg_keys.is_valid_key(key):
@@ -276,6 +295,14 @@ class LivePlan:
 def live_peers(module: AnsibleModule, wg: str, interface: str) -> dict[str, dict[str, t.Any]]:
     runtime = wg_dump.parse_dump(wg_apply.runtime_dump(module.run_command, wg, interface)).get(interface) or {}
     return dict((peer["public_key"], peer) for peer in runtime.get("peers") or [])
+
+
+def peers_as_started(text: str, path: str) -> dict[str, dict[str, t.Any]]:
+    """The running peers wg-quick would give a stopped interface started from this config (check_mode_assume_up).
+
+    parse_config describes a peer with the fields parse_dump gives a running one, so plan_live reads both alike.
+    """
+    return dict((peer["public_key"], peer) for peer in wg_config.parse_config(text, path, derive_public_key=None)["peers"])
 
 
 def entry_of(text: str, path: str, public_key: str) -> dict[str, t.Any] | None:
@@ -385,6 +412,29 @@ def live_diffs(interface: str, plan: LivePlan) -> list[dict[str, str]]:
     return diffs
 
 
+def replaced_preshared_key_entry(old_text: str, new_text: str, path: str, public_key: str, target: str) -> int | None:
+    """Line of the entry's [Peer] in the new text when it held a PresharedKey and now holds another (a diff shows
+    both as (hidden)); None otherwise."""
+    old_entry = entry_of(old_text, path, public_key) or entry_of(old_text, path, target)
+    new_entry = entry_of(new_text, path, target)
+    if (old_entry and new_entry and old_entry["has_preshared_key"] and new_entry["has_preshared_key"]
+            and old_entry["preshared_key_digest"] != new_entry["preshared_key_digest"]):
+        return new_entry["line"]
+    return None
+
+
+def say_preshared_key_replaced(redacted_text: str, entry_line: int) -> str:
+    """The redacted config whose entry (its [Peer] at entry_line, 1-based) reads `PresharedKey = (hidden), another key`."""
+    lines = redacted_text.splitlines(True)
+    for index in range(entry_line, len(lines)):
+        if lines[index].lstrip().startswith("["):
+            break
+        if re.match(r"\s*presharedkey\s*=", lines[index], re.IGNORECASE):
+            lines[index] = lines[index].replace(wg_apply.HIDDEN, "%s, another key" % wg_apply.HIDDEN, 1)
+            break
+    return "".join(lines)
+
+
 def validator(module: AnsibleModule):
     wg_quick = module.get_bin_path("wg-quick")
 
@@ -409,6 +459,7 @@ def main() -> None:
             state=dict(type="str", choices=["present", "absent"], default="present"),
             backup=dict(type="bool", default=True),
             apply=dict(type="bool", default=True),
+            check_mode_assume_up=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("preshared_key", "preshared_key_path")],
         supports_check_mode=True,
@@ -444,11 +495,17 @@ def main() -> None:
 
     wg = module.get_bin_path("wg")
     running = bool(params["apply"] and wg and wg_apply.interface_is_up(module.run_command, wg, params["interface"]))
+    # Planned as started only: check mode applies nothing, so the assumption never reaches the interface.
+    assumed_up = bool(not running and module.check_mode and params["check_mode_assume_up"] and params["apply"])
     mode_before = stat.S_IMODE(os.stat(path).st_mode)
     # The file holds the private key: a config group or world can read is made private.
     mode_after = wg_apply.CONFIG_MODE if mode_before & 0o077 else mode_before
     try:
-        plan = plan_live(params, live_peers(module, wg, params["interface"]), old_text, new_text, path, target) if running else LivePlan()
+        if running or assumed_up:
+            peers = live_peers(module, wg, params["interface"]) if running else peers_as_started(old_text, path)
+            plan = plan_live(params, peers, old_text, new_text, path, target)
+        else:
+            plan = LivePlan()
         result["live_drift"] = plan.drift
         file_changed = new_text != old_text
         if file_changed:
@@ -462,7 +519,12 @@ def main() -> None:
                 "enter the tunnel" % (", ".join(plan.added_networks), params["interface"]))
             module.warn(result["restart_reason"])
         if module._diff:
-            result["diff"] = [dict(before=wg_apply.redact_secrets(old_text), after=wg_apply.redact_secrets(new_text),
+            after_text = wg_apply.redact_secrets(new_text)
+            replaced_entry = replaced_preshared_key_entry(old_text, new_text, path, params["public_key"], target) \
+                if params["state"] == "present" else None
+            if replaced_entry is not None:
+                after_text = say_preshared_key_replaced(after_text, replaced_entry)
+            result["diff"] = [dict(before=wg_apply.redact_secrets(old_text), after=after_text,
                                    before_header=path, after_header=path)]
             if mode_after != mode_before:
                 result["diff"].append(dict(before="mode: %04o\n" % mode_before, after="mode: %04o\n" % mode_after,

@@ -395,3 +395,62 @@ def test_no_interface_given_is_an_error_not_a_guess(fake_wg, config_dir):
     assert exited.failed and "interface" in exited.result["msg"]
     assert (config_dir / "wg0.conf").read_text() == CLIENT_CONFIG
     assert fake_wg.calls == []
+
+
+# ---------------------------------------------------------------- a copied PresharedKey, shown without the key
+def test_a_replaced_preshared_key_is_said_to_change_in_the_file_and_live_diffs(fake_wg, config_dir):
+    # Both keys read (hidden): without a word for it, the file diff of a PresharedKey change showed no changed line.
+    fake_wg.running, fake_wg.dump = True, running_dump("off")
+    exited = run(config_dir, public_key=SERVER, preshared_key=PSK, _ansible_diff=True, _ansible_check_mode=True)
+    assert not exited.failed and exited.result["changed"] and exited.result["live_drift"] == ["preshared_key"]
+    file_diff, live_diff = exited.result["diff"]
+    before, after = file_diff["before"].splitlines(), file_diff["after"].splitlines()
+    assert [line for line in after if line not in before] == ["PresharedKey = (hidden), another key"]
+    assert after[after.index("PublicKey = %s" % SERVER) + 1] == "PresharedKey = (hidden), another key"
+    assert live_diff["before_header"] == "%s (running): peer %s" % (IFACE, SERVER)
+    assert "preshared key: (hidden)\n" in live_diff["before"] and "preshared key: (hidden), another key\n" in live_diff["after"]
+    assert_no_secret(exited.result, PRIVATE, PSK, OLD_PSK)
+
+
+def test_a_first_preshared_key_is_shown_added_and_not_as_another_key(fake_wg, config_dir):
+    exited = run(config_dir, public_key=LAPTOP, preshared_key=PSK, _ansible_diff=True, _ansible_check_mode=True)
+    before, after = exited.result["diff"][0]["before"].splitlines(), exited.result["diff"][0]["after"].splitlines()
+    assert before.count("PresharedKey = (hidden)") == 1 and after.count("PresharedKey = (hidden)") == 2
+    assert "PresharedKey = (hidden)" in after[after.index("PublicKey = %s" % LAPTOP):]
+    assert "another key" not in exited.result["diff"][0]["after"]
+    assert_no_secret(exited.result, PRIVATE, PSK, OLD_PSK)
+
+
+def test_a_preshared_key_read_from_a_file_is_masked_like_the_option(fake_wg, config_dir, tmp_path):
+    # Ansible masks the values of no_log options only: the key read from the file must be added to them.
+    psk_file = tmp_path / "server.psk"
+    psk_file.write_text(PSK + "\n")
+    exited = run(config_dir, public_key=SERVER, preshared_key_path=str(psk_file), _ansible_diff=True)
+    assert exited.result["changed"] and PSK in exited.no_log_values
+    assert_no_secret(exited.result, PRIVATE, PSK, OLD_PSK)
+
+
+def test_check_mode_assume_up_shows_a_stopped_interface_changed_as_if_started_from_its_config(fake_wg, config_dir):
+    # The service remedy starts the interface before the peer remedy in a real run; a check run never starts it.
+    assumed = run(config_dir, public_key=SERVER, preshared_key=PSK, check_mode_assume_up=True,
+                  _ansible_diff=True, _ansible_check_mode=True)
+    assert assumed.result["changed"] and assumed.result["applied_live"] is False
+    assert assumed.result["live_drift"] == ["preshared_key"]
+    live_diff = assumed.result["diff"][-1]
+    assert live_diff["before_header"] == "%s (running): peer %s" % (IFACE, SERVER)
+    assert "endpoint: vpn.wgdoctor.test:51820" in live_diff["before"]
+    assert "preshared key: (hidden), another key" in live_diff["after"]
+    assert fake_wg.wg_calls("set") == [] and (config_dir / CONFIG_NAME).read_text() == CLIENT_CONFIG
+    assert_no_secret(assumed.result, PRIVATE, PSK, OLD_PSK)
+    # The same run as the real run started after the service remedy shows it, with the interface running.
+    fake_wg.running = True
+    # wg would show the address the name resolved to; the assumed peer shows the config's name (the option says so).
+    fake_wg.dump = running_dump("off").replace("198.51.100.10:51820", "vpn.wgdoctor.test:51820")
+    started = run(config_dir, public_key=SERVER, preshared_key=PSK, _ansible_diff=True, _ansible_check_mode=True)
+    assert started.result["diff"] == assumed.result["diff"]
+
+
+def test_check_mode_assume_up_changes_nothing_outside_check_mode(fake_wg, config_dir):
+    exited = run(config_dir, public_key=SERVER, preshared_key=PSK, check_mode_assume_up=True, _ansible_diff=True)
+    assert exited.result["changed"] and exited.result["applied_live"] is False and exited.result["live_drift"] == []
+    assert len(exited.result["diff"]) == 1 and fake_wg.wg_calls("set") == [] and fake_wg.wg_calls("show")[-1] == ["interfaces"]
