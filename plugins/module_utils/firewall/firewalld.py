@@ -19,6 +19,14 @@ What firewalld 1.x (nftables backend) does with an incoming packet, as recorded 
   ``default``, ``%%REJECT%%`` and ``REJECT`` reject with icmpx admin-prohibited (ICMP type 3 code
   13), ``DROP`` drops, ``ACCEPT`` accepts. A rich rule ``reject`` without a type answers
   port-unreachable (type 3 code 3). ``icmp-block-inversion`` changes nothing for UDP.
+- Policies towards HOST (egress zone HOST) run inside every zone's chain: the negative priorities (lowest
+  first) before the zone's rich rules, the positive ones after its allow rules and before its target. A
+  packet meets a policy from ANY, or from a named zone when its arrival interface or its source is bound to
+  that zone (an interface merely in the default zone meets none; a packet a source zone takes still meets
+  its interface zone's policies). Inside a policy the zone's order, then its target: ACCEPT, DROP and REJECT
+  (icmpx admin-prohibited) decide, CONTINUE goes on. Recorded on a lab server with real probes
+  (tests/unit/firewall/fixtures/firewalld_host_policies/), replies (conntrack established) included: filter_INPUT
+  accepts those before any zone or policy.
 
 What firewalld 1.x does with a NEW routed packet (filter_FORWARD): established and related packets
 are accepted first; then the active policies whose ingress zones hold the packet's zone (or ANY) and
@@ -50,6 +58,8 @@ ActiveZones = t.Dict[str, t.Dict[str, t.List[str]]]
 RichRule = t.Dict[str, t.Any]
 # One decision of a zone in firewalld's order: (stage, what, verdict, reject_with, True|None, doubt).
 Step = t.Tuple[str, str, str, t.Optional[str], t.Optional[bool], t.Optional[str]]
+# A policy towards HOST a packet meets: (priority, name, policy, True|None: it may meet it, how it meets it).
+HostPolicy = t.Tuple[int, str, Zone, t.Optional[bool], str]
 
 # Ports of the services a WireGuard host plausibly opens; others are reported as doubts.
 SERVICE_PORTS = {"wireguard": [("udp", (51820, 51820))], "dns": [("udp", (53, 53)), ("tcp", (53, 53))],
@@ -436,8 +446,10 @@ def _rich_step(stage: str, rule: RichRule, port: int, family: int, source: str |
 
 
 def zone_verdict(parsed: Zones, name: str, port: int, family: int = 4, source: str | None = None,
-                 how: str | None = None) -> FirewallVerdict:
-    """What zone `name` does with a NEW UDP packet to port."""
+                 how: str | None = None, host_policies: list[HostPolicy] | None = None) -> FirewallVerdict:
+    """What zone `name` does with a NEW UDP packet to port, with the policies towards HOST the packet meets
+    (_host_policies()): the negative priorities before the zone's rules, the positive ones after them and before its
+    target, as every zone chain of firewalld 1.x jumps to them."""
     zone = parsed["zones"].get(name)
     evidence = [how] if how else []
     if zone is None:
@@ -449,6 +461,10 @@ def zone_verdict(parsed: Zones, name: str, port: int, family: int = 4, source: s
             "zone %s: %s redirects UDP %d before any filter: the packet never reaches a socket on %d" % (name, redirect, port, port)])
     steps, broken = _zone_steps(zone, port, family, source)
     conditional = ["zone %s: %s" % (name, b) for b in broken]
+    policies = host_policies or []
+    decided = _by_host_policies([p for p in policies if p[0] < 0], name, port, family, source, evidence, conditional)
+    if decided is not None:
+        return decided
     for stage, what, verdict, reject_with, state, doubt in steps:
         if state is None:
             conditional.append("zone %s: %s would %s %s" % (name, what, verdict, doubt or "if it matches"))
@@ -457,6 +473,9 @@ def zone_verdict(parsed: Zones, name: str, port: int, family: int = 4, source: s
             conditional.append("zone %s: %s would %s %s" % (name, what, verdict, doubt))
         return make_verdict(verdict, "firewalld", table=name, chain=chain, rule=what, reject_with=reject_with,
                             conditional=conditional, evidence=evidence + ["zone %s, %s rules: %s" % (name, stage, what)])
+    decided = _by_host_policies([p for p in policies if p[0] > 0], name, port, family, source, evidence, conditional)
+    if decided is not None:
+        return decided
     target = zone.get("target", "default")
     verdict, reject_with = TARGETS.get(target, ("unknown", None))
     return make_verdict(verdict, "firewalld", table=name, chain=chain, rule="target: %s" % target, reject_with=reject_with,
@@ -465,15 +484,113 @@ def zone_verdict(parsed: Zones, name: str, port: int, family: int = 4, source: s
                                              % (name, port, target)])
 
 
+# ---------------------------------------------------------------- policies towards HOST
+
+def _ingress_binding(parsed: Zones, active: ActiveZones | None, ingress: t.Any, in_interface: str | None,
+                     family: int, source: str | None) -> tuple[bool | None, str]:
+    """(True|False|None, how) does a packet arriving on in_interface from source meet a policy with these ingress zones?
+
+    firewalld 1.3 dispatches a policy from a named zone by that zone's bindings only (its interfaces and sources), in
+    every zone's chain: an interface that merely falls into the default zone meets no policy naming that zone, and a
+    packet a source zone takes still meets the policy of its arrival interface's zone (both recorded)."""
+    names = ingress if isinstance(ingress, list) else []
+    if ANY_ZONE in names:
+        return True, "ingress zone ANY"
+    doubts = []
+    for name in names:
+        for interface in _zone_interfaces(parsed, active, name):
+            if in_interface is None:
+                doubts.append("arriving on %s (bound to zone %s)" % (interface, name))
+            elif interface_matches(interface, in_interface):
+                return True, "%s is bound to zone %s" % (in_interface, name)
+        for spec in _zone_sources(parsed, active, name):
+            state, dummy_doubt = _address_match(spec, family, source)
+            if state:
+                return True, "sender %s is in %s, bound to zone %s" % (source, spec, name)
+            if state is None:
+                doubts.append("from %s (bound to zone %s)" % (spec, name))
+    return (None, " or ".join(doubts)) if doubts else (False, "")
+
+
+def _host_policies(policies: Zones | None, parsed: Zones, active: ActiveZones | None, in_interface: str | None,
+                   family: int, source: str | None, conditional: list[str]) -> list[HostPolicy]:
+    """[(priority, name, policy, True|None, how)] of the policies towards HOST a NEW packet meets, lowest priority first
+    (firewalld forbids priority 0: negative ones run before the zone, positive ones after it)."""
+    found = []
+    for name, policy in sorted(((policies or {}).get("zones") or {}).items()):
+        egress = policy.get("egress-zones")
+        if not isinstance(egress, list) or "HOST" not in egress:
+            continue
+        state, how = _ingress_binding(parsed, active, policy.get("ingress-zones"), in_interface, family, source)
+        if state is False:
+            continue
+        priority = _priority(policy)
+        if priority is None:
+            conditional.append("policy %s: priority %r is unreadable, its rules are not evaluated" % (name, policy.get("priority")))
+            continue
+        found.append((priority, name, policy, state, how))
+    return sorted(found, key=lambda item: item[0])
+
+
+def _host_policy_decision(name: str, policy: Zone, port: int, family: int, source: str | None,
+                          conditional: list[str]) -> tuple[str, str | None, str] | None:
+    """(verdict, reject_with, rule) when the policy decides a NEW UDP packet to port, None when it hands it on.
+
+    Inside a policy firewalld keeps a zone's order (rich rules by priority, deny, allow); then its target."""
+    steps, broken = _zone_steps(policy, port, family, source)
+    conditional.extend("policy %s: %s" % (name, b) for b in broken)
+    for stage, what, verdict, reject_with, state, doubt in steps:
+        if state is None:
+            conditional.append("policy %s: %s would %s %s" % (name, what, verdict, doubt or "if it matches"))
+            continue
+        if doubt:
+            conditional.append("policy %s: %s would %s %s" % (name, what, verdict, doubt))
+        return verdict, reject_with, what
+    target = policy.get("target") or "CONTINUE"
+    if target in POLICY_TARGETS:
+        verdict, reject_with = POLICY_TARGETS[target]
+        return verdict, reject_with, "target: %s" % target
+    if target != "CONTINUE":
+        conditional.append("policy %s: target %s is not known here" % (name, target))
+    return None
+
+
+def _by_host_policies(stage: list[HostPolicy], zone: str, port: int, family: int, source: str | None,
+                      evidence: list[str], conditional: list[str]) -> FirewallVerdict | None:
+    """The verdict of the first policy of `stage` that decides; one the packet may or may not meet is a doubt."""
+    for priority, name, policy, certain, how in stage:
+        if certain is None:
+            decision = _host_policy_decision(name, policy, port, family, source, [])
+            if decision is not None:
+                conditional.append("policy %s (priority %d) would %s (%s) packets %s" % (name, priority, decision[0], decision[2], how))
+            continue
+        decision = _host_policy_decision(name, policy, port, family, source, conditional)
+        if decision is None:
+            continue
+        verdict, reject_with, rule = decision
+        return make_verdict(verdict, "firewalld", table=zone, chain="policy %s" % name, rule=rule, reject_with=reject_with,
+                            conditional=conditional, evidence=evidence + [
+                                "policy %s (priority %d, ingress zones %s, egress zones %s): %s" % (
+                                    name, priority, " ".join(policy.get("ingress-zones") or []),
+                                    " ".join(policy.get("egress-zones") or []), rule),
+                                "policy %s applies: %s; it runs %s the rules of zone %s" % (
+                                    name, how, "before" if priority < 0 else "after", zone)])
+    return None
+
+
 def udp_input_verdict(parsed: Zones, port: int, in_interface: str | None = None, active: ActiveZones | None = None,
-                      family: int = 4, source: str | None = None) -> FirewallVerdict:
-    """parsed: parse_zones(); active: parse_active_zones(); source: the sender's address when known."""
-    conditional = []
+                      family: int = 4, source: str | None = None, policies: Zones | None = None) -> FirewallVerdict:
+    """parsed: parse_zones(); active: parse_active_zones(); source: the sender's address when known;
+    policies: parse_policies(), None when --list-all-policies was not read (the verdict then says so)."""
+    conditional = [POLICIES_NOT_READ] if policies is None else []
+    host_policies = _host_policies(policies, parsed, active, in_interface, family, source, conditional)
     for name, spec, state, doubt in _source_zones(parsed, active, family, source):
         how = "source %s is bound to zone %s (source zones come before interface zones)" % (spec, name)
         if state:
-            return zone_verdict(parsed, name, port, family, source, how="sender %s: %s" % (source, how))
-        other = zone_verdict(parsed, name, port, family, source)
+            verdict = zone_verdict(parsed, name, port, family, source, how="sender %s: %s" % (source, how), host_policies=host_policies)
+            verdict["conditional"] = conditional + verdict["conditional"]
+            return verdict
+        other = zone_verdict(parsed, name, port, family, source, host_policies=host_policies)
         conditional.append("packets from %s go to zone %s, which would %s them (%s)" % (spec, name, other["verdict"], other["rule"]))
         if doubt and not doubt.startswith("source "):
             conditional[-1] += ": %s" % doubt
@@ -482,18 +599,20 @@ def udp_input_verdict(parsed: Zones, port: int, in_interface: str | None = None,
     if zone is None:
         return make_verdict("unknown", "firewalld", conditional=conditional,
                             evidence=["the default zone is unknown (firewall-cmd --get-default-zone) and %s is bound to no zone" % in_interface])
-    verdict = zone_verdict(parsed, zone, port, family, source, how=how)
+    verdict = zone_verdict(parsed, zone, port, family, source, how=how, host_policies=host_policies)
     verdict["conditional"] = conditional + verdict["conditional"]
     return verdict
 
 
 def udp_reply_verdict(port: int, in_interface: str | None = None, family: int = 4) -> FirewallVerdict:
     """A reply to what the host sent from port (conntrack established): firewalld 1.x's filter_INPUT accepts
-    established and related packets before it dispatches to any zone, so no zone setting drops them."""
+    established and related packets before it dispatches to any zone, so no zone setting drops them, nor any policy
+    towards HOST (those run inside the zones' chains: recorded, every reply came back past a DROP policy)."""
     arrival = " arriving on %s" % in_interface if in_interface else ""
     return make_verdict("accept", "firewalld", chain="filter_INPUT", rule="ct state established,related accept",
-                        conditional=["firewalld direct rules and policies (firewall-cmd --direct, --list-all-policies) are not read"],
-                        evidence=["filter_INPUT accepts established replies to UDP %d (IPv%d)%s before any zone" % (port, family, arrival)])
+                        conditional=["firewalld direct rules (firewall-cmd --direct) are not read"],
+                        evidence=["filter_INPUT accepts established replies to UDP %d (IPv%d)%s before any zone and any policy"
+                                  % (port, family, arrival)])
 
 
 # ---------------------------------------------------------------- forwarding and NAT

@@ -242,7 +242,7 @@ def _firewalld_backend(outputs: Outputs, errors: list[str]) -> _Backend | None:
 
     def verdict_in(port: int, iface: str | None, family: int = 4, ct: str = "new") -> FirewallVerdict:
         if ct == "new":
-            return fw_firewalld.udp_input_verdict(zones, port, iface, active, family=family)
+            return fw_firewalld.udp_input_verdict(zones, port, iface, active, family=family, policies=policies)
         return fw_firewalld.udp_reply_verdict(port, iface, family)
     return _Backend("firewalld", verdict_in,
                     lambda win, wout, ct, src: fw_firewalld.forward_verdict(zones, win, wout, active, ct_state=ct, source=src,

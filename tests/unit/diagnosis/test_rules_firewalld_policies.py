@@ -11,7 +11,7 @@ import os
 import pytest
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.reach import firewall_facts
-from diagnosis_facts import codes, config_peer, run, runtime_peer, wg0
+from diagnosis_facts import codes, config_peer, never_handshaken, only, probe, run, runtime_peer, wg0
 
 RECORDED = os.path.join(os.path.dirname(__file__), "..", "firewall", "fixtures", "firewalld_policies")
 KEYS = ("state", "default_zone", "active_zones", "zones", "policies")
@@ -50,3 +50,37 @@ def test_the_half_fixed_hub_still_blocks_forwarding_but_masquerades(facts):
 @pytest.mark.parametrize("state", ["masquerade_only", "accept_and_masquerade"])
 def test_the_recorded_firewall_is_read_without_errors(state):
     assert recorded_firewall(state)["errors"] == []
+
+
+# ---------------------------------------------------------------- policies towards HOST (the input verdict)
+
+HOST_RECORDED = os.path.join(os.path.dirname(__file__), "..", "firewall", "fixtures", "firewalld_host_policies")
+
+
+def recorded_host_firewall(scenario):
+    """A recorded server (firewalld_host_policies/) on the hand-written server's port: 44517 becomes 51820, nothing else changes."""
+    outputs = {}
+    for key in KEYS:
+        with open(os.path.join(HOST_RECORDED, "%s.%s" % (scenario, key))) as handle:
+            outputs["firewalld_" + key] = (0, handle.read().replace("44517", "51820"), "")
+    return firewall_facts(outputs, {"wg0": 51820}, ["wg0"], ["eth0"], {"wg0": "10.99.0.1"})
+
+
+def host_policy_server(facts, scenario):
+    firewall = recorded_host_firewall(scenario)
+    assert firewall["errors"] == []
+    facts["server"]["firewall"] = {key: firewall[key] for key in ("backends", "forward", "masquerade")}
+    wg0(facts, "server")["firewall"] = firewall["interfaces"]["wg0"]
+    return never_handshaken(facts)
+
+
+def test_a_policy_dropping_the_port_before_the_open_zone_is_the_root_cause(facts):
+    report = run(host_policy_server(facts, "drop_before_open_zone"), probes=[probe("timeout", arrived=3)])
+    finding = only(report, "udp_blocked_host_firewall")
+    assert finding["host"] == "server" and report["findings"][0] is finding
+    assert "firewalld: public/policy wgdhost verdict drop by rule 'target: DROP'" in finding["evidence"]
+
+
+def test_a_policy_accepting_the_port_where_the_zone_does_not_is_no_firewall_block(facts):
+    report = run(host_policy_server(facts, "accept_after_drop_zone"), probes=[probe("timeout", arrived=3)])
+    assert "udp_blocked_host_firewall" not in codes(report)
