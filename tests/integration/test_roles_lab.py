@@ -4,6 +4,7 @@ Each test starts from the healthy tunnel and puts it back afterwards.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -71,13 +72,31 @@ def give_the_server_a_preshared_key(lab) -> None:
     lab.sh("server", f"umask 077; wg genpsk > /root/psk; wg set wg0 peer {client_public_key} preshared-key /root/psk")
 
 
+def key_traces(keys: list[str]) -> list[str]:
+    """What would give a key away in an output: the key, a recognisable part, its sha256 (as sha256sum prints it)."""
+    return [trace for key in keys for trace in (key[:12], key[-16:], hashlib.sha256(key.encode()).hexdigest()[:16],
+                                                hashlib.sha256((key + "\n").encode()).hexdigest()[:16])]
+
+
 def test_peer_role_copies_the_preshared_key_from_a_running_server_without_printing_it(healthy, tmp_path):
     give_the_server_a_preshared_key(healthy)
     play, hidden = write_play(healthy, tmp_path), secrets(healthy)
-    run = healthy.playbook(play, "-v")
+    hidden += [healthy.sh("client", "cat /etc/wireguard/wg0.key").stdout.strip()]
+    # --diff -vvv and the module's arguments in its result (invocation): as much as a user can ask to see.
+    run = healthy.playbook(play, "--diff", "-vvv", "-e", "ansible_inject_invocation=true")
     assert "failed=0" in run.stdout
     output = run.stdout + run.stderr
-    assert len(hidden) == 2 and not [key for key in hidden if key[:12] in output], "a server key is in the role's output"
+    assert len(hidden) == 3 and not [trace for trace in key_traces(hidden) if trace in output], "a key is in the role's output"
+    # The task that writes the key shows its diff and result (it was no_log: "changed" and nothing else): the entry
+    # gains a PresharedKey in the file and on the running peer, named by the server's key; the key itself is masked.
+    server_public_key = healthy.sh("server", "wg pubkey < /etc/wireguard/wg0.key").stdout.strip()
+    task = output.split("TASK [wgdoctor.wireguard.peer : Correct the [Peer] entry in the config and on the running interface]")[1]
+    task = task.split("\nTASK [")[0]
+    assert "the output has been hidden" not in task and "changed: [client]" in task, task[-3000:]
+    assert "+++ after: /etc/wireguard/wg0.conf" in task and "\n+PresharedKey = (hidden)\n" in task, task[-3000:]
+    assert f"+++ after: wg0 (running): peer {server_public_key}" in task, task[-3000:]
+    assert "-  preshared key: (none)\n+  preshared key: (hidden)" in task, task[-3000:]
+    assert "preshared_key: VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in task and "applied_live: true" in task, task[-3000:]
     # Compared inside the hosts: the key itself never reaches the test's output.
     copied = healthy.sh("client", "wg show wg0 preshared-keys | cut -f2 | sha256sum").stdout
     assert copied == healthy.sh("server", "sha256sum < /root/psk").stdout
