@@ -187,6 +187,13 @@ def usable_answers(resolved: t.Sequence[str], allowed_ips: t.Iterable[str], rout
     return usable, rejected
 
 
+def is_stale(latest_handshake: int, now: float, stale_after: t.Optional[float]) -> bool:
+    """Whether a peer's name is worth looking up: it never shook hands, or its latest handshake is
+    older than stale_after seconds; stale_after None says yes whatever the handshake (the peer role's
+    "now"). A peer that handshakes works at the address it has, whatever DNS says now."""
+    return stale_after is None or not latest_handshake or now - latest_handshake > stale_after
+
+
 def decide(host: str, port: int, latest_handshake: int, live_endpoint: t.Optional[str], resolved: t.List[str], now: float,
            stale_after: t.Optional[float], allowed_ips: t.Iterable[str] = (), routable: Routable = has_route) -> Decision:
     """What to do about one peer: {"action": "none"|"set", "reason": ..., "endpoint": new endpoint or None}, and
@@ -200,9 +207,9 @@ def decide(host: str, port: int, latest_handshake: int, live_endpoint: t.Optiona
     A records: any of them is fine), else it is pointed at the first, in the family it is
     in now when the name has an answer there.
     """
+    if not is_stale(latest_handshake, now, stale_after):
+        return {"action": "none", "reason": "handshake %ds ago" % (now - latest_handshake), "endpoint": None}
     age = None if not latest_handshake else now - latest_handshake
-    if stale_after is not None and age is not None and age <= stale_after:
-        return {"action": "none", "reason": "handshake %ds ago" % age, "endpoint": None}
     if not resolved:
         return {"action": "none", "reason": "%s does not resolve" % host, "endpoint": None}
     current = endpoint_address(live_endpoint)

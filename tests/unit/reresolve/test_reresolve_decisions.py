@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import types
 
 import pytest
@@ -384,3 +385,137 @@ def test_the_job_says_when_a_stale_peers_name_offers_nowhere_to_go(fake_host, mo
     assert not [call for call in calls if call[0] == "set"]
     out = capsys.readouterr().out
     assert "vpn.wgdoctor.test has no usable address: 198.51.100.20 (no route); endpoint left as it is" in out
+
+
+# ---------------------------------------------------------------- an interface with several hostname peers
+HUNG_KEY = "aGVsbG8gd29ybGQgaGVsbG8gd29ybGQgaGVsbG8gd28="
+FRESH_KEY = "ZnJlc2ggcGVlciBmcmVzaCBwZWVyIGZyZXNoIHBlZXI="
+HUB_CONFIG = """\
+[Interface]
+Address = 10.98.0.1/24
+ListenPort = 47120
+PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=
+
+[Peer]
+# a site whose DNS server no longer answers
+PublicKey = {hung}
+AllowedIPs = 10.98.0.3/32
+Endpoint = hung.example.test:47121
+
+[Peer]
+# a healthy site: its handshake is fresh
+PublicKey = {fresh}
+AllowedIPs = 10.98.0.4/32
+Endpoint = fresh.example.test:47122
+
+[Peer]
+PublicKey = {server}
+AllowedIPs = 10.98.0.2/32
+Endpoint = vpn.wgdoctor.test:47123
+""".format(hung=HUNG_KEY, fresh=FRESH_KEY, server=SERVER_KEY)
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """wg-hub with three hostname peers: the first and the last stale, the middle one fresh."""
+    (tmp_path / "wg-hub.conf").write_text(HUB_CONFIG)
+    calls = []
+
+    def wg(*args):
+        calls.append(args)
+        if args[2:] == ("latest-handshakes",):
+            return "%s\t0\n%s\t%d\n%s\t%d\n" % (HUNG_KEY, FRESH_KEY, NOW - 20, SERVER_KEY, NOW - 400)
+        if args[2:] == ("endpoints",):
+            return "%s\t198.51.100.3:47121\n%s\t198.51.100.4:47122\n%s\t198.51.100.10:47123\n" % (HUNG_KEY, FRESH_KEY, SERVER_KEY)
+        return ""
+
+    monkeypatch.setattr(reresolve, "wg", wg)
+    monkeypatch.setattr(reresolve.time, "time", lambda: NOW)
+    monkeypatch.setattr(reresolve, "syslog", None)
+    monkeypatch.setattr(reresolve, "routable", lambda address: True)
+    return tmp_path, calls
+
+
+def test_a_peer_whose_handshake_is_fresh_is_not_looked_up(hub, monkeypatch):
+    # A hub with many healthy hostname peers would ask DNS about every one of them every 30 s for nothing.
+    config_dir, calls = hub
+    looked_up = []
+    monkeypatch.setattr(reresolve, "resolve", lambda host, port: looked_up.append(host) or ["198.51.100.20"])
+    assert reresolve.main(["-i", "wg-hub", "--config-dir", str(config_dir)]) == 0
+    assert sorted(looked_up) == ["hung.example.test", "vpn.wgdoctor.test"]
+    assert [call[3] for call in calls if call[0] == "set"] == [HUNG_KEY, SERVER_KEY]
+
+
+def test_a_name_that_never_answers_does_not_hold_up_the_other_peers(hub, monkeypatch, capsys):
+    # getaddrinfo cannot be interrupted: a name whose DNS server is gone held the job, and the peers after
+    # it, for as long as the resolver's retries took, past cron's next run.
+    config_dir, calls = hub
+    released = threading.Event()
+
+    def lookup(host, port):
+        if host == "hung.example.test":
+            released.wait(10)
+            raise OSError("timed out")
+        return ["198.51.100.20"]
+
+    monkeypatch.setattr(reresolve, "resolve", lookup)
+    monkeypatch.setenv("WGDOCTOR_RERESOLVE_RESOLVE_TIMEOUT", "0.5")
+    statuses = []
+    job = threading.Thread(target=lambda: statuses.append(reresolve.main(["-i", "wg-hub", "--config-dir", str(config_dir)])),
+                           daemon=True)
+    try:
+        job.start()
+        job.join(5)
+        assert not job.is_alive(), "the job still waits for the name that never answers"
+    finally:
+        released.set()
+        job.join(15)
+    assert statuses == [0]
+    assert [call for call in calls if call[0] == "set"] == [("set", "wg-hub", "peer", SERVER_KEY, "endpoint", "198.51.100.20:47123")]
+    out = capsys.readouterr().out
+    assert "peer %s...: hung.example.test: no answer within 0.5 s; endpoint left as it is" % HUNG_KEY[:8] in out
+
+
+def test_a_failed_lookup_of_a_stale_peer_is_said_and_the_next_peer_still_followed(hub, monkeypatch, capsys):
+    # A stale peer left where it is without a word would look like "DNS did not move".
+    config_dir, calls = hub
+
+    def lookup(host, port):
+        if host == "hung.example.test":
+            raise reresolve.resolution.socket.gaierror(-2, "Name or service not known")
+        return ["198.51.100.20"]
+
+    # Below the job's own lookup: getaddrinfo's failure as the resolver gives it.
+    monkeypatch.setattr(reresolve.resolution, "resolve_name", lookup)
+    assert reresolve.main(["-i", "wg-hub", "--config-dir", str(config_dir)]) == 0
+    assert [call[3] for call in calls if call[0] == "set"] == [SERVER_KEY]
+    assert "hung.example.test: Name or service not known; endpoint left as it is" in capsys.readouterr().out
+
+
+def test_a_failed_wg_set_on_one_peer_does_not_skip_the_next(hub, monkeypatch, capsys):
+    config_dir, calls = hub
+    monkeypatch.setattr(reresolve, "resolve", lambda host, port: ["198.51.100.20"])
+    fake_wg = reresolve.wg
+
+    def wg(*args):
+        if args[0] == "set" and args[3] == HUNG_KEY:
+            calls.append(args)
+            raise subprocess.CalledProcessError(1, ["wg"] + list(args))
+        return fake_wg(*args)
+
+    monkeypatch.setattr(reresolve, "wg", wg)
+    assert reresolve.main(["-i", "wg-hub", "--config-dir", str(config_dir)]) == 1
+    assert [call[3] for call in calls if call[0] == "set"] == [HUNG_KEY, SERVER_KEY]
+    assert "peer %s...: wg set endpoint failed" % HUNG_KEY[:8] in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("variable, value", [("WGDOCTOR_RERESOLVE_STALE_AFTER", "often"),
+                                             ("WGDOCTOR_RERESOLVE_RESOLVE_TIMEOUT", "-1")])
+def test_a_bad_value_in_the_environment_file_is_named_without_a_traceback(hub, monkeypatch, capsys, variable, value):
+    config_dir, calls = hub
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as exited:
+        reresolve.main(["-i", "wg-hub", "--config-dir", str(config_dir)])
+    assert exited.value.code == 2
+    assert repr(value) in capsys.readouterr().err
+    assert not calls

@@ -88,3 +88,12 @@ def test_resolve_py_runs_outside_the_collection():
     imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
     assert not [name for name in imported if name.startswith("ansible")], imported
     assert os.path.basename(RESOLVE_PY) == "resolve.py"
+
+
+def test_a_peer_is_stale_when_it_never_shook_hands_or_its_handshake_is_older_than_the_threshold():
+    now = 1_764_085_000
+    assert resolve.is_stale(0, now, 135)
+    assert resolve.is_stale(now - 136, now, 135)
+    assert not resolve.is_stale(now - 135, now, 135)
+    # None: the peer role's "re-resolve now", whatever the handshake says.
+    assert resolve.is_stale(now - 5, now, None)
