@@ -25,8 +25,9 @@ from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard impor
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 NEAR, FAR = "wg-near4", "wg-far9"
-COPY_TASK = "TASK [wgdoctor.wireguard.peer : Correct the [Peer] entry in the config and on the running interface]"
-READ_TASK = "TASK [wgdoctor.wireguard.peer : Read the preshared keys of far]"
+# Banners without their closing bracket: with DISPLAY_ARGS_TO_STDOUT the task's arguments follow the name.
+COPY_TASK = "TASK [wgdoctor.wireguard.peer : Correct the [Peer] entry in the config and on the running interface"
+READ_TASK = "TASK [wgdoctor.wireguard.peer : Read the preshared keys of far"
 
 
 def key() -> str:
@@ -107,8 +108,9 @@ def run_role(ends: Ends, *options: str) -> str:
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCAL_TEMP=os.path.join(ends.root, "tmp"),
                ANSIBLE_REMOTE_TEMP=os.path.join(ends.root, "tmp"),
-               # The module's arguments in its result, as a user may ask for them: the key must be masked there too.
-               ANSIBLE_INJECT_INVOCATION="1")
+               # The module's arguments in its result and each task's arguments in its banner, as a user may ask for
+               # them: the key must not be in either.
+               ANSIBLE_INJECT_INVOCATION="1", ANSIBLE_DISPLAY_ARGS_TO_STDOUT="1")
     completed = subprocess.run([ANSIBLE_PLAYBOOK, "-i", inventory, play, "--diff", "-vvv", *options],
                                cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     output = completed.stdout + completed.stderr
