@@ -29,14 +29,18 @@ What firewalld 1.x (nftables backend) does with an incoming packet, as recorded 
   accepts those before any zone or policy.
 
 What firewalld 1.x does with a NEW routed packet (filter_FORWARD): established and related packets
-are accepted first; then the active policies whose ingress zones hold the packet's zone (or ANY) and
-whose egress zones hold the out interface's zone (or ANY), lowest priority first, the negative ones
-before the zone's own forward handling and the positive ones after it. Inside a policy the order is
-the zone's (rich rules by priority, deny, allow); its target ACCEPT, REJECT or DROP decides, CONTINUE
-goes on. The zone accepts with target ACCEPT, or with ``forward: yes`` towards an interface of the
-same zone; everything else ends in filter_FORWARD's reject (icmpx admin-prohibited). Recorded on a
-lab hub (tests/unit/firewall/fixtures/firewalld_policies/): the firewall role's policy with an accept
-rich rule for the tunnel subnet forwarded the full-tunnel peer's packets out of the uplink.
+are accepted first; then the chain of the packet's zone (source, arrival interface, default zone).
+Inside it: the policies of negative priority, the zone's allow rules (``forward: yes`` is an accept
+towards an interface BOUND to the same zone), the policies of positive priority, the zone's target
+(ACCEPT, DROP, REJECT), and without one filter_FORWARD's reject (icmpx admin-prohibited). A policy is
+met by the bindings of its zones only: the arrival interface (or source) bound to an ingress zone,
+the out interface bound to an egress zone, or ANY; an interface that merely falls into the default
+zone meets no policy naming it, a zone bound to nothing meets nothing, and the ``(active)`` flag of
+--list-all-policies proves nothing (firewalld sets it whenever a policy has ingress and egress zones).
+Inside a policy the order is the zone's (rich rules by priority, deny, allow); its target ACCEPT,
+REJECT or DROP decides, CONTINUE goes on. Recorded with real pings through a lab server's tunnel out
+of its uplink and out of a second tunnel (tests/unit/firewall/fixtures/firewalld_forward_policies/),
+and on a lab hub after the firewall role's remedies (tests/unit/firewall/fixtures/firewalld_policies/).
 """
 from __future__ import annotations
 
@@ -633,31 +637,49 @@ def _priority(policy: Zone) -> int | None:
         return None
 
 
-def _zone_in(names: t.Any, zone: str | None) -> bool | None:
-    """Does a policy's ingress or egress zone list hold zone? None: the zone is not known here."""
-    names = names if isinstance(names, list) else []
+def _egress_binding(parsed: Zones, active: ActiveZones | None, egress: t.Any, out_interface: str | None) -> tuple[bool | None, str]:
+    """(True|False|None, how) does a packet leaving by out_interface meet a policy with these egress zones?
+
+    firewalld 1.3 dispatches a forward policy by its egress zones' bindings only (oifname of their interfaces, daddr of
+    their sources; ANY: every way out). A zone bound to nothing meets nothing, the default zone included: an interface
+    that merely falls into it meets no policy towards it (recorded: the policy towards public forwarded nothing out of an
+    unbound eth0, and out of eth0 only once bound)."""
+    names = egress if isinstance(egress, list) else []
     if ANY_ZONE in names:
-        return True
-    if zone is None:
-        return None if any(n != "HOST" for n in names) else False
-    return zone in names
+        return True, "egress zone ANY"
+    doubts = []
+    for name in names:
+        for interface in _zone_interfaces(parsed, active, name):
+            if out_interface is None:
+                doubts.append("leaving by %s (bound to zone %s)" % (interface, name))
+            elif interface_matches(interface, out_interface):
+                return True, "%s is bound to zone %s" % (out_interface, name)
+        # The destination of the forwarded packet is not known here: a source bound to an egress zone stays a doubt.
+        doubts.extend("towards %s (bound to zone %s)" % (spec, name) for spec in _zone_sources(parsed, active, name))
+    return (None, " or ".join(doubts)) if doubts else (False, "")
 
 
-def _forward_policies(policies: Zones | None, in_zone: str, out_zone: str | None,
-                      conditional: list[str]) -> list[tuple[int, str, Zone, bool | None]]:
-    """[(priority, name, policy, True|None)] of the active policies a packet from in_zone to out_zone meets, in firewalld's order."""
+def _forward_policies(policies: Zones | None, parsed: Zones, active: ActiveZones | None, in_interface: str | None,
+                      out_interface: str | None, family: int, source: str | None,
+                      conditional: list[str]) -> list[tuple[int, str, Zone, bool | None, str]]:
+    """[(priority, name, policy, True|None, how)] of the policies a NEW packet from in_interface to out_interface meets,
+    lowest priority first. firewalld dispatches them from filter_FORWARD_POLICIES_pre/_post by the bindings of the
+    policy's ingress zones (iifname, saddr) and egress zones (oifname, daddr), whatever zone chain the packet is in."""
     found = []
     for name, policy in sorted(((policies or {}).get("zones") or {}).items()):
+        # firewalld marks a policy (active) whenever it has ingress and egress zones, loaded or not (recorded): the flag
+        # rules out a policy without zones, the bindings decide which packets it meets.
         if "active" not in policy.get("flags", []):
-            continue  # firewalld loads a policy only while zones of both sides have bindings
-        ingress, egress = _zone_in(policy.get("ingress-zones"), in_zone), _zone_in(policy.get("egress-zones"), out_zone)
+            continue
+        ingress, ingress_how = _ingress_binding(parsed, active, policy.get("ingress-zones"), in_interface, family, source)
+        egress, egress_how = _egress_binding(parsed, active, policy.get("egress-zones"), out_interface)
         if ingress is False or egress is False:
             continue
         priority = _priority(policy)
         if priority is None:
             conditional.append("policy %s: priority %r is unreadable, its rules are not evaluated" % (name, policy.get("priority")))
             continue
-        found.append((priority, name, policy, None if egress is None else True))
+        found.append((priority, name, policy, True if ingress and egress else None, "%s, %s" % (ingress_how, egress_how)))
     return sorted(found, key=lambda item: item[0])
 
 
@@ -700,34 +722,40 @@ def forward_verdict(parsed: Zones, in_interface: str | None, out_interface: str 
                     ct_state: str = "new", source: str | None = None, policies: Zones | None = None) -> FirewallVerdict:
     """A routed packet from in_interface to out_interface (firewalld 1.x filter_FORWARD).
 
-    source: the packet's source address when known (a policy's rich rule may hold it); policies: parse_policies(), None
-    when --list-all-policies was not read (firewalld before 0.9 has no policies: the command fails).
+    The order firewalld 1.3 follows (recorded, tests/unit/firewall/fixtures/firewalld_forward_policies/): established
+    packets accepted; the zone of the source, else of the arrival interface, else the default zone; inside its chain the
+    policies of negative priority, the zone's allow rules (forward: yes accepts towards an interface BOUND to the same
+    zone), the policies of positive priority, then the zone's target (ACCEPT, DROP, REJECT), and without one
+    filter_FORWARD's reject. source: the packet's source address when known (a policy's rich rule or a zone source may
+    hold it); policies: parse_policies(), None when --list-all-policies was not read (firewalld before 0.9 has no
+    policies: the command fails).
     """
     conditional = [POLICIES_NOT_READ] if policies is None else []
     if ct_state in ("established", "related"):
         return make_verdict("accept", "firewalld", chain="filter_FORWARD", rule="ct state established,related accept",
                             conditional=[])
+    family = _family_of(source)
     in_zone, how = interface_zone(parsed, active, in_interface)
+    for name, spec, state, doubt in _source_zones(parsed, active, family, source):
+        if state:
+            in_zone, how = name, "source %s is in %s, bound to zone %s (source zones come before interface zones)" % (source, spec, name)
+            break
+        conditional.append("packets from %s are forwarded by the rules of zone %s instead" % (spec, name))
     if in_zone is None:
         return make_verdict("unknown", "firewalld", conditional=conditional,
                             evidence=["the default zone is unknown and %s is bound to no zone" % in_interface])
-    for name, spec, dummy_state, dummy_doubt in _source_zones(parsed, active, 4, None):
-        conditional.append("packets from %s are forwarded by the rules of zone %s instead" % (spec, name))
     zone = parsed["zones"].get(in_zone, {})
     out_zone, out_how = interface_zone(parsed, active, out_interface) if out_interface else (None, "out interface unknown")
     evidence = [how, out_how]
-    family = _family_of(source)
-    applicable = _forward_policies(policies, in_zone, out_zone, conditional)
+    applicable = _forward_policies(policies, parsed, active, in_interface, out_interface, family, source, conditional)
 
-    def by_policies(stage: list[tuple[int, str, Zone, bool | None]]) -> FirewallVerdict | None:
-        for priority, name, policy, certain in stage:
+    def by_policies(stage: list[tuple[int, str, Zone, bool | None, str]]) -> FirewallVerdict | None:
+        for priority, name, policy, certain, met in stage:
             if certain is None:
-                # The out interface is unknown: what the policy would do is a doubt, never the verdict.
-                undecided: list[str] = []
-                decision = _policy_decision(name, policy, family, source, undecided)
+                # A way out or a source not known here: what the policy would do is a doubt, never the verdict.
+                decision = _policy_decision(name, policy, family, source, [])
                 if decision is not None:
-                    conditional.append("policy %s would %s (%s) packets leaving through zone(s) %s" % (
-                        name, decision[0], decision[2], " ".join(policy.get("egress-zones") or [])))
+                    conditional.append("policy %s would %s (%s) packets %s" % (name, decision[0], decision[2], met))
                 continue
             decision = _policy_decision(name, policy, family, source, conditional)
             if decision is not None:
@@ -736,7 +764,10 @@ def forward_verdict(parsed: Zones, in_interface: str | None, out_interface: str 
                                     conditional=conditional, evidence=evidence + [
                                         "policy %s (priority %d, ingress zones %s, egress zones %s): %s" % (
                                             name, priority, " ".join(policy.get("ingress-zones") or []),
-                                            " ".join(policy.get("egress-zones") or []), rule)])
+                                            " ".join(policy.get("egress-zones") or []), rule),
+                                        "policy %s applies: %s; it runs %s the forwarding of zone %s" % (
+                                            name, met, "before" if priority < 0 else "after the allow rules and before the target of",
+                                            in_zone)])
         return None
 
     decided = by_policies([p for p in applicable if p[0] < 0])
@@ -746,45 +777,46 @@ def forward_verdict(parsed: Zones, in_interface: str | None, out_interface: str 
     # This reader does not follow the zone's own rich rules into forwarding: say so rather than pretend they cannot match.
     if any(re.search(r"\b(accept|reject|drop)\b", text) for text in zone.get("rich rules", [])):
         conditional.append("zone %s: its rich rules are not evaluated for forwarded traffic" % in_zone)
-    target = zone.get("target", "default")
-    if target == "ACCEPT":
-        return make_verdict("accept", "firewalld", table=in_zone, chain=chain, rule="target: ACCEPT", conditional=conditional,
-                            evidence=evidence)
     bound = _zone_interfaces(parsed, active, in_zone)
+    # forward: yes is an `oifname <bound interface> accept`: an interface that merely falls into the zone gets none.
     if zone.get("forward") == "yes" and out_interface and any(interface_matches(i, out_interface) for i in bound):
         return make_verdict("accept", "firewalld", table=in_zone, chain=chain, rule="forward: yes", conditional=conditional,
                             evidence=evidence + ["%s is bound to the same zone: intra-zone forwarding" % out_interface])
+    decided = by_policies([p for p in applicable if p[0] > 0])
+    if decided is not None:
+        return decided
+    target = zone.get("target", "default")
     verdict, reject_with = TARGETS.get(target, ("unknown", None))
-    if target == "default":
-        # Target default decides nothing in the zone: the policies after it still may, then filter_FORWARD rejects.
-        decided = by_policies([p for p in applicable if p[0] >= 0])
-        if decided is not None:
-            return decided
+    if target == "ACCEPT":
+        return make_verdict("accept", "firewalld", table=in_zone, chain=chain, rule="target: ACCEPT", conditional=conditional,
+                            evidence=evidence)
     return make_verdict(verdict, "firewalld", table=in_zone, chain=chain, rule="target: %s" % target, reject_with=reject_with,
                         conditional=conditional,
                         evidence=evidence + ["zone %s (target %s) does not forward to %s%s" % (
                             in_zone, target, out_interface,
-                            "" if policies is None else ", nor does any policy from it")])
+                            "" if policies is None else ", nor does any policy this packet meets")])
 
 
 def _egress_interfaces(parsed: Zones, active: ActiveZones | None, zones: t.Any) -> list[str | None]:
-    """The interfaces a policy's egress zones send out of; None: any other (the default zone, or ANY)."""
+    """The interfaces a policy's egress zones send out of; None: any (ANY). Only bound interfaces: firewalld dispatches
+    a policy's nat POSTROUTING by oifname of its egress zones' bindings, so the default zone's fallback gets none."""
     found: list[str | None] = []
     for name in zones if isinstance(zones, list) else []:
-        if name == ANY_ZONE:
-            candidates: list[str | None] = [None]
-        elif name == "HOST":
-            candidates = []
-        else:
-            candidates = list(_zone_interfaces(parsed, active, name)) + ([None] if name == parsed.get("default_zone") else [])
+        candidates: list[str | None] = [None] if name == ANY_ZONE else list(_zone_interfaces(parsed, active, name))
         found += [c for c in candidates if c not in found]
     return found
 
 
+def _ingress_bound(parsed: Zones, active: ActiveZones | None, zones: t.Any) -> bool:
+    """Does any packet meet a policy from these ingress zones: ANY, or a zone with an interface or source bound?"""
+    names = zones if isinstance(zones, list) else []
+    return ANY_ZONE in names or any(_zone_interfaces(parsed, active, n) or _zone_sources(parsed, active, n) for n in names if n != "HOST")
+
+
 def masquerade_rules(parsed: Zones, active: ActiveZones | None = None, policies: Zones | None = None) -> list[MasqueradeEntry]:
     """Zones with masquerade: yes rewrite what leaves through their interfaces (the default zone: any other); so do
-    active policies with masquerade: yes or a masquerade rich rule (its source address the entry's source) for what
-    leaves through their egress zones."""
+    policies with masquerade: yes or a masquerade rich rule (its source address the entry's source) for what arrives
+    by their ingress zones' bindings and leaves by their egress zones' bound interfaces (ANY: any)."""
     found: list[MasqueradeEntry] = []
     for name, zone in sorted(parsed["zones"].items()):
         if zone.get("masquerade") != "yes":
@@ -796,7 +828,7 @@ def masquerade_rules(parsed: Zones, active: ActiveZones | None = None, policies:
             found.append({"backend": "firewalld", "source": None, "out_interface": interface, "rule": "zone %s: masquerade: yes" % name,
                           "counter": None, "chain": "zone %s" % name, "target": "masquerade"})
     for name, policy in sorted(((policies or {}).get("zones") or {}).items()):
-        if "active" not in policy.get("flags", []) or policy.get("ingress-zones") == ["HOST"]:
+        if "active" not in policy.get("flags", []) or not _ingress_bound(parsed, active, policy.get("ingress-zones")):
             continue
         sources: list[tuple[str | None, str]] = [(None, "masquerade: yes")] if policy.get("masquerade") == "yes" else []
         for rule in (parse_rich_rule(text) for text in policy.get("rich rules", [])):

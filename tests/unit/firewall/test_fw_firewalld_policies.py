@@ -207,7 +207,7 @@ def test_lower_priority_first_and_any_zone_matches():
         "reject", "early", deny, "icmp-port-unreachable")
 
 
-def test_a_positive_priority_comes_after_the_zone():
+def test_a_positive_priority_comes_after_the_zone_rules_and_before_its_target():
     allow = 'rule family="ipv4" source address="10.7.0.0/24" accept'
     # The zone tun rejects nothing by itself (target default): the positive policy still decides before the final reject.
     assert small_verdict(policy("after", 10, rules=[allow]))["table"] == "after"
@@ -215,7 +215,8 @@ def test_a_positive_priority_comes_after_the_zone():
     zones = fw_firewalld.parse_zones(trusted, default_zone="public")
     verdict = fw_firewalld.forward_verdict(zones, "tun7", "eth0", {}, source="10.7.0.2",
                                            policies=fw_firewalld.parse_policies(policy("after", 10, target="DROP")))
-    assert (verdict["verdict"], verdict["rule"]) == ("accept", "target: ACCEPT")
+    # Recorded (firewalld_forward_policies/drop_after_trusted_zone): the zone's target ACCEPT comes after the policies.
+    assert (verdict["verdict"], verdict["chain"], verdict["rule"]) == ("drop", "policy after", "target: DROP")
 
 
 def test_inactive_policies_host_policies_and_other_egress_zones_do_not_apply():
@@ -224,12 +225,14 @@ def test_inactive_policies_host_policies_and_other_egress_zones_do_not_apply():
     assert small_verdict(text)["table"] == "tun"
 
 
-def test_policy_masquerade_yes_and_any_egress():
+def test_policy_masquerade_yes_out_of_bound_egress_interfaces_and_any_egress():
+    # Egress zone public is the default zone: only its bound eth0 is masqueraded, not "any other" (recorded: firewalld
+    # dispatches a policy's nat POSTROUTING by oifname of the egress zone's bindings).
     zones = fw_firewalld.parse_zones(ZONES, default_zone="public")
     entries = fw_firewalld.masquerade_rules(zones, {}, policies=fw_firewalld.parse_policies(
         policy("nat", -1, masquerade="yes") + policy("any", -1, egress="ANY", rules=['rule family="ipv4" source NOT address="10.7.0.0/24" masquerade'])))
     assert [(e["source"], e["out_interface"], e["chain"]) for e in entries] == [
-        ("!10.7.0.0/24", None, "policy any"), (None, "eth0", "policy nat"), (None, None, "policy nat")]
+        ("!10.7.0.0/24", None, "policy any"), (None, "eth0", "policy nat")]
     assert masquerade_covers(entries, "10.7.0.0/24", "eth0")["chain"] == "policy nat"
 
 
