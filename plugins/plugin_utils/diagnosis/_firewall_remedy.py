@@ -7,13 +7,69 @@ backend that decides, the nftables table and chain (or firewalld zone) whose rul
 and the uplinks the verdict was computed for. The firewall role takes these as
 firewall_backend, firewall_nftables_chains, firewall_firewalld_zone and firewall_forward_uplinks,
 so it acts on what the diagnosis saw instead of re-detecting.
+
+Some blocks the role cannot lift: a firewalld policy towards HOST with a negative priority runs before
+the zone (recorded, tests/unit/firewall/fixtures/firewalld_host_policies/), so opening the port in the
+zone changes the zone and fixes nothing. early_policy_block() names such a policy, and what the admin
+must change in it, instead of a remedy.
 """
 from __future__ import annotations
 
+import re
+import shlex
 import typing as t
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.reach import ROLE_BACKEND
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End
+
+
+# The line of a firewalld verdict's evidence that names the deciding policy (module_utils/firewall/firewalld.py).
+POLICY_EVIDENCE = re.compile(r"^policy (?P<name>\S+) \(priority (?P<priority>-?\d+), ingress zones (?P<ingress>[^,]*), "
+                             r"egress zones (?P<egress>[^)]*)\): (?P<rule>.*)$")
+RICH_RULE = re.compile(r"^rich rule '(?P<rule>.*)'$")
+RICH_PRIORITY = re.compile(r"""\bpriority=["']?(?P<priority>-?\d+)""")
+
+
+class EarlyPolicyBlock(t.NamedTuple):
+    """A firewalld policy that decides before the zone: the role's zone remedy cannot lift its block."""
+
+    name: str
+    priority: int
+    zone: str
+    rule: str
+    summary: str
+    advice: str
+
+
+def early_policy_block(verdict: t.Optional[dict[str, t.Any]], port: t.Any) -> t.Optional[EarlyPolicyBlock]:
+    """The firewalld policy that blocks incoming UDP `port` before the zone's rules run (negative priority), with what
+    the admin must do; None when the block is a zone's or a later policy's, which the role's zone remedy does fix.
+
+    Inside a policy firewalld keeps a zone's order: rich rules of negative priority, deny rich rules, allow rules
+    (ports), rich rules of positive priority, then the target. A block by the policy's target or by a late rich rule
+    is lifted by adding the port to the policy; an earlier deny rich rule has to be removed or narrowed."""
+    verdict = verdict if isinstance(verdict, dict) else {}
+    chain = verdict.get("chain")
+    if verdict.get("backend") != "firewalld" or verdict.get("verdict") not in ("drop", "reject") \
+            or not isinstance(chain, str) or not chain.startswith("policy "):
+        return None
+    name = chain[len("policy "):]
+    found = [m for m in (POLICY_EVIDENCE.match(str(line)) for line in verdict.get("evidence") or []) if m and m.group("name") == name]
+    if not found or int(found[0].group("priority")) >= 0:
+        return None
+    priority, zone, rule = int(found[0].group("priority")), str(verdict.get("table") or "the zone"), str(verdict.get("rule") or "")
+    summary = ("policy %s (priority %d) runs before zone %s: opening the port in the zone would change nothing, so there is "
+               "no remedy to apply; change the policy." % (name, priority, zone))
+    rich = RICH_RULE.match(rule)
+    rich_priority = RICH_PRIORITY.search(rich.group("rule")) if rich else None
+    if rich and (rich_priority is None or int(rich_priority.group("priority")) <= 0):
+        advice = ("the admin must remove or narrow the policy's rich rule, which runs before the policy's own ports: "
+                  "firewall-cmd --permanent --policy %s --remove-rich-rule %s && firewall-cmd --reload" % (name, shlex.quote(rich.group("rule"))))
+    else:
+        advice = ("the admin must let the port through the policy, whose ports come before its %s: firewall-cmd --permanent --policy %s "
+                  "--add-port %s/udp && firewall-cmd --reload; or give the policy a positive priority (--set-priority 10), after the "
+                  "zone's rules, and open the port in zone %s" % ("later rich rules and target" if rich else "target", name, port, zone))
+    return EarlyPolicyBlock(name, priority, zone, rule, summary, advice)
 
 
 def _uplinks(end: End, verdict: dict[str, t.Any]) -> list[str]:

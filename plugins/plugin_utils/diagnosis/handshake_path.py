@@ -11,7 +11,7 @@ from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._comm
     Context, RuleFinding, ScopeItem, address_ip, end_scope, firewall_line, make_finding, probe_line, remedy, short_key, tunnel_scope,
     tunnels_through_line,
 )
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._firewall_remedy import proven_firewall_vars
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._firewall_remedy import early_policy_block, proven_firewall_vars
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.session import is_fresh
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, PeerEntry, endpoint_targets, peer_endpoint
 
@@ -184,14 +184,20 @@ def udp_blocked_host_firewall(ctx: Context) -> list[RuleFinding]:
         if any(p.get("arrived") for p in probes):
             evidence.append("the initiations reached %s's network interface, so %s's own firewall discarded them" % (
                 end.host, end.host))
-        findings.append(make_finding(
-            "udp_blocked_host_firewall", end.host,
-            "%s's firewall (%s) %ss incoming %sUDP %s, so initiations never reach WireGuard; open the port." % (
-                end.host, verdict.get("backend") or "host firewall", verdict.get("verdict"), "IPv6 " if ipv6 else "", port),
-            evidence, interface=end.interface,
-            remedy=remedy("firewall", end.host, dict({"firewall_port": port, "firewall_interface": end.interface},
-                                                     **proven_firewall_vars(end, verdict, "input"))),
-            scope=scope))
+        summary = "%s's firewall (%s) %ss incoming %sUDP %s, so initiations never reach WireGuard; " % (
+            end.host, verdict.get("backend") or "host firewall", verdict.get("verdict"), "IPv6 " if ipv6 else "", port)
+        variables = dict({"firewall_port": port, "firewall_interface": end.interface}, **proven_firewall_vars(end, verdict, "input"))
+        action: t.Optional[Remedy] = remedy("firewall", end.host, variables)
+        early = early_policy_block(verdict, port)
+        if early is not None:
+            # The role opens the port in the zone, which this policy overrides: a remedy that changes something and fixes nothing.
+            summary += early.summary
+            evidence[1:1] = ["%s: %s" % (end.host, early.advice)]
+            action = None
+        else:
+            summary += "open the port."
+        findings.append(make_finding("udp_blocked_host_firewall", end.host, summary, evidence, interface=end.interface,
+                                     remedy=action, scope=scope))
     return findings + _initiators_blocking_replies(ctx, named)
 
 
