@@ -129,6 +129,7 @@ CRON_LISTEN_PORT = 47213
 # answer is one the job must refuse, so these peers keep the endpoint they had before.
 RELAY_NAME = "relay.wgdoctor.test"  # answers 10.99.0.3, inside the interface's AllowedIPs
 V6_ONLY_NAME = "v6only.wgdoctor.test"  # answers only IPv6, which the host has no route for
+LOOPBACK_NAME = "lo.wgdoctor.test"  # answers 127.0.0.1
 KEEPALIVE_PLAY = """\
 - name: Keep the server reachable from a host that has cron and no systemd
   hosts: cronhost
@@ -145,7 +146,7 @@ KEEPALIVE_PLAY = """\
 def cron_host(lab, tmp_path):
     """A host of the site network whose PID 1 is cron: the re-resolution job must fall back to cron there.
 
-    Its wg-roam (ListenPort 47213) has several peers: a relay and a site whose names moved to answers
+    Its wg-roam (ListenPort 47213) has several peers: a relay and two sites whose names moved to answers
     the job must refuse (their endpoints are still the old addresses), a site by literal address, then
     the server by its DNS name (last, so that a job that stops at an earlier peer never reaches it),
     and one peer added at runtime that is in no file.
@@ -159,6 +160,7 @@ def cron_host(lab, tmp_path):
            "--network", f"{PREFIX}-site:ip={topology.SITE}.12", "--dns", router_site, "--dns-search", "wgdoctor.test",
            "--add-host", f"{RELAY_NAME}:10.99.0.3",
            "--add-host", f"{V6_ONLY_NAME}:{topology.HOSTS['server']['networks6']['public']}",
+           "--add-host", f"{LOOPBACK_NAME}:127.0.0.1",
            tag, "/usr/sbin/cron", "-f")
     server_public_key = lab.sh("server", "wg pubkey < /etc/wireguard/wg0.key").stdout.strip()
     # The site net is --internal: the host reaches the server's public address only through the router,
@@ -167,7 +169,7 @@ def cron_host(lab, tmp_path):
 ip route replace default via {router_site}
 umask 077
 public_key() {{ wg genkey | wg pubkey; }}
-relay=$(public_key) v6_only=$(public_key)
+relay=$(public_key) v6_only=$(public_key) loopback=$(public_key)
 cat > /etc/wireguard/{CRON_INTERFACE}.conf <<CONF
 [Interface]
 Address = 10.99.0.50/24
@@ -187,6 +189,12 @@ AllowedIPs = 10.99.0.4/32
 Endpoint = {V6_ONLY_NAME}:47332
 
 [Peer]
+# a site whose name answers loopback
+PublicKey = $loopback
+AllowedIPs = 10.99.0.7/32
+Endpoint = {LOOPBACK_NAME}:47335
+
+[Peer]
 # a site by address: nothing to re-resolve
 PublicKey = $(public_key)
 AllowedIPs = 10.99.0.5/32
@@ -198,9 +206,10 @@ AllowedIPs = 10.99.0.1/32
 Endpoint = {topology.SERVER_NAME}:51820
 CONF
 WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up {CRON_INTERFACE} >/dev/null 2>&1
-# Where the two names pointed before they moved to what the job must refuse: a job that took their
+# Where the three names pointed before they moved to what the job must refuse: a job that took their
 # first answer would move these peers too.
-wg set {CRON_INTERFACE} peer $relay endpoint {topology.PUB}.33:47331 peer $v6_only endpoint {topology.PUB}.34:47332
+wg set {CRON_INTERFACE} peer $relay endpoint {topology.PUB}.33:47331 peer $v6_only endpoint {topology.PUB}.34:47332 \\
+  peer $loopback endpoint {topology.PUB}.35:47335
 wg set {CRON_INTERFACE} peer $(public_key) allowed-ips 10.99.0.6/32 endpoint {topology.PUB}.31:47334 persistent-keepalive 7
 """)
     inventory = tmp_path / "cron_inventory.json"
@@ -245,7 +254,7 @@ def test_keepalive_role_without_systemd_installs_a_cron_job_that_follows_a_moved
     before = state()
     assert f"{server}\t{public}:51820" in before["endpoints"]
     assert f"{server}\toff" in before["persistent-keepalive"]
-    assert len(before["endpoints"]) == 5 and before["listen-port"] == [str(CRON_LISTEN_PORT)], before
+    assert len(before["endpoints"]) == 6 and before["listen-port"] == [str(CRON_LISTEN_PORT)], before
     run = subprocess.run(["ansible-playbook", "-i", cron_host["inventory"], cron_host["play"]], env=lab_env(),
                          text=True, capture_output=True, check=False)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
@@ -280,6 +289,7 @@ def test_keepalive_role_without_systemd_installs_a_cron_job_that_follows_a_moved
     said = on_host(f"/usr/bin/python3 -I /usr/local/sbin/wgdoctor-reresolve --interface {CRON_INTERFACE} --dry-run")
     assert f"{RELAY_NAME} has no usable address: 10.99.0.3 (inside the tunnel's AllowedIPs 10.99.0.3/32)" in said, said
     assert f"{V6_ONLY_NAME} has no usable address: {topology.HOSTS['server']['networks6']['public']} (no route)" in said, said
+    assert f"{LOOPBACK_NAME} has no usable address: 127.0.0.1 (loopback)" in said, said
     assert "setting endpoint" not in said, said
 
     again = subprocess.run(["ansible-playbook", "-i", cron_host["inventory"], cron_host["play"]], env=lab_env(),
