@@ -8,6 +8,7 @@ drop_after_open_zone accepts), and the remedy stays.
 """
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -44,23 +45,44 @@ def test_a_policy_after_the_zone_keeps_the_zone_remedy(facts):
     assert "policy wgdhost" not in finding["summary"] and not any(ADD_PORT in line for line in finding["evidence"])
 
 
-def test_a_deny_rich_rule_of_an_early_policy_is_named_not_the_port(facts):
-    # Inside a policy its deny rich rules come before its allow rules: adding the port to it would not pass this one.
-    rule = 'rule family="ipv4" port port="51820" protocol="udp" drop'
+# ---------------------------------------------------------------- the advice, recorded (firewalld_policy_remedies/)
+
+REMEDIES_RECORDED = os.path.join(os.path.dirname(__file__), "..", "firewall", "fixtures", "firewalld_policy_remedies")
+with open(os.path.join(REMEDIES_RECORDED, "probes.json")) as _handle:
+    REMEDY_PROBES = {name: probe for name, probe in json.load(_handle).items() if not name.startswith("_")}
+
+
+def recorded_remedy_server(facts, scenario):
+    """A server of firewalld_policy_remedies/ on the hand-written server's port: 44517 becomes 51820, nothing else changes."""
     outputs = {}
     for key in KEYS:
-        with open(os.path.join(HOST_RECORDED, "drop_before_open_zone.%s" % key)) as handle:
-            text = handle.read().replace("44517", "51820")
-        if key == "policies":
-            head, dummy_sep, policy = text.partition("wgdhost (active)")
-            text = head + "wgdhost (active)" + policy.replace("target: DROP", "target: CONTINUE").rstrip("\n") + "\n\t%s\n" % rule
-        outputs["firewalld_" + key] = (0, text, "")
+        with open(os.path.join(REMEDIES_RECORDED, "%s.%s" % (scenario, key))) as handle:
+            outputs["firewalld_" + key] = (0, handle.read().replace("44517", "51820"), "")
     firewall = firewall_facts(outputs, {"wg0": 51820}, ["wg0"], ["eth0"], {"wg0": "10.99.0.1"})
     assert firewall["errors"] == []
     facts["server"]["firewall"] = {key: firewall[key] for key in ("backends", "forward", "masquerade")}
     wg0(facts, "server")["firewall"] = firewall["interfaces"]["wg0"]
-    finding = only(run(never_handshaken(facts), probes=[probe("timeout", arrived=3)]), "udp_blocked_host_firewall")
-    assert finding["remedy"] is None
+    return never_handshaken(facts)
+
+
+def test_a_deny_rich_rule_of_an_early_policy_is_named_not_the_port(facts):
+    # Recorded: with the port added to the policy, its deny rich rule still dropped every probe (deny before ports).
+    assert REMEDY_PROBES["deny_rule_before_open_zone_port_added"]["arrived"] == 0
+    rule = 'rule family="ipv4" port port="51820" protocol="udp" drop'
+    report = run(recorded_remedy_server(facts, "deny_rule_before_open_zone_port_added"), probes=[probe("timeout", arrived=3)])
+    finding = only(report, "udp_blocked_host_firewall")
+    assert finding["remedy"] is None and "no remedy" in finding["summary"]
     assert "firewalld: public/policy wgdhost verdict drop by rule 'rich rule '%s''" % rule in finding["evidence"], finding["evidence"]
     assert not any(ADD_PORT in line for line in finding["evidence"]), finding["evidence"]
-    assert any("firewall-cmd --permanent --policy wgdhost --remove-rich-rule '%s'" % rule in line for line in finding["evidence"]), finding["evidence"]
+    assert any("firewall-cmd --permanent --policy wgdhost --remove-rich-rule '%s' && firewall-cmd --reload" % rule in line
+               for line in finding["evidence"]), finding["evidence"]
+
+
+@pytest.mark.parametrize("scenario", ["drop_before_open_zone_port_added", "reject_before_open_zone_port_added", "deny_rule_removed",
+                                      "drop_moved_after_open_zone"])
+def test_after_the_advice_the_port_is_open_and_nothing_is_named(facts, scenario):
+    # Each is the advice followed on the lab server: every probe arrived, and the diagnosis sees the port open.
+    assert REMEDY_PROBES[scenario]["arrived"] == REMEDY_PROBES[scenario]["sent"] == 3
+    server = recorded_remedy_server(facts, scenario)
+    assert wg0(server, "server")["firewall"]["input"]["verdict"] == "accept"
+    assert "udp_blocked_host_firewall" not in [f["code"] for f in run(server, probes=[probe("timeout", arrived=3)])["findings"]]
