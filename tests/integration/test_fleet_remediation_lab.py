@@ -18,16 +18,17 @@ spoke the hub dials (the hub copies the spoke's key) and one on a spoke whose in
 first, then it copies the hub's key), beside a second peer remedy on the hub that copies no key (issue #11,
 defect 1 and item 4): every other PresharedKey on the hub is the one it was (sha256 digests, computed on the
 host) and no key appears in any output, diff or report. A third test breaks the hub (its boot firewall drops
-UDP 47111, every spoke cut), once per backend the hub may use (nftables, iptables loaded at boot from
-rules.v4, ufw): fixed on the hub only, persisted the hub's way in the hub's own files (rules.v4 takes the
-role's line and nothing of the foreign chain), none of the container's shared files touched.
+UDP 47111, every spoke cut, and drops everything forwarded), once per backend the hub may use (nftables, iptables
+loaded at boot from rules.v4, ufw), while the hub is also one spoke's full-tunnel gateway with IP forwarding off and
+no masquerade: fixed on the hub only (the firewall and ip_forwarding roles), persisted the hub's way in the hub's own
+files (rules.v4 takes the role's lines and nothing of the foreign chain, the sysctl goes to the hub's /etc/sysctl.d),
+none of the container's shared files touched, and the spoke reaches beyond the hub through its tunnel.
 
-Left out of the fleet, on purpose (the single-tunnel matrix proves them on the main lab):
-- ip_forward_disabled / nat_masquerade_missing / forward_chain_blocks: no fleet spoke routes a full tunnel
-  through the hub, and a sysctl persisted under /etc/sysctl.d would land in the container's shared /etc.
+Left out of the fleet, on purpose:
 - hostname_endpoint_not_reresolved: no cron daemon and no systemd run in the fleet container, so the job the
-  keepalive role installs could be written but never shown to run.
-- firewalld: it needs its daemon (D-Bus, one per host), which a network namespace in one container does not give.
+  keepalive role installs could be written but never shown to run (test_roles_lab.py runs it under cron).
+- firewalld: it needs its daemon (D-Bus, one per host), which a network namespace in one container does not give
+  (test_firewalld_hub_lab.py proves it on the main lab's server, answering three peers).
 """
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ table inet dockerlike {
 }
 EOF
 iptables -N DOCKER-LIKE && iptables -A DOCKER-LIKE -s 172.30.0.0/16 -j RETURN && iptables -I FORWARD -j DOCKER-LIKE"""
-FOREIGN_SNAPSHOT = "nft list table inet dockerlike; echo ---; iptables -S DOCKER-LIKE; iptables -S FORWARD"
+# FORWARD without the role's own lines (a forwarding remedy puts its accepts on top): every other line, in its order.
+FOREIGN_SNAPSHOT = "nft list table inet dockerlike; echo ---; iptables -S DOCKER-LIKE; iptables -S FORWARD | grep -v -e '--comment \"\\?wgdoctor'"
 
 
 def _firewall_in_boot_config(port: int) -> str:
@@ -96,7 +98,8 @@ def narrow_on_hub(the_fleet: Fleet, spoke: str) -> None:
 
 
 # ---------------------------------------------------------------- what a run changed, from its --diff output
-TASK = re.compile(r"^TASK \[(?P<task>.*)\] \**$")
+# A handler that runs is a task of its own, with its own result.
+TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<task>.*)\] \**$")
 RESULT = re.compile(r"^(?P<status>changed|ok|skipping|fatal|failed): \[(?P<host>[^\]]+)\]")
 
 
@@ -333,37 +336,66 @@ def test_preshared_keys_of_two_spokes_fixed_and_no_key_carried_to_another_peer(f
 
 
 # ---------------------------------------------------------------- the hub's firewall, per backend
-# How each backend is the hub's boot firewall, dropping UDP 47111 (live and in the host's own files); what loads
-# those files at boot, run in an empty network namespace, printing the rules it loaded; and our rule in that (a regex).
+# The hub is also one spoke's gateway: spoke06 sends everything but the fleet's own "internet" (0.0.0.0/1 and
+# 128.0.0.0/1: a full tunnel to the diagnosis, while the hub's address stays on the link) into the tunnel, and the hub
+# reaches the world through its uplink, a default route via natgw. natgw's site address stands for the Internet:
+# nothing routes it back to the tunnel, so it answers only what the hub masquerades.
+GATEWAY_SPOKE = "spoke06"
+BEYOND_HUB = f"{fleet.NAT_SITE}.1"
+FULL_TUNNEL = "0.0.0.0/1, 128.0.0.0/1"
+
+
+def _forward_dropped_in_boot_config() -> str:
+    """The host's boot config (the image's `inet filter`) drops what it forwards, and it is loaded."""
+    return ("sed 's|^\\(\\s*type filter hook forward priority filter;\\)$|\\1 policy drop;|' "
+            "/etc/nftables.conf > /tmp/nftables.conf.new && cat /tmp/nftables.conf.new > /etc/nftables.conf && "
+            "grep -q 'hook forward priority filter; policy drop;' /etc/nftables.conf && nft -f /etc/nftables.conf")
+
+
+# How each backend is the hub's boot firewall, dropping UDP 47111 and everything forwarded (live and in the host's own
+# files); what loads those files at boot, run in an empty network namespace, printing the rules it loaded; and what
+# of ours must be in that (regexes: the port, forwarding for the tunnel, the masquerade of its subnet).
 HUB_FIREWALLS = {
-    "nftables": {"break": _firewall_in_boot_config(fleet.HUB_PORT),
+    "nftables": {"break": _firewall_in_boot_config(fleet.HUB_PORT) + " && " + _forward_dropped_in_boot_config(),
                  "boot": "unshare -n nft -c -f /etc/nftables.conf && cat /etc/nftables.d/*.nft",
-                 "persisted": rf"udp dport {fleet.HUB_PORT} accept"},
+                 "persisted": [rf"udp dport {fleet.HUB_PORT} accept", rf"iifname \"?{fleet.HUB_INTERFACE}\"? .*accept",
+                               rf"ip saddr {fleet.TUNNEL4}\.0/24 .*masquerade"]},
     # No netfilter-persistent in the image: a loader in if-pre-up.d, the Debian way without it (the role looks there).
-    "iptables": {"break": ("printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\n"
+    "iptables": {"break": ("printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD DROP [0:0]\\n:OUTPUT ACCEPT [0:0]\\n"
                            f"-A INPUT -p udp -m udp --dport {fleet.HUB_PORT} -j DROP\\nCOMMIT\\n' > /etc/iptables/rules.v4 && "
                            "printf '#!/bin/sh\\n/usr/sbin/iptables-restore < /etc/iptables/rules.v4\\n' > /etc/network/if-pre-up.d/iptables && "
                            "chmod 755 /etc/network/if-pre-up.d/iptables && /etc/network/if-pre-up.d/iptables"),
-                 "boot": "unshare -n sh -c '/etc/network/if-pre-up.d/iptables && iptables -S INPUT'",
+                 "boot": "unshare -n sh -c '/etc/network/if-pre-up.d/iptables && iptables -S && iptables -t nat -S'",
                  # Found by this test: the rules file was planned from the live rules only, which a check run never
                  # changed, so --check --diff showed the live insert but not the rules.v4 line (fixed in the role).
-                 "persisted": rf"^-A INPUT -p udp .*--dport {fleet.HUB_PORT} .*--comment \"?wgdoctor\"? -j ACCEPT$"},
-    # ufw's default denies what comes in; its files are the hub's own (/etc/netns/hub/ufw and default).
+                 "persisted": [rf"^-A INPUT -p udp .*--dport {fleet.HUB_PORT} .*--comment \"?wgdoctor\"? -j ACCEPT$",
+                               rf"^-A FORWARD .*-i {fleet.HUB_INTERFACE} .*-j ACCEPT$",
+                               rf"^-A POSTROUTING -s {fleet.TUNNEL4}\.0/24 .*-j MASQUERADE$"]},
+    # ufw's defaults deny what comes in and what is forwarded; its files are the hub's own (/etc/netns/hub/ufw and default).
     "ufw": {"break": "LC_ALL=C ufw --force enable",
-            "boot": "unshare -n sh -c 'LC_ALL=C ufw --force enable >/dev/null && iptables -S ufw-user-input'",
-            "persisted": rf"--dport {fleet.HUB_PORT} -j ACCEPT$"},
+            "boot": "unshare -n sh -c 'LC_ALL=C ufw --force enable >/dev/null && iptables -S && iptables -t nat -S'",
+            "persisted": [rf"^-A ufw-user-input .*--dport {fleet.HUB_PORT} -j ACCEPT$",
+                          rf"^-A ufw-user-forward .*-i {fleet.HUB_INTERFACE} .*-j ACCEPT$",
+                          rf"^-A POSTROUTING -s {fleet.TUNNEL4}\.0/24 .*-j MASQUERADE$"]},
 }
-# The container's own firewall files, which no fleet host's remedy may write.
-SHARED_FIREWALL_FILES = ("cat /etc/nftables.conf /etc/ufw/user.rules /etc/ufw/ufw.conf /etc/default/ufw; "
-                         "ls -A /etc/nftables.d /etc/iptables /etc/network")
+# The container's own firewall and sysctl files, which no fleet host's remedy may write.
+SHARED_FIREWALL_FILES = ("cat /etc/nftables.conf /etc/ufw/user.rules /etc/ufw/before.rules /etc/ufw/ufw.conf /etc/default/ufw; "
+                         "ls -A /etc/nftables.d /etc/iptables /etc/network /etc/sysctl.d")
+HUB_GATEWAY_FAULTS = {("udp_blocked_host_firewall", fleet.HUB), ("ip_forward_disabled", fleet.HUB),
+                      ("forward_chain_blocks", fleet.HUB), ("nat_masquerade_missing", fleet.HUB)}
+
+
+def reaches_beyond_hub(the_fleet: Fleet) -> bool:
+    return the_fleet.sh(GATEWAY_SPOKE, f"ping -c 2 -W 2 {BEYOND_HUB}", check=False).returncode == 0
 
 
 @pytest.mark.parametrize("backend", sorted(HUB_FIREWALLS))
 def test_hub_firewall_drop_fixed_on_the_hub_only(fleet_lab, tmp_path, backend):
-    """The hub's own boot firewall (nftables, iptables or ufw) drops UDP 47111, beside another tool's table and
-    chain: every spoke is cut. The remedy acts on the hub only and persists the hub's way, in the hub's own files
-    (iptables: only the role's own line is added to rules.v4, never the foreign chain); --check --diff showed it;
-    every spoke is healthy after, the foreign state is untouched, the boot config loads in an empty namespace."""
+    """The hub's own boot firewall (nftables, iptables or ufw) drops UDP 47111 and everything forwarded, beside another
+    tool's table and chain: every spoke is cut. The hub is also spoke06's full-tunnel gateway, with IP forwarding off and
+    no masquerade. The remedies act on the hub only and persist the hub's way, in the hub's own files (iptables: only the
+    role's own lines are added to rules.v4, never the foreign chain); --check --diff showed them; every spoke is healthy
+    after, spoke06 reaches beyond the hub, the foreign state is untouched, the boot config loads in an empty namespace."""
     the_fleet = fleet_lab
     firewall = HUB_FIREWALLS[backend]
     started = time.monotonic()
@@ -373,29 +405,40 @@ def test_hub_firewall_drop_fixed_on_the_hub_only(fleet_lab, tmp_path, backend):
     rules_v4_before = the_fleet.sh(fleet.HUB, "cat /etc/iptables/rules.v4", check=False).stdout
     the_fleet.sh(fleet.HUB, FOREIGN)
     foreign = {fleet.HUB: the_fleet.sh(fleet.HUB, FOREIGN_SNAPSHOT).stdout}
+    the_fleet.sh(fleet.HUB, f"ip route replace default via {fleet.PUB}.3 && sysctl -qw net.ipv4.ip_forward=0")
+    the_fleet.sh(GATEWAY_SPOKE, f"sed -i 's|^AllowedIPs = .*|&, {FULL_TUNNEL}|' {the_fleet.config(GATEWAY_SPOKE)}")
     the_fleet.restart_all()   # the hub's restart puts its runtime-only peer back, as fleet.py's up does
     secrets = the_fleet.private_keys()
 
     check, check_run, report, real_run = check_then_real(the_fleet, tmp_path)
     print(f"[fleet] hub firewall ({backend}) remediated in {time.monotonic() - started:.0f} s")
-    assert_found(check["before"], {("udp_blocked_host_firewall", fleet.HUB)})
+    assert_found(check["before"], HUB_GATEWAY_FAULTS)
     # The check run's diagnosis, per backend: one finding on the hub naming every spoke it cuts, the spokes' symptoms
     # follow from it, no false upstream block. A stronger form (three backends, the hub's own boot firewall) of what
     # test_fleet_lab.py's test_hub_firewall_drop_is_one_finding_on_the_hub proves with a diagnose run of its own.
-    _assert_hub_fault(the_fleet, check["before"], "udp_blocked_host_firewall", set())
-    remedies = [(r["host"], r["role"], r["changed"], r["failed"]) for r in report["remediation"]["remedies"]]
-    assert remedies == [(fleet.HUB, "wgdoctor.wireguard.firewall", True, False)], remedies
+    _assert_hub_fault(the_fleet, check["before"], "udp_blocked_host_firewall", {code for code, _host in HUB_GATEWAY_FAULTS})
+    gateway = [f for f in check["before"]["findings"] if (f["code"], f["host"]) in HUB_GATEWAY_FAULTS]
+    assert {f["interface"] for f in gateway} == {fleet.HUB_INTERFACE}, [(f["code"], f["interface"]) for f in gateway]
+    remedies = [(r["host"], r["role"].split(".")[-1], r["changed"], r["failed"]) for r in report["remediation"]["remedies"]]
+    assert sorted(remedies) == [(fleet.HUB, "firewall", True, False), (fleet.HUB, "ip_forwarding", True, False)], remedies
     assert {host for _task, host, _diff in remediation_changes(real_run)} == {fleet.HUB}
-    assert_fleet_healthy_after(the_fleet, report, {("udp_blocked_host_firewall", fleet.HUB)})
+    assert_fleet_healthy_after(the_fleet, report, HUB_GATEWAY_FAULTS)
     assert_neighbours_kept(the_fleet, strangers, {}, {}, foreign)
+    assert reaches_beyond_hub(the_fleet), f"{GATEWAY_SPOKE} does not reach beyond the hub through its full tunnel"
 
     booted = the_fleet.sh(fleet.HUB, firewall["boot"], check=False)
     assert booted.returncode == 0, f"the hub's boot firewall ({backend}) does not load in an empty namespace: {booted.stderr}"
-    assert re.search(firewall["persisted"], booted.stdout, re.MULTILINE), f"the opening is not in what the hub loads at boot:\n{booted.stdout}"
+    for persisted in firewall["persisted"]:
+        assert re.search(persisted, booted.stdout, re.MULTILINE), f"{persisted!r} is not in what the hub loads at boot:\n{booted.stdout}"
     if backend == "iptables":
         rules_v4 = the_fleet.sh(fleet.HUB, "cat /etc/iptables/rules.v4").stdout
         added = [line for line in rules_v4.splitlines() if line not in rules_v4_before.splitlines()]
-        assert len(added) == 1 and re.search(firewall["persisted"], added[0]), f"rules.v4 took more than the role's own line: {added}"
+        ours = [line for line in added if re.search(r"--comment \"?wgdoctor", line)]
+        # A new table's header and COMMIT are the file's frame; every rule line added is the role's own.
+        assert ours and all(line in ours or line in ("*nat", "COMMIT") or line.startswith(":") for line in added), \
+            f"rules.v4 took more than the role's own lines: {added}"
+        assert "DOCKER-LIKE" not in rules_v4, "the foreign chain was persisted into rules.v4"
+    assert the_fleet.sh(fleet.HUB, "cat /etc/sysctl.d/90-wgdoctor-forwarding.conf").stdout.split() == ["net.ipv4.ip_forward=1"]
     assert fleet.container_exec(SHARED_FIREWALL_FILES).stdout == shared_files, "a remedy wrote the container's shared files"
 
     again = assert_second_run_changes_nothing(the_fleet, report, tmp_path, [fleet.HUB] + the_fleet.spokes())

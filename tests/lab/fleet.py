@@ -167,6 +167,8 @@ def add_namespace_script(host: str, public: str | None) -> str:
              # config and /etc/default/ufw. Empty or the image's until a test makes the host use them.
              f"mkdir -p /etc/netns/{host}/iptables /etc/netns/{host}/network/if-pre-up.d",
              f"cp -a /etc/ufw /etc/netns/{host}/ufw && cp -a /etc/default /etc/netns/{host}/default",
+             # And its own /etc/sysctl.d: a remedy that persists IP forwarding writes there, never the container's.
+             f"cp -a /etc/sysctl.d /etc/netns/{host}/sysctl.d",
              f"printf '127.0.0.1 localhost\\n::1 localhost\\n' > /etc/netns/{host}/hosts",
              f"ip -n {host} link set lo up"]
     if public:
