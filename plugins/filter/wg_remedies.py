@@ -18,6 +18,10 @@ if t.TYPE_CHECKING:
 
 ROLE_PREFIX = "wgdoctor.wireguard."
 FIREWALL_ROLE = ROLE_PREFIX + "firewall"
+# The role that starts an interface (service, the remedy of interface_down), by the variable naming it.
+STARTS_INTERFACE = {ROLE_PREFIX + "service": "service_interface"}
+# Roles whose check run can plan a stopped interface as started: the variable naming the interface, and the flag.
+ASSUMES_INTERFACE_UP = {ROLE_PREFIX + "peer": ("peer_interface", "peer_assume_interface_up")}
 ROLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
 
 
@@ -62,6 +66,23 @@ def _merged(first: dict[str, t.Any], second: dict[str, t.Any]) -> t.Optional[dic
     return merged
 
 
+def _plan_started_interfaces(remedies: list[Remedy]) -> None:
+    """Tell each remedy that can plan a stopped interface as started whether an earlier remedy of the run starts it.
+
+    A check run starts nothing, so without this a peer remedy after the service remedy of its interface showed only the
+    file change, where the real run (the interface started by then) also changes the running peer. The flag is set
+    from the order alone, never from a finding: where nothing starts the interface first, the real run changes no
+    running peer, so the check run must not show one either."""
+    started: set[str] = set()
+    for remedy in remedies:
+        if remedy["role"] in ASSUMES_INTERFACE_UP:
+            interface_variable, flag = ASSUMES_INTERFACE_UP[remedy["role"]]
+            remedy["vars"][flag] = remedy["vars"].get(interface_variable) in started
+        starts = STARTS_INTERFACE.get(remedy["role"])
+        if starts is not None and isinstance(remedy["vars"].get(starts), str):
+            started.add(remedy["vars"][starts])
+
+
 def wg_remedies(findings: t.Any, host: str) -> list[Remedy]:
     """The remedies of `findings` for `host`, in the findings' (report) order, each once.
 
@@ -69,7 +90,8 @@ def wg_remedies(findings: t.Any, host: str) -> list[Remedy]:
     reads keys from it. Each remedy's vars are the role's defaults overlaid with the remedy's own.
     Firewall remedies of one interface (port, forwarding, masquerade) run as one, where the first of them
     stands: apart, `--check` planned each from the firewall as it was before any of them and showed
-    changes the real run, where the first had made them, does not make again."""
+    changes the real run, where the first had made them, does not make again. A peer remedy that follows the
+    remedy starting its interface (service, for interface_down) is planned by --check as on the started interface."""
     if not isinstance(findings, list):
         raise AnsibleFilterError("wg_remedies expects the report's findings (a list), got %s" % type(findings).__name__)
     own: list[Remedy] = []
@@ -95,6 +117,7 @@ def wg_remedies(findings: t.Any, host: str) -> list[Remedy]:
         variables = dict(role_defaults(remedy["role"]))
         variables.update(remedy["vars"])
         remedies.append({"role": remedy["role"], "host": remedy["host"], "vars": variables})
+    _plan_started_interfaces(remedies)
     return remedies
 
 

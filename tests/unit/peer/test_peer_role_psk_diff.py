@@ -19,6 +19,7 @@ import sys
 import typing as t
 
 import pytest
+import yaml
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.wireguard import keys as wg_keys
 
@@ -92,18 +93,35 @@ def ends(tmp_path) -> Ends:
     return ends
 
 
-def run_role(ends: Ends, *options: str) -> str:
-    """The peer role copying far's key for near, with --diff -vvv and these options; the whole output."""
+def copy_far_key(ends: Ends, **more: t.Any) -> dict[str, t.Any]:
+    """The role's variables that copy far's key for near (the remedy of preshared_key_mismatch)."""
+    return dict(peer_interface=NEAR, peer_config_dir=os.path.dirname(ends.config), peer_public_key=ends.keys["far"],
+                peer_preshared_key_from_host="far", peer_preshared_key_from_interface=FAR, **more)
+
+
+def widen_neighbour(ends: Ends, **more: t.Any) -> dict[str, t.Any]:
+    """The role's variables that give the neighbour a second address: a peer remedy that copies no key."""
+    return dict(peer_interface=NEAR, peer_config_dir=os.path.dirname(ends.config), peer_public_key=ends.keys["neighbour"],
+                peer_allowed_ips=["10.66.0.3/32", "10.66.0.33/32"], **more)
+
+
+def run_role(ends: Ends, *options: str, runs: t.Sequence[dict[str, t.Any]] = (), expect_refusal: bool = False) -> str:
+    """The peer role on near, once per variables in `runs` (by default: copy far's key), in one play with --diff
+    -vvv and these options; the whole output. With expect_refusal each run may fail: its message is printed."""
     inventory = os.path.join(ends.root, "inventory.ini")
     with open(inventory, "w") as handle:
         handle.write("[ends]\nnear\nfar\n\n[ends:vars]\nansible_connection=local\nansible_python_interpreter=%s\n" % sys.executable)
+    tasks = []
+    for number, variables in enumerate(runs or [copy_far_key(ends)]):
+        task = {"name": "Peer remedy %d" % number,
+                "ansible.builtin.include_role": {"name": "wgdoctor.wireguard.peer"}, "vars": dict(variables)}
+        if expect_refusal:
+            task = {"name": "Peer remedy %d, refused or not" % number, "block": [task], "rescue": [
+                {"name": "Say why remedy %d was refused" % number, "ansible.builtin.debug": {"msg": "REFUSED: {{ ansible_failed_result.msg }}"}}]}
+        tasks.append(task)
     play = os.path.join(ends.root, "play.yml")
     with open(play, "w") as handle:
-        handle.write("- name: Copy far's PresharedKey for near\n  hosts: near\n  gather_facts: false\n  roles:\n"
-                     "    - role: wgdoctor.wireguard.peer\n      vars:\n"
-                     "        peer_interface: %s\n        peer_config_dir: %s\n        peer_public_key: \"%s\"\n"
-                     "        peer_preshared_key_from_host: far\n        peer_preshared_key_from_interface: %s\n"
-                     % (NEAR, os.path.dirname(ends.config), ends.keys["far"], FAR))
+        yaml.safe_dump([{"name": "Correct near's peers", "hosts": "near", "gather_facts": False, "tasks": tasks}], handle)
     env = dict(os.environ, PATH=os.path.join(ends.root, "bin") + os.pathsep + os.environ.get("PATH", ""),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCAL_TEMP=os.path.join(ends.root, "tmp"),
@@ -136,9 +154,14 @@ def task_output(output: str, header: str) -> str:
     return output[start:end if end > 0 else len(output)]
 
 
-def shown_diff(output: str) -> str:
-    """The diff the copy task prints before its result (-vvv's lines, holding temp paths, left out)."""
-    printed = task_output(output, COPY_TASK).split("\n", 1)[1]
+def shown_diff(output: str, run: int = 0) -> str:
+    """The diff the wg_peer task of the run-th role run prints before its result (-vvv's lines, holding temp paths,
+    left out)."""
+    start = -1
+    for _ in range(run + 1):
+        start = output.find(COPY_TASK, start + 1)
+        assert start >= 0, "the wg_peer task of run %d did not run:\n%s" % (run, output[-3000:])
+    printed = task_output(output[start:], COPY_TASK).split("\n", 1)[1]
     diff = re.split(r"^(?:changed|ok): \[near\]", printed, maxsplit=1, flags=re.M)[0]
     return "".join(line for line in diff.splitlines(True) if not line.startswith(("task path: ", "Using module file ", "<near> ")))
 
@@ -170,14 +193,35 @@ def test_the_key_copy_shows_its_diff_and_result_and_no_key(ends):
 
 
 def test_check_mode_shows_what_the_real_run_does_also_when_the_service_starts_the_interface_first(ends):
-    """In a remediation run the service remedy starts a stopped interface before the peer remedy copies the key:
-    --check (where nothing started it) shows the same file and live change as the real run then makes."""
+    """In a remediation run the service remedy starts a stopped interface before the peer remedies: wg_remedies gives
+    each peer remedy after it peer_assume_interface_up, and --check (where nothing started it) shows the same file and
+    live changes as the real run then makes, for a copied key and for a remedy that copies none (issue #11)."""
     # (--check on a running interface against the real run: the module's tests, and the fleet lab's hub.)
-    stopped_check = run_role(ends, "--check")
+    runs = [copy_far_key(ends, peer_assume_interface_up=True), widen_neighbour(ends, peer_assume_interface_up=True)]
+    stopped_check = run_role(ends, "--check", runs=runs)
     ends.start_the_interface()
-    real = run_role(ends)
-    shown, made = shown_diff(stopped_check), shown_diff(real)
-    assert "+  preshared key: (hidden), another key" in made and "+PresharedKey = (hidden), another key" in made, made
-    assert shown == made, "shown by --check (interface stopped):\n%s\nmade:\n%s" % (shown, made)
+    real = run_role(ends, runs=runs)
+    made_key, made_neighbour = shown_diff(real, 0), shown_diff(real, 1)
+    assert "+  preshared key: (hidden), another key" in made_key and "+PresharedKey = (hidden), another key" in made_key, made_key
+    assert "%s (running): peer %s" % (NEAR, ends.keys["neighbour"]) in made_neighbour, made_neighbour
+    assert "+  allowed ips: 10.66.0.3/32, 10.66.0.33/32" in made_neighbour, made_neighbour
+    for run, made in enumerate((made_key, made_neighbour)):
+        shown = shown_diff(stopped_check, run)
+        assert shown == made, "run %d, shown by --check (interface stopped):\n%s\nmade:\n%s" % (run, shown, made)
     for output in (stopped_check, real):
         assert_no_key(ends, output)
+
+
+def test_check_mode_shows_no_live_change_where_nothing_starts_the_interface(ends):
+    """Without a remedy that starts it first, the real run on a stopped interface changes no running peer (there is
+    none) and cannot copy a key (it is matched by this end's running public key): --check says the same, not what a
+    started interface would get."""
+    stopped_check = run_role(ends, "--check", runs=[widen_neighbour(ends), copy_far_key(ends)], expect_refusal=True)
+    widened = shown_diff(stopped_check, 0)
+    assert "+AllowedIPs = 10.66.0.3/32, 10.66.0.33/32" in widened, widened
+    assert "(running)" not in widened, widened
+    # The message as one line: the result printer folds it.
+    refusal = " ".join(task_output(stopped_check, "TASK [Say why remedy 1 was refused").split())
+    assert "REFUSED: %s is not running on near" % NEAR in refusal and "start it first (wgdoctor.wireguard.service)" in refusal, refusal
+    assert COPY_TASK not in stopped_check[stopped_check.find("Peer remedy 1"):], "the key copy was planned on a stopped interface"
+    assert_no_key(ends, stopped_check)
