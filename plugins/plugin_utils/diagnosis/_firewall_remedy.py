@@ -10,8 +10,9 @@ so it acts on what the diagnosis saw instead of re-detecting.
 
 Some blocks the role cannot lift: a firewalld policy towards HOST with a negative priority runs before
 the zone (recorded, tests/unit/firewall/fixtures/firewalld_host_policies/), so opening the port in the
-zone changes the zone and fixes nothing. early_policy_block() names such a policy, and what the admin
-must change in it, instead of a remedy.
+zone changes the zone and fixes nothing. Likewise a forwarding policy that runs before the role's own
+forwarding policy (recorded, tests/unit/firewall/fixtures/firewalld_forward_remedy/). early_policy_block()
+names such a policy, and what the admin must change in it, instead of a remedy.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import re
 import shlex
 import typing as t
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.firewalld_plan import policy_name
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.reach import ROLE_BACKEND
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End
 
@@ -28,6 +30,8 @@ POLICY_EVIDENCE = re.compile(r"^policy (?P<name>\S+) \(priority (?P<priority>-?\
                              r"egress zones (?P<egress>[^)]*)\): (?P<rule>.*)$")
 RICH_RULE = re.compile(r"^rich rule '(?P<rule>.*)'$")
 RICH_PRIORITY = re.compile(r"""\bpriority=["']?(?P<priority>-?\d+)""")
+# The firewall role's forwarding policy (firewalld_plan.policy_name) gets no priority of its own: firewalld's default.
+ROLE_POLICY_PRIORITY = -1
 
 
 class EarlyPolicyBlock(t.NamedTuple):
@@ -41,13 +45,20 @@ class EarlyPolicyBlock(t.NamedTuple):
     advice: str
 
 
-def early_policy_block(verdict: t.Optional[dict[str, t.Any]], port: t.Any) -> t.Optional[EarlyPolicyBlock]:
-    """The firewalld policy that blocks incoming UDP `port` before the zone's rules run (negative priority), with what
-    the admin must do; None when the block is a zone's or a later policy's, which the role's zone remedy does fix.
+def early_policy_block(verdict: t.Optional[dict[str, t.Any]], port: t.Any,
+                       interface: t.Optional[str] = None) -> t.Optional[EarlyPolicyBlock]:
+    """The firewalld policy that blocks before the role's remedy can act, with what the admin must do; None when the
+    role's remedy does lift the block.
 
-    Inside a policy firewalld keeps a zone's order: rich rules of negative priority, deny rich rules, allow rules
-    (ports), rich rules of positive priority, then the target. A block by the policy's target or by a late rich rule
-    is lifted by adding the port to the policy; an earlier deny rich rule has to be removed or narrowed."""
+    Incoming UDP `port` (interface None): a policy towards HOST of negative priority runs before the zone the role
+    opens the port in. Inside a policy firewalld keeps a zone's order: rich rules of negative priority, deny rich rules,
+    allow rules (ports), rich rules of positive priority, then the target. A block by the policy's target or by a late
+    rich rule is lifted by adding the port to the policy; an earlier deny rich rule has to be removed or narrowed.
+
+    Forwarding out of the tunnel `interface`: the role forwards with its own policy (wgdfw-<interface>, priority -1) and
+    never moves the tunnel out of a zone the host bound it to, so a blocking policy that met the tunnel's packets still
+    meets them afterwards; it wins when it runs first. firewalld loads policies by priority, and at the same priority in
+    name order (recorded: at -1 blockfwd dropped every ping after the remedy, zblockfwd none; at -2 zblockfwd did)."""
     verdict = verdict if isinstance(verdict, dict) else {}
     chain = verdict.get("chain")
     if verdict.get("backend") != "firewalld" or verdict.get("verdict") not in ("drop", "reject") \
@@ -55,9 +66,14 @@ def early_policy_block(verdict: t.Optional[dict[str, t.Any]], port: t.Any) -> t.
         return None
     name = chain[len("policy "):]
     found = [m for m in (POLICY_EVIDENCE.match(str(line)) for line in verdict.get("evidence") or []) if m and m.group("name") == name]
-    if not found or int(found[0].group("priority")) >= 0:
+    if not found:
         return None
-    priority, zone, rule = int(found[0].group("priority")), str(verdict.get("table") or "the zone"), str(verdict.get("rule") or "")
+    priority, rule = int(found[0].group("priority")), str(verdict.get("rule") or "")
+    if interface is not None:
+        return _early_forward_block(name, priority, rule, interface)
+    if priority >= 0:
+        return None
+    zone = str(verdict.get("table") or "the zone")
     summary = ("policy %s (priority %d) runs before zone %s: opening the port in the zone would change nothing, so there is "
                "no remedy to apply; change the policy." % (name, priority, zone))
     rich = RICH_RULE.match(rule)
@@ -70,6 +86,21 @@ def early_policy_block(verdict: t.Optional[dict[str, t.Any]], port: t.Any) -> t.
                   "--add-port %s/udp && firewall-cmd --reload; or give the policy a positive priority (--set-priority 10), after the "
                   "zone's rules, and open the port in zone %s" % ("later rich rules and target" if rich else "target", name, port, zone))
     return EarlyPolicyBlock(name, priority, zone, rule, summary, advice)
+
+
+def _early_forward_block(name: str, priority: int, rule: str, interface: str) -> t.Optional[EarlyPolicyBlock]:
+    ours = policy_name(interface)
+    if (priority, name) >= (ROLE_POLICY_PRIORITY, ours):
+        return None  # the role's policy runs first and accepts the tunnel's subnets (recorded at -1 after it and at +10)
+    same = "" if priority < ROLE_POLICY_PRIORITY else (
+        " too: at the same priority firewalld runs policies in name order, and %s sorts before %s" % (name, ours))
+    summary = ("policy %s (priority %d) runs before the firewall role's forwarding policy %s (priority %d%s): forwarding the "
+               "tunnel there would change nothing, so there is no remedy to apply; change the policy." % (
+                   name, priority, ours, ROLE_POLICY_PRIORITY, same))
+    advice = ("the admin must let the role's policy run first: give policy %s a positive priority, which runs after the zones' "
+              "allow rules and before their targets: firewall-cmd --permanent --policy %s --set-priority 10 && firewall-cmd --reload; "
+              "then run the remedy again" % (name, name))
+    return EarlyPolicyBlock(name, priority, "", rule, summary, advice)
 
 
 def _uplinks(end: End, verdict: dict[str, t.Any]) -> list[str]:

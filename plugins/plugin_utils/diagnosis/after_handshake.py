@@ -12,7 +12,7 @@ from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._comm
     Context, IPNetwork, RuleFinding, ScopeItem, address_ip, address_value, end_scope, firewall_line, make_finding, network,
     peer_value, remedy, short_key, span, tunnel_scope, within,
 )
-from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._firewall_remedy import proven_firewall_vars
+from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.diagnosis._firewall_remedy import early_policy_block, proven_firewall_vars
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End, PeerEntry
 
 # An end that forwards for its partners: the networks it routes for them, and the scope of its findings.
@@ -214,13 +214,19 @@ def forward_chain_blocks(ctx: Context) -> list[RuleFinding]:
             continue
         line = firewall_line(dict(verdict, chain=verdict.get("chain") or "forward",
                                   verdict=verdict.get("verdict", verdict.get("policy"))))
-        findings.append(make_finding(
-            "forward_chain_blocks", end.host,
-            "%s's firewall drops forwarded traffic in or out of %s; allow forwarding for the tunnel." % (end.host, end.interface),
-            [line, "peers send %s into %s" % (", ".join(str(n) for n in routed[:5]), end.label())],
-            interface=end.interface,
-            remedy=_firewall_remedy(end, firewall_forward=True, **proven_firewall_vars(end, verdict, "forward")),
-            scope=scope))
+        summary = "%s's firewall drops forwarded traffic in or out of %s; " % (end.host, end.interface)
+        evidence = [line, "peers send %s into %s" % (", ".join(str(n) for n in routed[:5]), end.label())]
+        action = _firewall_remedy(end, firewall_forward=True, **proven_firewall_vars(end, verdict, "forward"))
+        early = early_policy_block(verdict, _listen_port(end), end.interface)
+        if early is not None:
+            # The role's own policy would come after this one: a remedy that changes the host and forwards nothing.
+            summary += early.summary
+            evidence.insert(1, "%s: %s" % (end.host, early.advice))
+            action = None
+        else:
+            summary += "allow forwarding for the tunnel."
+        findings.append(make_finding("forward_chain_blocks", end.host, summary, evidence, interface=end.interface, remedy=action,
+                                     scope=scope))
     return findings
 
 
@@ -252,18 +258,24 @@ def nat_masquerade_missing(ctx: Context) -> list[RuleFinding]:
                 (not subnets and any(not m.get("source") for m in masquerade)):
             continue
         source = str(subnets[0]) if subnets else None
-        findings.append(make_finding(
-            "nat_masquerade_missing", end.host,
-            "%s forwards its peers' Internet traffic but does not masquerade %s out of %s; add a masquerade rule." % (
-                end.host, source or "the tunnel subnet", uplink or "its uplink"),
-            ["peers send %s into %s" % (", ".join(str(n) for n in routed[:5]), end.label()),
-             "%s: no masquerade/SNAT rule for %s (%d rule(s) seen: %s)" % (
-                end.host, source, len(masquerade), "; ".join(str(m.get("rule")) for m in masquerade[:3]) or "none"),
-             None if uplink else "%s: no IPv4 default route in its facts, so no uplink to masquerade out of" % end.host],
-            interface=end.interface,
-            remedy=_firewall_remedy(end, firewall_masquerade_source=source, firewall_masquerade_interface=uplink,
-                                    **proven_firewall_vars(end, _forward_verdict(end), "forward")) if source and uplink else None,
-            scope=scope))
+        summary = "%s forwards its peers' Internet traffic but does not masquerade %s out of %s; " % (
+            end.host, source or "the tunnel subnet", uplink or "its uplink")
+        evidence = ["peers send %s into %s" % (", ".join(str(n) for n in routed[:5]), end.label()),
+                    "%s: no masquerade/SNAT rule for %s (%d rule(s) seen: %s)" % (
+                        end.host, source, len(masquerade), "; ".join(str(m.get("rule")) for m in masquerade[:3]) or "none"),
+                    None if uplink else "%s: no IPv4 default route in its facts, so no uplink to masquerade out of" % end.host]
+        action = _firewall_remedy(end, firewall_masquerade_source=source, firewall_masquerade_interface=uplink,
+                                  **proven_firewall_vars(end, _forward_verdict(end), "forward")) if source and uplink else None
+        early = early_policy_block(_forward_verdict(end), _listen_port(end), end.interface)
+        if early is not None:
+            # The masquerade rides on the same role run as the forwarding: the forwarded packets are dropped before it.
+            summary += ("the forwarded packets never reach a masquerade: %s" % early.summary)
+            evidence.insert(1, "%s: %s" % (end.host, early.advice))
+            action = None
+        else:
+            summary += "add a masquerade rule."
+        findings.append(make_finding("nat_masquerade_missing", end.host, summary, evidence, interface=end.interface, remedy=action,
+                                     scope=scope))
     return findings
 
 
