@@ -718,6 +718,31 @@ def _policy_decision(name: str, policy: Zone, family: int, source: str | None,
     return None
 
 
+def _woken_by_binding(policies: Zones | None, parsed: Zones, active: ActiveZones | None, in_interface: str | None,
+                      out_interface: str | None, family: int, source: str | None,
+                      met: list[tuple[int, str, Zone, bool | None, str]]) -> list[str]:
+    """Evidence lines for the blocking policies this packet would meet once out_interface, bound to no zone, is bound to
+    the default zone it falls into. The firewall role binds an uplink so that its own forwarding policy applies, and
+    that wakes them too (recorded, fixtures/firewalld_forward_remedy/any_uplink_zone_drop_minus10)."""
+    default = parsed.get("default_zone")
+    names = list(parsed["zones"]) + [n for n in (active or {}) if n not in parsed["zones"]]
+    if not out_interface or not default or policies is None or any(
+            interface_matches(i, out_interface) for name in names for i in _zone_interfaces(parsed, active, name)):
+        return []
+    bound = dict(active or {})
+    bound[default] = dict(bound.get(default) or {}, interfaces=list((bound.get(default) or {}).get("interfaces") or []) + [out_interface])
+    known = {item[1] for item in met}
+    lines = []
+    for priority, name, policy, certain, dummy_how in _forward_policies(policies, parsed, bound, in_interface, out_interface, family,
+                                                                        source, []):
+        decision = _policy_decision(name, policy, family, source, []) if certain and name not in known else None
+        if decision is not None and decision[0] in ("drop", "reject"):
+            lines.append("once %s is bound to zone %s, policy %s (priority %d, ingress zones %s, egress zones %s) would %s by %s" % (
+                out_interface, default, name, priority, " ".join(policy.get("ingress-zones") or []),
+                " ".join(policy.get("egress-zones") or []), decision[0], decision[2]))
+    return lines
+
+
 def forward_verdict(parsed: Zones, in_interface: str | None, out_interface: str | None, active: ActiveZones | None = None,
                     ct_state: str = "new", source: str | None = None, policies: Zones | None = None) -> FirewallVerdict:
     """A routed packet from in_interface to out_interface (firewalld 1.x filter_FORWARD).
@@ -748,6 +773,7 @@ def forward_verdict(parsed: Zones, in_interface: str | None, out_interface: str 
     out_zone, out_how = interface_zone(parsed, active, out_interface) if out_interface else (None, "out interface unknown")
     evidence = [how, out_how]
     applicable = _forward_policies(policies, parsed, active, in_interface, out_interface, family, source, conditional)
+    evidence += _woken_by_binding(policies, parsed, active, in_interface, out_interface, family, source, applicable)
 
     def by_policies(stage: list[tuple[int, str, Zone, bool | None, str]]) -> FirewallVerdict | None:
         for priority, name, policy, certain, met in stage:

@@ -28,6 +28,9 @@ from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import
 # The line of a firewalld verdict's evidence that names the deciding policy (module_utils/firewall/firewalld.py).
 POLICY_EVIDENCE = re.compile(r"^policy (?P<name>\S+) \(priority (?P<priority>-?\d+), ingress zones (?P<ingress>[^,]*), "
                              r"egress zones (?P<egress>[^)]*)\): (?P<rule>.*)$")
+# A blocking policy the forward verdict names as waiting for the uplink's binding (module_utils/firewall/firewalld.py).
+WOKEN_EVIDENCE = re.compile(r"^once (?P<out>\S+) is bound to zone (?P<zone>\S+), policy (?P<name>\S+) \(priority (?P<priority>-?\d+), "
+                            r"ingress zones [^,]*, egress zones [^)]*\) would (?:drop|reject) by (?P<rule>.*)$")
 RICH_RULE = re.compile(r"^rich rule '(?P<rule>.*)'$")
 RICH_PRIORITY = re.compile(r"""\bpriority=["']?(?P<priority>-?\d+)""")
 # The firewall role's forwarding policy (firewalld_plan.policy_name) gets no priority of its own: firewalld's default.
@@ -61,16 +64,18 @@ def early_policy_block(verdict: t.Optional[dict[str, t.Any]], port: t.Any,
     name order (recorded: at -1 blockfwd dropped every ping after the remedy, zblockfwd none; at -2 zblockfwd did)."""
     verdict = verdict if isinstance(verdict, dict) else {}
     chain = verdict.get("chain")
-    if verdict.get("backend") != "firewalld" or verdict.get("verdict") not in ("drop", "reject") \
-            or not isinstance(chain, str) or not chain.startswith("policy "):
+    if verdict.get("backend") != "firewalld" or verdict.get("verdict") not in ("drop", "reject") or not isinstance(chain, str):
+        return None
+    evidence = [str(line) for line in verdict.get("evidence") or []]
+    if interface is not None:
+        return _early_forward_block(chain, str(verdict.get("rule") or ""), evidence, interface)
+    if not chain.startswith("policy "):
         return None
     name = chain[len("policy "):]
-    found = [m for m in (POLICY_EVIDENCE.match(str(line)) for line in verdict.get("evidence") or []) if m and m.group("name") == name]
+    found = [m for m in (POLICY_EVIDENCE.match(line) for line in evidence) if m and m.group("name") == name]
     if not found:
         return None
     priority, rule = int(found[0].group("priority")), str(verdict.get("rule") or "")
-    if interface is not None:
-        return _early_forward_block(name, priority, rule, interface)
     if priority >= 0:
         return None
     zone = str(verdict.get("table") or "the zone")
@@ -88,19 +93,34 @@ def early_policy_block(verdict: t.Optional[dict[str, t.Any]], port: t.Any,
     return EarlyPolicyBlock(name, priority, zone, rule, summary, advice)
 
 
-def _early_forward_block(name: str, priority: int, rule: str, interface: str) -> t.Optional[EarlyPolicyBlock]:
+def _early_forward_block(chain: str, rule: str, evidence: list[str], interface: str) -> t.Optional[EarlyPolicyBlock]:
+    """The policy that blocks the tunnel's forwarding before the role's own policy runs: the one that decides (chain
+    'policy NAME'), or one that the role's binding of the uplink wakes (recorded: it met nothing before and dropped
+    every ping after); None when the role's policy runs first."""
     ours = policy_name(interface)
-    if (priority, name) >= (ROLE_POLICY_PRIORITY, ours):
-        return None  # the role's policy runs first and accepts the tunnel's subnets (recorded at -1 after it and at +10)
-    same = "" if priority < ROLE_POLICY_PRIORITY else (
-        " too: at the same priority firewalld runs policies in name order, and %s sorts before %s" % (name, ours))
-    summary = ("policy %s (priority %d) runs before the firewall role's forwarding policy %s (priority %d%s): forwarding the "
-               "tunnel there would change nothing, so there is no remedy to apply; change the policy." % (
-                   name, priority, ours, ROLE_POLICY_PRIORITY, same))
-    advice = ("the admin must let the role's policy run first: give policy %s a positive priority, which runs after the zones' "
-              "allow rules and before their targets: firewall-cmd --permanent --policy %s --set-priority 10 && firewall-cmd --reload; "
-              "then run the remedy again" % (name, name))
-    return EarlyPolicyBlock(name, priority, "", rule, summary, advice)
+    candidates = []
+    if chain.startswith("policy "):
+        candidates += [(m, rule, "") for m in (POLICY_EVIDENCE.match(line) for line in evidence)
+                       if m and m.group("name") == chain[len("policy "):]][:1]
+    for match in (WOKEN_EVIDENCE.match(line) for line in evidence):
+        if match:
+            woken = " meets nothing now, but once %s is bound to zone %s, as the role binds it for its own policy, it" % (
+                match.group("out"), match.group("zone"))
+            candidates.append((match, match.group("rule"), woken))
+    for match, decided_by, woken in candidates:
+        name, priority = match.group("name"), int(match.group("priority"))
+        if (priority, name) >= (ROLE_POLICY_PRIORITY, ours):
+            continue  # the role's policy runs first and accepts the tunnel's subnets (recorded at -1 after it and at +10)
+        same = "" if priority < ROLE_POLICY_PRIORITY else (
+            " too: at the same priority firewalld runs policies in name order, and %s sorts before %s" % (name, ours))
+        summary = ("policy %s (priority %d)%s runs before the firewall role's forwarding policy %s (priority %d%s): forwarding "
+                   "the tunnel there would change nothing, so there is no remedy to apply; change the policy." % (
+                       name, priority, woken, ours, ROLE_POLICY_PRIORITY, same))
+        advice = ("the admin must let the role's policy run first: give policy %s a positive priority, which runs after the "
+                  "zones' allow rules and before their targets: firewall-cmd --permanent --policy %s --set-priority 10 && "
+                  "firewall-cmd --reload; then run the remedy again" % (name, name))
+        return EarlyPolicyBlock(name, priority, "", decided_by, summary, advice)
+    return None
 
 
 def _uplinks(end: End, verdict: dict[str, t.Any]) -> list[str]:

@@ -27,10 +27,6 @@ with open(os.path.join(RECORDED, "probes.json")) as _handle:
 FORWARDED = {name: probe["after"]["out_eth0"]["received"] == probe["after"]["out_eth0"]["sent"] for name, probe in PROBES.items()}
 MASQUERADED = {name: probe["after"]["out_eth0_masqueraded"]["received"] == probe["after"]["out_eth0_masqueraded"]["sent"]
                for name, probe in PROBES.items()}
-# The one scenario whose block the diagnosis cannot see: the admin's policy towards zone public meets nothing while eth0
-# only falls into public, and the role's plan binds eth0 to public, which brings the policy to life (recorded: rejected
-# by the zone before, silently dropped after). The forward verdict lists no policy that a binding would activate.
-DORMANT = "any_uplink_zone_drop_minus10"
 
 
 def recorded_firewall(scenario, phase="before"):
@@ -62,17 +58,13 @@ def test_the_recording_is_what_the_tests_expect():
     assert FORWARDED["remedy_forward_only"] and not MASQUERADED["remedy_forward_only"]
 
 
-@pytest.mark.parametrize("scenario", [pytest.param(name, marks=pytest.mark.xfail(
-    strict=True, reason="the forward verdict does not list a policy that the role's binding of the uplink activates"))
-    if name == DORMANT else name for name in sorted(PROBES)])
+@pytest.mark.parametrize("scenario", sorted(PROBES))
 def test_forward_chain_blocks_offers_the_remedy_only_where_it_worked(facts, scenario):
     finding = only(run(full_tunnel_hub(facts, scenario)), "forward_chain_blocks")
     assert (finding["remedy"] is not None) == FORWARDED[scenario], (finding["summary"], finding["remedy"])
 
 
-@pytest.mark.parametrize("scenario", [pytest.param(name, marks=pytest.mark.xfail(
-    strict=True, reason="the forward verdict does not list a policy that the role's binding of the uplink activates"))
-    if name == DORMANT else name for name in sorted(PROBES) if name != "remedy_forward_only"])
+@pytest.mark.parametrize("scenario", sorted(name for name in PROBES if name != "remedy_forward_only"))
 def test_nat_masquerade_missing_offers_the_remedy_only_where_it_worked(facts, scenario):
     # The masquerade rides on the same role run as the forwarding (the remediation joins them): behind a policy that
     # drops the forwarded packets first, nothing reaches the masquerade (recorded: no masqueraded ping came back).
@@ -98,6 +90,20 @@ def test_an_early_policy_is_named_with_what_the_admin_must_do(facts, scenario, n
     nat = only(report, "nat_masquerade_missing")
     assert "policy %s" % name in nat["summary"] and "no remedy" in nat["summary"], nat["summary"]
     assert any(advice in line for line in nat["evidence"]), nat["evidence"]
+
+
+def test_a_policy_the_uplinks_binding_wakes_is_named(facts):
+    # Recorded: blockfwd (ANY to public, -10) met nothing while eth0 was bound to no zone (zone public rejected the
+    # pings), and dropped them once the role's plan had bound eth0 to public for its own policy.
+    report = run(full_tunnel_hub(facts, "any_uplink_zone_drop_minus10"))
+    finding = only(report, "forward_chain_blocks")
+    assert finding["remedy"] is None
+    summary = finding["summary"]
+    assert "policy blockfwd (priority -10)" in summary and "once eth0 is bound to zone public" in summary, summary
+    assert "wgdfw-wg0" in summary and "no remedy" in summary, summary
+    advice = "firewall-cmd --permanent --policy blockfwd --set-priority 10 && firewall-cmd --reload"
+    assert any(advice in line for line in finding["evidence"]), finding["evidence"]
+    assert only(report, "nat_masquerade_missing")["remedy"] is None
 
 
 def test_the_same_priority_is_decided_by_the_name(facts):

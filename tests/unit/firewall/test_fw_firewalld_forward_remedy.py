@@ -64,3 +64,33 @@ def test_firewalld_dispatches_the_policies_by_priority_then_name(scenario, first
     assert pre is not None
     jumps = re.findall(r"jump filter_FWD_policy_(\S+)", pre.group(1))
     assert jumps[0] == first, jumps
+
+
+def _forward_verdict(scenario: str, phase: str) -> dict:
+    outputs = read(scenario, phase)
+    zones = fw_firewalld.parse_zones(outputs["zones"], default_zone=fw_firewalld.parse_default_zone(outputs["default_zone"]))
+    return fw_firewalld.forward_verdict(zones, "fwtun6", "eth0", fw_firewalld.parse_active_zones(outputs["active_zones"]),
+                                        source="10.96.6.1", policies=fw_firewalld.parse_policies(outputs["policies"]))
+
+
+WOKEN = ("once eth0 is bound to zone public, policy blockfwd (priority -10, ingress zones ANY, egress zones public) would drop "
+         "by target: DROP")
+
+
+def test_a_policy_that_binding_the_uplink_wakes_is_in_the_evidence():
+    # Before the remedy eth0 was bound to no zone: the policy towards public met nothing and zone public rejected the
+    # pings (recorded 'Packet filtered'); once the remedy bound eth0 to public, the policy dropped them.
+    assert PROBES["any_uplink_zone_drop_minus10"]["before"]["out_eth0"]["errors"] == ["Packet filtered"]
+    assert PROBES["any_uplink_zone_drop_minus10"]["after"]["out_eth0"] == dict(
+        PROBES["any_uplink_zone_drop_minus10"]["after"]["out_eth0"], received=0, errors=[])
+    before = _forward_verdict("any_uplink_zone_drop_minus10", "before")
+    assert (before["verdict"], before["chain"]) == ("reject", "zone public")
+    assert WOKEN in before["evidence"], before["evidence"]
+    after = _forward_verdict("any_uplink_zone_drop_minus10", "after")
+    assert (after["verdict"], after["chain"]) == ("drop", "policy blockfwd")
+    assert not any(line.startswith("once ") for line in after["evidence"]), after["evidence"]
+
+
+@pytest.mark.parametrize("scenario", ["remedy_alone", "any_any_drop_minus10", "named_ingress_bound_drop_minus10"])
+def test_nothing_is_woken_where_no_policy_waits_for_the_binding(scenario):
+    assert not any(line.startswith("once ") for line in _forward_verdict(scenario, "before")["evidence"])
