@@ -2,10 +2,11 @@
 
 The hub `corpnet` on UDP 47111 answers six spokes (`wg-corp` / `branch`, none on 51820), two peers of no
 inventory host and one peer that exists only at runtime. Several spokes are broken at once, each by a fault
-whose remedy is another role, and beside the faults another tool's nftables table (`inet dockerlike`,
-created at runtime, absent from the boot config) and iptables chain (`DOCKER-LIKE`, jumped to from FORWARD)
-live on the hub and on the firewalled spoke. Each host has its own /etc/nftables.conf and /etc/nftables.d
-(fleet.py binds /etc/netns/HOST/* over /etc), as a real host has.
+whose remedy is another role (spoke01 on both ends: the hub's AllowedIPs for it and its own Endpoint port), and
+beside the faults another tool's nftables table (`inet dockerlike`, created at runtime, absent from the boot
+config) and iptables chain (`DOCKER-LIKE`, jumped to from FORWARD) live on the hub and on the firewalled spoke.
+Each host has its own /etc/nftables.conf and /etc/nftables.d (fleet.py binds /etc/netns/HOST/* over /etc), as a
+real host has.
 
 `diagnose.yml -e wg_remediate=true --check --diff` runs first and changes nothing; the real run with
 `--diff` then makes exactly the changes the check run showed (the same tasks changed on the same hosts, the
@@ -47,6 +48,7 @@ FIREWALLED_SPOKE = fleet.DIALED_SPOKE          # spoke05: the hub dials it, its 
 KEEPALIVE_SPOKE = fleet.NAT_SPOKE              # spoke02: behind NAT, PersistentKeepalive removed
 WRONG_KEY_SPOKE = "spoke06"                    # holds a stranger's key as the hub's
 NARROWED_SPOKE = "spoke01"                     # the hub's AllowedIPs for it miss its address
+WRONG_PORT_SPOKE = NARROWED_SPOKE              # and its Endpoint names the hub's port + 1: both ends of one pair broken
 WRONG_ALLOWED = f"{fleet.TUNNEL4}.99/32"
 UNTOUCHED = (fleet.HOSTNAME_SPOKE, fleet.IPV6_SPOKE)
 FOREIGN_HOSTS = (fleet.HUB, FIREWALLED_SPOKE)
@@ -82,7 +84,10 @@ def inject(the_fleet: Fleet) -> None:
                                   f"$(wg show {the_fleet.interface(KEEPALIVE_SPOKE)} peers) persistent-keepalive 0")
     the_fleet.sh(WRONG_KEY_SPOKE, f"sed -i 's|^PublicKey = .*|PublicKey = {STRANGER_KEY}|' {the_fleet.config(WRONG_KEY_SPOKE)}")
     narrow_on_hub(the_fleet, NARROWED_SPOKE)
-    for spoke in (WRONG_KEY_SPOKE, FIREWALLED_SPOKE):
+    wrong_port = fleet.HUB_PORT + 1
+    the_fleet.sh(WRONG_PORT_SPOKE, f"sed -i 's|^\\(Endpoint = .*\\):{fleet.HUB_PORT}$|\\1:{wrong_port}|' {the_fleet.config(WRONG_PORT_SPOKE)} && "
+                                   f"grep -q '^Endpoint = .*:{wrong_port}$' {the_fleet.config(WRONG_PORT_SPOKE)}")
+    for spoke in (WRONG_KEY_SPOKE, FIREWALLED_SPOKE, WRONG_PORT_SPOKE):
         fleet.restart(spoke)
         the_fleet.forget_on_hub(spoke)
 
@@ -228,7 +233,8 @@ def test_spoke_faults_fixed_at_once_and_no_neighbour_harmed(fleet_lab, tmp_path)
     handshakes_before = hub_handshakes(the_fleet)
 
     injected = {("udp_blocked_host_firewall", FIREWALLED_SPOKE), ("nat_without_keepalive", KEEPALIVE_SPOKE),
-                ("peer_public_key_mismatch", WRONG_KEY_SPOKE), ("allowed_ips_missing_peer_address", fleet.HUB)}
+                ("peer_public_key_mismatch", WRONG_KEY_SPOKE), ("allowed_ips_missing_peer_address", fleet.HUB),
+                ("listen_port_mismatch", WRONG_PORT_SPOKE)}
     check, check_run, report, real_run = check_then_real(the_fleet, tmp_path)
     assert_found(check["before"], injected)
     # What the check run diagnosed, read as the fleet fault matrix reads a report: each fault named on its host only,
