@@ -70,7 +70,8 @@ def with_rules(text: str, rules: t.Iterable[t.Any], path: str = "the rules file"
             continue
         lines.insert(_top_of_chain(lines, header, chain, path), line)
     # New sections in the order their tables first come in the live rules.
-    for table in sorted(new_sections, key=lambda name: [rule[0] for rule in missing].index(name)):
+    table_order = [rule[0] for rule in missing]
+    for table in sorted(new_sections, key=table_order.index):
         table_rules = new_sections[table]
         chains = list(BUILTIN_CHAINS[table])
         chains += [chain for chain, _line in table_rules if chain not in chains]

@@ -243,7 +243,7 @@ def test_keepalive_role_without_systemd_installs_a_cron_job_that_follows_a_moved
             "echo '== units'; ls /etc/systemd/system | grep wgdoctor || true"]))
         found: dict[str, list[str]] = {}
         for block in text.split("== ")[1:]:
-            view, _, lines = block.partition("\n")
+            view, _newline, lines = block.partition("\n")
             found[view] = lines.splitlines() if view in ("config", "cron", "units") else sorted(lines.splitlines())
         return found
 

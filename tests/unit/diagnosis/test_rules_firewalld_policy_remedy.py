@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.reach import firewall_facts
 from diagnosis_facts import never_handshaken, only, probe, run, wg0
-from test_rules_firewalld_policies import HOST_RECORDED, KEYS, host_policy_server
+from test_rules_firewalld_policies import KEYS, host_policy_server
 
 ADD_PORT = "firewall-cmd --permanent --policy wgdhost --add-port 51820/udp"
 

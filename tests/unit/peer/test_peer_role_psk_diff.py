@@ -158,7 +158,7 @@ def shown_diff(output: str, run: int = 0) -> str:
     """The diff the wg_peer task of the run-th role run prints before its result (-vvv's lines, holding temp paths,
     left out)."""
     start = -1
-    for _ in range(run + 1):
+    for _attempt in range(run + 1):
         start = output.find(COPY_TASK, start + 1)
         assert start >= 0, "the wg_peer task of run %d did not run:\n%s" % (run, output[-3000:])
     printed = task_output(output[start:], COPY_TASK).split("\n", 1)[1]
