@@ -108,6 +108,11 @@ def zone_name(interface: str) -> str:
     return "wgd-" + short_name(interface)
 
 
+# The priority the role's forwarding policy runs at: the plan sets none, so it is firewalld's default. The diagnosis
+# compares an admin's blocking policy with it (policies run by priority, then by name).
+POLICY_PRIORITY = -1
+
+
 def policy_name(interface: str) -> str:
     return "wgdfw-" + short_name(interface)
 

@@ -20,6 +20,7 @@ import re
 import shlex
 import typing as t
 
+from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.firewalld_plan import POLICY_PRIORITY as ROLE_POLICY_PRIORITY
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.firewalld_plan import policy_name
 from ansible_collections.wgdoctor.wireguard.plugins.module_utils.firewall.reach import ROLE_BACKEND
 from ansible_collections.wgdoctor.wireguard.plugins.plugin_utils.topology import End
@@ -33,8 +34,6 @@ WOKEN_EVIDENCE = re.compile(r"^once (?P<out>\S+) is bound to zone (?P<zone>\S+),
                             r"ingress zones [^,]*, egress zones [^)]*\) would (?:drop|reject) by (?P<rule>.*)$")
 RICH_RULE = re.compile(r"^rich rule '(?P<rule>.*)'$")
 RICH_PRIORITY = re.compile(r"""\bpriority=["']?(?P<priority>-?\d+)""")
-# The firewall role's forwarding policy (firewalld_plan.policy_name) gets no priority of its own: firewalld's default.
-ROLE_POLICY_PRIORITY = -1
 
 
 class EarlyPolicyBlock(t.NamedTuple):
